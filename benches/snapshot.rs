@@ -1,0 +1,1053 @@
+//! What one snapshot costs on a busy host, next to the tools people would otherwise run.
+//!
+//! `cargo bench --bench snapshot` builds its own load (idle processes plus established loopback
+//! TCP connections spread over several processes), then measures in interleaved rounds:
+//!
+//! * wiretop's first snapshot (fresh `Sampler`: full `/proc/*/fd` ownership scan),
+//! * wiretop's steady-state tick (same `Sampler` again: cached ownership),
+//! * the same tick with `collect_connections: false`, which splits the steady cost into the
+//!   process part and the socket part,
+//! * for reference, a plain read of /proc/net/tcp: the kernel's share of the socket part,
+//! * `ss -tanp` and `ps -eo pid,user,pcpu,rss,args` as subprocesses, output to /dev/null.
+//!
+//! Sizes come from `WIRETOP_BENCH_PROCS` (idle processes, default 1000), `WIRETOP_BENCH_CONNS`
+//! (TCP connections, default 10000) and `WIRETOP_BENCH_RUNS` (measured rounds, default 20).
+//!
+//! The load's socket holders are this same binary started again in a helper role, so the bench
+//! needs nothing beyond `sleep`, `ss` and `ps`.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use wiretop::model::{Snapshot, SocketState};
+use wiretop::sample::{Sampler, SamplerSettings};
+
+/// First argument that turns this binary into a load helper instead of the bench.
+const HELPER_ARG: &str = "__wiretop_bench_helper";
+/// Connections are spread over this many client processes (fewer if there are fewer
+/// connections), so ownership looks like a host with several busy clients...
+const CLIENT_PROCESSES: usize = 10;
+/// ...talking to this many servers.
+const SERVER_PROCESSES: usize = 2;
+/// How long the kernel may take to show every connection once the helpers say they are ready.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SS_ARGS: &[&str] = &["ss", "-tanp"];
+const PS_ARGS: &[&str] = &["ps", "-eo", "pid,user,pcpu,rss,args"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.split_first() {
+        Some((first, rest)) if first == HELPER_ARG => run_helper(rest),
+        _ => run_bench(),
+    };
+    if let Err(error) = outcome {
+        eprintln!("snapshot bench failed: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------------------------
+
+struct Config {
+    procs: usize,
+    conns: usize,
+    runs: usize,
+}
+
+impl Config {
+    fn from_env() -> Result<Config> {
+        let config = Config {
+            procs: support::env_number("WIRETOP_BENCH_PROCS", 1000)?,
+            conns: support::env_number("WIRETOP_BENCH_CONNS", 10_000)?,
+            runs: support::env_number("WIRETOP_BENCH_RUNS", 20)?,
+        };
+        ensure!(config.runs >= 1, "WIRETOP_BENCH_RUNS must be at least 1");
+        Ok(config)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load helpers: this binary started again as a TCP server or client that holds its sockets
+// ---------------------------------------------------------------------------------------------
+
+fn run_helper(args: &[String]) -> Result<()> {
+    match args {
+        [role, expected] if role == "server" => serve(expected.parse().context("server count")?),
+        [role, port, count] if role == "client" => connect(
+            port.parse().context("client port")?,
+            count.parse().context("client count")?,
+        ),
+        _ => bail!("unknown helper invocation {args:?}"),
+    }
+}
+
+/// Listens on an ephemeral loopback port, reports it, accepts `expected` connections, reports
+/// readiness, then holds everything until killed.
+fn serve(expected: usize) -> Result<()> {
+    raise_fd_limit(expected + 16)?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding the listener")?;
+    // std's backlog can be as small as 128; clients connecting flat out could overflow it, and
+    // an overflowed handshake is only retried after a second. Listening again resizes the queue
+    // (the kernel caps it at net.core.somaxconn).
+    // SAFETY: listen() on a socket we own; no memory is shared with the kernel.
+    unsafe { libc::listen(listener.as_raw_fd(), 4096) };
+    report(&format!("port {}", listener.local_addr()?.port()))?;
+    let mut held = Vec::with_capacity(expected);
+    while held.len() < expected {
+        let (stream, _) = listener.accept().context("accepting a connection")?;
+        abort_on_close(&stream)?;
+        held.push(stream);
+    }
+    report(&format!("ready {}", held.len()))?;
+    hold_forever(&(listener, held))
+}
+
+/// Opens `count` connections to the server on `port`, reports readiness, then holds them.
+fn connect(port: u16, count: usize) -> Result<()> {
+    raise_fd_limit(count + 16)?;
+    let mut held = Vec::with_capacity(count);
+    for _ in 0..count {
+        let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+            .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
+        abort_on_close(&stream)?;
+        held.push(stream);
+    }
+    report(&format!("ready {}", held.len()))?;
+    hold_forever(&held)
+}
+
+/// Makes the kernel reset the connection when we are killed instead of closing it gracefully.
+/// A graceful close leaves one TIME_WAIT socket per connection for a minute, and 10,000 of
+/// those would inflate the socket tables of an immediate rerun (or anyone else's work).
+fn abort_on_close(stream: &TcpStream) -> Result<()> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads exactly size_of::<linger>() bytes from the value we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error()).context("setsockopt(SO_LINGER)");
+    }
+    Ok(())
+}
+
+/// One line to the parent, which reads helpers' stdout to know when the load is up.
+fn report(line: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush().context("reporting to the bench")
+}
+
+/// Keeps the sockets (borrowed, so they stay open) until the bench kills us.
+fn hold_forever<T>(_sockets: &T) -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A helper holding thousands of sockets needs as many fds; the soft limit may be lower than
+/// the hard one, which an unprivileged process may raise itself to.
+fn raise_fd_limit(needed: usize) -> Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read or fill the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error()).context("getrlimit(RLIMIT_NOFILE)");
+    }
+    ensure!(
+        limit.rlim_max >= needed as libc::rlim_t,
+        "need {needed} open files but the hard RLIMIT_NOFILE is {}; lower WIRETOP_BENCH_CONNS",
+        limit.rlim_max
+    );
+    if limit.rlim_cur < needed as libc::rlim_t {
+        limit.rlim_cur = limit.rlim_max;
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(io::Error::last_os_error()).context("setrlimit(RLIMIT_NOFILE)");
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load, owned by the bench and torn down by Drop (also when setup or measuring fails)
+// ---------------------------------------------------------------------------------------------
+
+struct Helper {
+    role: &'static str,
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Helper {
+    /// Starts this binary as a helper with the given role arguments.
+    fn spawn(role: &'static str, args: &[String]) -> Result<Helper> {
+        let exe = std::env::current_exe().context("locating the bench binary")?;
+        let mut child = dies_with_bench(Command::new(exe))
+            .arg(HELPER_ARG)
+            .arg(role)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting a {role} helper"))?;
+        let stdout = child.stdout.take().context("helper stdout was not piped")?;
+        Ok(Helper {
+            role,
+            child,
+            stdout: BufReader::new(stdout),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the helper's next report, which must start with `word`, and returns the rest.
+    /// A helper that fails exits after printing why on stderr, which ends this read with EOF.
+    fn expect(&mut self, word: &str) -> Result<String> {
+        let mut line = String::new();
+        let read = self
+            .stdout
+            .read_line(&mut line)
+            .with_context(|| format!("reading from {} helper {}", self.role, self.pid()))?;
+        ensure!(
+            read > 0,
+            "{} helper {} exited before reporting '{word}' (its error is on stderr above)",
+            self.role,
+            self.pid()
+        );
+        match line.trim().strip_prefix(word) {
+            Some(rest) => Ok(rest.trim().to_owned()),
+            None => bail!(
+                "{} helper said {:?}, expected '{word} ...'",
+                self.role,
+                line.trim()
+            ),
+        }
+    }
+}
+
+/// If the bench dies without running its Drop guard (SIGKILL, Ctrl-C), the kernel kills the
+/// children it started, so no load outlives a bench run.
+fn dies_with_bench(mut command: Command) -> Command {
+    // SAFETY: the closure runs in the forked child before exec and only makes a raw syscall,
+    // which is async-signal-safe. The parent is alive at this point (spawn waits for exec), so
+    // the signal cannot be armed too late.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
+#[derive(Default)]
+struct Load {
+    idle: Vec<Child>,
+    servers: Vec<Helper>,
+    clients: Vec<Helper>,
+    /// Listening port of each server, in the order of `servers`.
+    server_ports: Vec<u16>,
+}
+
+impl Load {
+    /// Starts everything and returns once every connection is established and accepted.
+    fn start(config: &Config) -> Result<Load> {
+        // Built up in place, so whatever was started before a failure is torn down by Drop.
+        let mut load = Load::default();
+        load.start_idle(config.procs)?;
+        load.start_connections(config.conns)?;
+        load.wait_settled(config.conns)?;
+        Ok(load)
+    }
+
+    fn start_idle(&mut self, procs: usize) -> Result<()> {
+        for _ in 0..procs {
+            let child = dies_with_bench(Command::new("sleep"))
+                .arg("3600")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+                .context("starting an idle `sleep 3600` process")?;
+            self.idle.push(child);
+        }
+        Ok(())
+    }
+
+    fn start_connections(&mut self, conns: usize) -> Result<()> {
+        let clients = conns.min(CLIENT_PROCESSES);
+        if clients == 0 {
+            return Ok(());
+        }
+        let servers = clients.min(SERVER_PROCESSES);
+        // Client i holds share(i) connections to server i % servers.
+        let share = |i: usize| conns / clients + usize::from(i < conns % clients);
+        let mut expected = vec![0; servers];
+        for i in 0..clients {
+            expected[i % servers] += share(i);
+        }
+
+        for count in expected {
+            // Owned by the load before anything can fail, so that Drop reaps it in every case.
+            self.servers
+                .push(Helper::spawn("server", &[count.to_string()])?);
+            let server = self.servers.last_mut().context("server just added")?;
+            let port = server.expect("port")?;
+            self.server_ports.push(
+                port.parse()
+                    .with_context(|| format!("server reported port {port:?}"))?,
+            );
+        }
+        for i in 0..clients {
+            let port = self.server_ports[i % servers];
+            let args = [port.to_string(), share(i).to_string()];
+            self.clients.push(Helper::spawn("client", &args)?);
+        }
+        // Clients first: a client that fails exits (EOF here), whereas its server would wait
+        // for the missing connections forever.
+        for helper in self.clients.iter_mut().chain(self.servers.iter_mut()) {
+            helper.expect("ready")?;
+        }
+        Ok(())
+    }
+
+    /// Both ends of every connection must be ESTABLISHED in the kernel's table.
+    fn wait_settled(&self, conns: usize) -> Result<()> {
+        let ports: HashSet<u16> = self.server_ports.iter().copied().collect();
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let seen = count_established(&ports)?.ours;
+            if seen >= 2 * conns {
+                return Ok(());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "only {seen} of {} loopback sockets ESTABLISHED after {SETTLE_TIMEOUT:?}",
+                2 * conns
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn helper_pids(&self) -> HashSet<u32> {
+        self.servers
+            .iter()
+            .chain(&self.clients)
+            .map(Helper::pid)
+            .collect()
+    }
+
+    /// Which server process listens on each port.
+    fn server_by_port(&self) -> HashMap<u16, u32> {
+        self.server_ports
+            .iter()
+            .copied()
+            .zip(self.servers.iter().map(Helper::pid))
+            .collect()
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let mut children: Vec<&mut Child> = self
+            .idle
+            .iter_mut()
+            .chain(self.servers.iter_mut().map(|h| &mut h.child))
+            .chain(self.clients.iter_mut().map(|h| &mut h.child))
+            .collect();
+        // Kill everything first and reap afterwards: each wait is then immediate.
+        for child in children.iter_mut() {
+            let _ = child.kill();
+        }
+        for child in children.iter_mut() {
+            let _ = child.wait();
+        }
+    }
+}
+
+/// TCP sockets in our network namespace: ESTABLISHED ones with a load port at either end,
+/// all ESTABLISHED ones, and all rows in any state (leftover TIME_WAIT sockets inflate the
+/// tables every tool here has to read).
+struct Established {
+    ours: usize,
+    total: usize,
+    rows: usize,
+}
+
+fn count_established(ports: &HashSet<u16>) -> Result<Established> {
+    let mut counted = Established {
+        ours: 0,
+        total: 0,
+        rows: 0,
+    };
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = match std::fs::read_to_string(table) {
+            Ok(text) => text,
+            // tcp6 is absent when IPv6 is disabled.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && table.ends_with('6') => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {table}")),
+        };
+        for line in text.lines().skip(1) {
+            counted.rows += 1;
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // "01" is TCP_ESTABLISHED.
+            if fields.len() < 4 || fields[3] != "01" {
+                continue;
+            }
+            counted.total += 1;
+            let port = |addr: &str| {
+                addr.rsplit_once(':')
+                    .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
+            };
+            let at_load_port = [fields[1], fields[2]]
+                .iter()
+                .any(|addr| port(addr).is_some_and(|p| ports.contains(&p)));
+            if at_load_port {
+                counted.ours += 1;
+            }
+        }
+    }
+    Ok(counted)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+// ---------------------------------------------------------------------------------------------
+
+/// Wall and CPU time of one measured call, in milliseconds.
+struct Cost {
+    wall_ms: f64,
+    cpu_ms: f64,
+}
+
+#[derive(Default)]
+struct Series {
+    wall_ms: Vec<f64>,
+    cpu_ms: Vec<f64>,
+}
+
+impl Series {
+    fn push(&mut self, cost: Cost) {
+        self.wall_ms.push(cost.wall_ms);
+        self.cpu_ms.push(cost.cpu_ms);
+    }
+}
+
+/// CPU time of the whole bench process. Process-wide rather than per-thread so that any worker
+/// threads the sampler might use are charged too; nothing else runs in this process while a
+/// sample is measured (the load lives in other processes).
+fn process_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only fills the struct we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `f` and measures it in this process.
+fn measure_here<T>(f: impl FnOnce() -> T) -> (T, Cost) {
+    let cpu_before = process_cpu_time();
+    let started = Instant::now();
+    let value = f();
+    let wall = started.elapsed();
+    let cpu = process_cpu_time() - cpu_before;
+    let cost = Cost {
+        wall_ms: wall.as_secs_f64() * 1000.0,
+        cpu_ms: cpu.as_secs_f64() * 1000.0,
+    };
+    (value, cost)
+}
+
+/// Runs a command with its output thrown away. Wall time covers spawn to exit, as a user would
+/// experience it; CPU time is the child's own, from wait4's resource usage.
+fn measure_command(argv: &[&str]) -> Result<Cost> {
+    let started = Instant::now();
+    let child = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("running `{}` (is it installed?)", argv.join(" ")))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; all-zero is a valid value for it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 fills the status and usage we pass. Reaping the child here, rather than
+        // through `Child::wait`, is what gives us its rusage; `child` is only dropped after.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            break;
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error).with_context(|| format!("waiting for `{}`", argv.join(" ")));
+        }
+    }
+    let wall = started.elapsed();
+    drop(child);
+    ensure!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "`{}` failed (wait status {status})",
+        argv.join(" ")
+    );
+    let cpu_ms = timeval_ms(usage.ru_utime) + timeval_ms(usage.ru_stime);
+    Ok(Cost {
+        wall_ms: wall.as_secs_f64() * 1000.0,
+        cpu_ms,
+    })
+}
+
+fn timeval_ms(tv: libc::timeval) -> f64 {
+    tv.tv_sec as f64 * 1000.0 + tv.tv_usec as f64 / 1000.0
+}
+
+/// Everything gathered over the measured rounds.
+#[derive(Default)]
+struct Results {
+    first: Series,
+    steady: Series,
+    processes_only: Series,
+    raw_tcp_table: Series,
+    ss: Series,
+    ps: Series,
+    /// The sampler's own `collection.duration_ms`, to cross-check our wall times.
+    first_reported_ms: Vec<f64>,
+    steady_reported_ms: Vec<f64>,
+    /// The sampler's own per-phase split of each steady tick.
+    steady_phases: Vec<wiretop::model::CollectionPhases>,
+    /// First snapshots not flagged as a full scan (should be 0).
+    first_without_full_scan: usize,
+    /// Steady ticks that fell back to a full scan (should be 0 unless a minute passed).
+    steady_full_scans: usize,
+    warnings: BTreeSet<String>,
+}
+
+impl Results {
+    fn note(&mut self, snapshot: &Snapshot) {
+        self.warnings
+            .extend(snapshot.collection.warnings.iter().cloned());
+    }
+}
+
+/// Interleaves the measurements round by round, so that noise from anything else on the
+/// machine (other builds) lands on all of them alike instead of on whichever ran last.
+fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)> {
+    let mut results = Results::default();
+    let mut last_steady = None;
+    let mut processes_only = Sampler::new(SamplerSettings {
+        collect_connections: false,
+        ..SamplerSettings::default()
+    });
+    processes_only.prime()?;
+    processes_only.sample()?;
+    for round in 1..=config.runs {
+        eprint!("\rround {round}/{}", config.runs);
+
+        let mut fresh = Sampler::new(SamplerSettings::default());
+        fresh.prime()?;
+        let (snapshot, cost) = measure_here(|| fresh.sample());
+        let snapshot = snapshot?;
+        results.first.push(cost);
+        results
+            .first_reported_ms
+            .push(snapshot.collection.duration_ms);
+        results.first_without_full_scan += usize::from(!snapshot.collection.full_ownership_scan);
+        results.note(&snapshot);
+        drop((snapshot, fresh));
+
+        let (snapshot, cost) = measure_here(|| steady.sample());
+        let snapshot = snapshot?;
+        results.steady.push(cost);
+        results
+            .steady_reported_ms
+            .push(snapshot.collection.duration_ms);
+        results.steady_phases.push(snapshot.collection.phases);
+        results.steady_full_scans += usize::from(snapshot.collection.full_ownership_scan);
+        results.note(&snapshot);
+        last_steady = Some(snapshot);
+
+        let (snapshot, cost) = measure_here(|| processes_only.sample());
+        results.processes_only.push(cost);
+        results.note(&snapshot?);
+
+        let (table, cost) = measure_here(|| std::fs::read("/proc/net/tcp"));
+        table.context("reading /proc/net/tcp")?;
+        results.raw_tcp_table.push(cost);
+
+        results.ss.push(measure_command(SS_ARGS)?);
+        results.ps.push(measure_command(PS_ARGS)?);
+    }
+    eprintln!();
+    let last_steady = last_steady.context("no rounds ran")?;
+    Ok((results, last_steady))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks on what the snapshot saw
+// ---------------------------------------------------------------------------------------------
+
+/// How much of the load a snapshot saw, and whether it got ownership and peers right.
+struct Coverage {
+    processes: usize,
+    idle_seen: usize,
+    established_count: u32,
+    /// ESTABLISHED connections at a load port attributed to a helper process.
+    load_owned: usize,
+    /// ...of which owned by the right kind of helper and with the right peer process.
+    load_peer_correct: usize,
+    unowned_sockets: usize,
+    unreadable_processes: u32,
+    /// Why sockets were unowned and which process fields were unreadable, with counts.
+    unowned_reasons: BTreeMap<String, usize>,
+    unreadable_fields: BTreeMap<String, usize>,
+}
+
+fn coverage(snapshot: &Snapshot, load: &Load) -> Coverage {
+    let idle: HashSet<u32> = load.idle.iter().map(Child::id).collect();
+    let helpers = load.helper_pids();
+    let clients: HashSet<u32> = load.clients.iter().map(Helper::pid).collect();
+    let server_by_port = load.server_by_port();
+    let mut load_owned = 0;
+    let mut load_peer_correct = 0;
+    for process in snapshot
+        .processes
+        .iter()
+        .filter(|p| helpers.contains(&p.pid))
+    {
+        for conn in &process.connections {
+            if conn.state != SocketState::Established {
+                continue;
+            }
+            // Server side: we listen on the port, the peer is some client.
+            // Client side: the peer is exactly the server behind the remote port.
+            let correct = if let Some(&server) = server_by_port.get(&conn.local_port) {
+                process.pid == server && conn.peer_pid.is_some_and(|p| clients.contains(&p))
+            } else if let Some(&server) = server_by_port.get(&conn.remote_port) {
+                clients.contains(&process.pid) && conn.peer_pid == Some(server)
+            } else {
+                continue;
+            };
+            load_owned += 1;
+            load_peer_correct += usize::from(correct);
+        }
+    }
+    let mut unowned_reasons = BTreeMap::new();
+    for socket in &snapshot.unowned_sockets {
+        let key = format!(
+            "{:?} {}: {}",
+            socket.proto,
+            socket.state.as_str(),
+            socket.reason
+        );
+        *unowned_reasons.entry(key).or_default() += 1;
+    }
+    let mut unreadable_fields = BTreeMap::new();
+    for process in &snapshot.processes {
+        for (field, reason) in &process.unreadable {
+            let key = format!("{field} of {} ({reason})", process.name);
+            *unreadable_fields.entry(key).or_default() += 1;
+        }
+    }
+    Coverage {
+        processes: snapshot.processes.len(),
+        idle_seen: snapshot
+            .processes
+            .iter()
+            .filter(|p| idle.contains(&p.pid))
+            .count(),
+        established_count: snapshot.host.counts.established_connections,
+        load_owned,
+        load_peer_correct,
+        unowned_sockets: snapshot.unowned_sockets.len(),
+        unreadable_processes: snapshot.collection.processes_with_unreadable_fields,
+        unowned_reasons,
+        unreadable_fields,
+    }
+}
+
+/// What `ss -tanp` itself sees: ESTABLISHED rows, and how many of them name an owner.
+fn ss_view() -> Result<(usize, usize)> {
+    let output = Command::new(SS_ARGS[0])
+        .args(&SS_ARGS[1..])
+        .output()
+        .context("running ss -tanp")?;
+    ensure!(
+        output.status.success(),
+        "ss -tanp failed: {}",
+        output.status
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let estab: Vec<&str> = text.lines().filter(|l| l.starts_with("ESTAB")).collect();
+    let with_owner = estab.iter().filter(|l| l.contains("users:(")).count();
+    Ok((estab.len(), with_owner))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory and machine
+// ---------------------------------------------------------------------------------------------
+
+/// VmRSS and VmHWM of this process, in KiB.
+fn own_memory_kib() -> Result<(u64, u64)> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let field = |name: &str| -> Result<u64> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {name} in /proc/self/status"))
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn machine_line() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = read_trimmed("/proc/sys/kernel/osrelease");
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    format!("{cpus} CPUs ({model}), kernel {kernel}")
+}
+
+fn load_average() -> String {
+    read_trimmed("/proc/loadavg")
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// Nearest-rank percentile: with 20 runs, p95 is the 19th smallest value.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn print_timing_table(results: &Results) {
+    let rows = [
+        ("wiretop first snapshot", &results.first),
+        ("wiretop steady tick", &results.steady),
+        ("  same, processes only", &results.processes_only),
+        ("  read /proc/net/tcp (raw)", &results.raw_tcp_table),
+        ("ss -tanp", &results.ss),
+        ("ps -eo pid,user,pcpu,rss,args", &results.ps),
+    ];
+    println!(
+        "| {:<29} | {:>4} | {:>10} | {:>9} | {:>14} | {:>11} |",
+        "measurement", "runs", "median ms", "p95 ms", "cpu median ms", "cpu p95 ms"
+    );
+    println!(
+        "|{:-<31}|{:->6}|{:->12}|{:->11}|{:->16}|{:->13}|",
+        "", "", "", "", "", ""
+    );
+    for (name, series) in rows {
+        println!(
+            "| {:<29} | {:>4} | {:>10.2} | {:>9.2} | {:>14.2} | {:>11.2} |",
+            name,
+            series.wall_ms.len(),
+            median(&series.wall_ms),
+            percentile(&series.wall_ms, 95.0),
+            median(&series.cpu_ms),
+            percentile(&series.cpu_ms, 95.0),
+        );
+    }
+}
+
+fn print_ratio_table(results: &Results) {
+    let ratio = |a: &Series, b: &Series| {
+        (
+            median(&a.wall_ms) / median(&b.wall_ms),
+            median(&a.cpu_ms) / median(&b.cpu_ms),
+        )
+    };
+    let rows = [
+        (
+            "wiretop first / ss -tanp",
+            ratio(&results.first, &results.ss),
+        ),
+        (
+            "wiretop steady / ss -tanp",
+            ratio(&results.steady, &results.ss),
+        ),
+        ("wiretop first / ps", ratio(&results.first, &results.ps)),
+        ("wiretop steady / ps", ratio(&results.steady, &results.ps)),
+        (
+            "wiretop steady / first",
+            ratio(&results.steady, &results.first),
+        ),
+    ];
+    println!(
+        "| {:<29} | {:>11} | {:>10} |",
+        "ratio of medians", "wall", "cpu"
+    );
+    println!("|{:-<31}|{:->13}|{:->12}|", "", "", "");
+    for (name, (wall, cpu)) in rows {
+        println!("| {:<29} | {:>10.2}x | {:>9.2}x |", name, wall, cpu);
+    }
+}
+
+fn print_coverage(label: &str, c: &Coverage, conns: usize) {
+    println!(
+        "{label}: {} processes ({} of the idle ones), established_connections={}, \
+         load sockets owned {}/{} with correct owner+peer {}/{}, unowned sockets {}, \
+         processes with unreadable fields {}",
+        c.processes,
+        c.idle_seen,
+        c.established_count,
+        c.load_owned,
+        2 * conns,
+        c.load_peer_correct,
+        2 * conns,
+        c.unowned_sockets,
+        c.unreadable_processes,
+    );
+    for (what, count) in &c.unowned_reasons {
+        println!("    unowned: {count} x {what}");
+    }
+    for (what, count) in &c.unreadable_fields {
+        println!("    unreadable: {count} x {what}");
+    }
+}
+
+/// Things that look wrong, so they are not missed in a wall of numbers.
+fn problems(config: &Config, results: &Results, covers: &[&Coverage]) -> Vec<String> {
+    let mut found: Vec<String> = results
+        .warnings
+        .iter()
+        .map(|w| format!("sampler warning: {w}"))
+        .collect();
+    if results.first_without_full_scan > 0 {
+        found.push(format!(
+            "{} first snapshots were not flagged full_ownership_scan",
+            results.first_without_full_scan
+        ));
+    }
+    if results.steady_full_scans > 0 {
+        found.push(format!(
+            "{} of {} steady ticks fell back to a full ownership scan",
+            results.steady_full_scans, config.runs
+        ));
+    }
+    for c in covers {
+        if c.idle_seen < config.procs {
+            found.push(format!(
+                "only {} of {} idle processes in a snapshot",
+                c.idle_seen, config.procs
+            ));
+        }
+        if c.load_owned < 2 * config.conns || c.load_peer_correct < 2 * config.conns {
+            found.push(format!(
+                "load sockets owned {} / peer-correct {} of {}",
+                c.load_owned,
+                c.load_peer_correct,
+                2 * config.conns
+            ));
+        }
+        if (c.established_count as usize) < 2 * config.conns {
+            found.push(format!(
+                "established_connections {} is below the {} load sockets",
+                c.established_count,
+                2 * config.conns
+            ));
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bench
+// ---------------------------------------------------------------------------------------------
+
+fn run_bench() -> Result<()> {
+    let config = Config::from_env()?;
+    let bench_started = Instant::now();
+    let load_before = load_average();
+
+    eprintln!(
+        "starting load: {} idle processes, {} loopback TCP connections",
+        config.procs, config.conns
+    );
+    let setup_started = Instant::now();
+    let load = Load::start(&config)?;
+    let setup = setup_started.elapsed();
+    eprintln!("load up in {setup:.1?}");
+
+    let ports: HashSet<u16> = load.server_ports.iter().copied().collect();
+    let kernel_view = count_established(&ports)?;
+    let (ss_estab, ss_owned) = ss_view()?;
+
+    // Memory before this process has sampled anything, then the steady sampler's warm-up
+    // (its own first, full snapshot), which is also checked for what it saw.
+    let (rss_before, hwm_before) = own_memory_kib()?;
+    let mut steady = Sampler::new(SamplerSettings::default());
+    steady.prime()?;
+    let warmup = steady.sample()?;
+    let warmup_coverage = coverage(&warmup, &load);
+    drop(warmup);
+
+    let measure_started = Instant::now();
+    let (results, last_steady) = measure(&config, &mut steady)?;
+    let measuring = measure_started.elapsed();
+    let steady_coverage = coverage(&last_steady, &load);
+    drop(last_steady);
+    let (rss_after, hwm_after) = own_memory_kib()?;
+    drop(steady);
+    let load_after = load_average();
+
+    let teardown_started = Instant::now();
+    drop(load);
+    let teardown = teardown_started.elapsed();
+
+    println!();
+    println!("wiretop snapshot bench");
+    println!("machine: {}", machine_line());
+    println!("load average: {load_before} before, {load_after} after measuring");
+    println!(
+        "load requested: {} idle processes, {} loopback TCP connections over {} client and {} \
+         server processes",
+        config.procs,
+        config.conns,
+        config.conns.min(CLIENT_PROCESSES),
+        config.conns.min(CLIENT_PROCESSES).min(SERVER_PROCESSES),
+    );
+    println!(
+        "load achieved (kernel): {} ESTABLISHED sockets at load ports (expected {}), {} \
+         ESTABLISHED TCP sockets in total, {} TCP sockets in any state; ss -tanp: {} ESTAB \
+         rows, {} with an owner",
+        kernel_view.ours,
+        2 * config.conns,
+        kernel_view.total,
+        kernel_view.rows,
+        ss_estab,
+        ss_owned
+    );
+    print_coverage(
+        "wiretop warm-up (full scan)",
+        &warmup_coverage,
+        config.conns,
+    );
+    print_coverage("wiretop last steady tick", &steady_coverage, config.conns);
+    println!();
+    print_timing_table(&results);
+    println!(
+        "(wall: median and nearest-rank p95; cpu: this process's CPU time for in-process rows, \
+         the child's own user+sys from wait4 for ss and ps)"
+    );
+    println!();
+    print_ratio_table(&results);
+    println!();
+    println!(
+        "wiretop's own collection.duration_ms (median): first {:.2} ms, steady {:.2} ms",
+        median(&results.first_reported_ms),
+        median(&results.steady_reported_ms)
+    );
+    let phase = |pick: fn(&wiretop::model::CollectionPhases) -> f64| {
+        median(&results.steady_phases.iter().map(pick).collect::<Vec<_>>())
+    };
+    println!(
+        "steady tick phases (median): processes {:.2} ms, socket tables {:.2} ms, ownership {:.2} ms, peers {:.2} ms",
+        phase(|p| p.processes_ms),
+        phase(|p| p.socket_tables_ms),
+        phase(|p| p.ownership_ms),
+        phase(|p| p.peers_ms)
+    );
+    println!(
+        "steady ticks with a full ownership scan: {}/{}; first snapshots without: {}/{}",
+        results.steady_full_scans, config.runs, results.first_without_full_scan, config.runs
+    );
+    println!(
+        "bench process memory: VmRSS {:.1} MiB before sampling, {:.1} MiB after all runs \
+         (steady sampler alive; {:+.1} MiB), VmHWM {:.1} MiB before, {:.1} MiB after \
+         (peak growth {:+.1} MiB)",
+        mib(rss_before),
+        mib(rss_after),
+        mib(rss_after) - mib(rss_before),
+        mib(hwm_before),
+        mib(hwm_after),
+        mib(hwm_after) - mib(rss_before),
+    );
+    println!(
+        "time: setup {:.1} s, measuring {:.1} s, teardown {:.1} s, total {:.1} s",
+        setup.as_secs_f64(),
+        measuring.as_secs_f64(),
+        teardown.as_secs_f64(),
+        bench_started.elapsed().as_secs_f64()
+    );
+    let problems = problems(&config, &results, &[&warmup_coverage, &steady_coverage]);
+    if problems.is_empty() {
+        println!("problems: none seen");
+    } else {
+        println!("problems:");
+        for problem in problems {
+            println!("  - {problem}");
+        }
+    }
+    Ok(())
+}

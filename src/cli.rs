@@ -1,0 +1,137 @@
+//! Command-line arguments. Flags are the last configuration layer: they override the files and
+//! the environment (see `config.example.yaml`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// wiretop: every process, the connections it owns, and who is on the other end.
+///
+/// Without a subcommand, opens the interactive explorer.
+#[derive(Debug, Parser)]
+#[command(name = "wiretop", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Configuration file, read after /etc/wiretop/config.yaml and the user's own.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Time between samples (e.g. 500ms, 2s, 1m) [config: process_agent.interval].
+    #[arg(long, global = true, value_parser = check_interval)]
+    pub interval: Option<String>,
+
+    /// Skip sockets and ownership (cheaper; processes only)
+    /// [config: process_agent.collect_connections].
+    #[arg(long, global = true)]
+    pub no_connections: bool,
+
+    /// Explorer: no colours (also set by NO_COLOR) [config: ui.theme: mono].
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one snapshot (processes, sockets, peers) and exit.
+    Snapshot(SnapshotArgs),
+    /// Ship snapshots to the configured backend (uplink.*) until SIGTERM: headless, logs to
+    /// stderr (WIRETOP_LOG=debug for more).
+    Ship,
+    /// Print the JSON Schema of the snapshot document.
+    Schema,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print every value in force with its source (secrets
+    /// masked). Exits 0 when valid, 2 when not.
+    Check,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The full snapshot as one JSON document.
+    Json,
+    /// An aligned table, like ps and ss joined.
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Output format [default: json when stdout is not a terminal, else table].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Only this process.
+    #[arg(long)]
+    pub pid: Option<u32>,
+
+    /// Only processes that listen on or connect to this port (either end).
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// Only processes of this user (name or uid).
+    #[arg(long)]
+    pub user: Option<String>,
+
+    /// Table: list each process's sockets under it.
+    #[arg(long, short = 's')]
+    pub sockets: bool,
+
+    /// JSON: indent for reading.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+impl Cli {
+    /// The flags that set configuration keys: (key path, value, flag as typed).
+    pub fn config_flags(&self) -> Vec<(String, String, String)> {
+        let mut flags = Vec::new();
+        if let Some(interval) = &self.interval {
+            flags.push((
+                "process_agent.interval".into(),
+                interval.clone(),
+                "--interval".into(),
+            ));
+        }
+        if self.no_connections {
+            flags.push((
+                "process_agent.collect_connections".into(),
+                "false".into(),
+                "--no-connections".into(),
+            ));
+        }
+        if self.no_color {
+            flags.push(("ui.theme".into(), "mono".into(), "--no-color".into()));
+        }
+        flags
+    }
+}
+
+/// Checks an interval the same way the configuration file does, keeping the text as given.
+fn check_interval(text: &str) -> Result<String, String> {
+    wiretop::config::parse_interval(text).map(|_| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_checked_like_the_file_does() {
+        assert_eq!(check_interval("2s"), Ok("2s".to_owned()));
+        assert!(check_interval("10ms").unwrap_err().contains("minimum"));
+        assert!(check_interval("soon").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

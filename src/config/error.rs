@@ -1,0 +1,144 @@
+//! Configuration errors: each names where the bad value came from (file:line:column, or the
+//! environment variable or flag), the key path, and what was expected.
+
+use std::path::Path;
+
+/// Why the configuration could not be used. Every variant is fatal: neither the explorer nor
+/// the uplink starts on a configuration it could not fully read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A value in a file is wrong (or the file is not YAML).
+    #[error("{file}:{line}:{column}: {path}: {message}")]
+    InFile {
+        file: String,
+        line: usize,
+        column: usize,
+        path: String,
+        message: String,
+    },
+    /// A value from the environment or a flag is wrong.
+    #[error("{origin}: {path}: {message}")]
+    Setting {
+        origin: String,
+        path: String,
+        message: String,
+    },
+    /// A file exists but cannot be read, or a file named with --config is missing.
+    #[error("{file}: cannot read the configuration file: {reason}")]
+    Unreadable { file: String, reason: String },
+}
+
+impl ConfigError {
+    /// Converts a deserialization error of `file`'s text, keeping its position and key path.
+    pub(super) fn from_file(
+        file: &Path,
+        error: serde_path_to_error::Error<serde_yaml::Error>,
+    ) -> Self {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let (line, column) = inner
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((1, 1));
+        let (path, message) = explain(&path, &inner.to_string());
+        ConfigError::InFile {
+            file: file.display().to_string(),
+            line,
+            column,
+            path,
+            message,
+        }
+    }
+
+    /// Converts an error in a value that came from the environment or a flag.
+    pub(super) fn from_setting(
+        origin: String,
+        error: serde_path_to_error::Error<serde_yaml::Error>,
+    ) -> Self {
+        let path = error.path().to_string();
+        let (path, message) = explain(&path, &error.into_inner().to_string());
+        ConfigError::Setting {
+            origin,
+            path,
+            message,
+        }
+    }
+}
+
+/// Turns serde's wording into ours: drops the position suffix (we print it in front) and the
+/// path serde_yaml sometimes repeats, and suggests the key or value that was probably meant.
+fn explain(path: &str, raw: &str) -> (String, String) {
+    let mut message = raw.to_owned();
+    if let Some(at) = message.find(" at line ") {
+        message.truncate(at);
+    }
+    // serde_yaml prefixes some messages with (part of) the path we print anyway.
+    if let Some((head, rest)) = message.split_once(": ") {
+        let looks_like_path = !head.is_empty()
+            && head
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+        if looks_like_path && path.starts_with(head.split('[').next().unwrap_or(head)) {
+            message = rest.to_owned();
+        }
+    }
+    // The YAML scanner's own complaints mean the file is not well-formed YAML at all.
+    if [
+        "found ",
+        "while ",
+        "did not find",
+        "mapping values are not allowed",
+    ]
+    .iter()
+    .any(|lead| message.starts_with(lead))
+    {
+        message = format!("malformed YAML: {message}");
+    }
+    let path = if path == "." || path.is_empty() {
+        "(top level)".to_owned()
+    } else {
+        path.to_owned()
+    };
+    for (lead, noun) in [("unknown field `", "key"), ("unknown variant `", "value")] {
+        if let Some(rest) = message.strip_prefix(lead) {
+            let names: Vec<&str> = rest.split('`').step_by(2).collect();
+            let unknown = names.first().copied().unwrap_or("");
+            let expected: Vec<&str> = names.iter().skip(1).copied().collect();
+            let message = format!(
+                "unknown {noun} `{unknown}`{}; expected one of: {}",
+                suggestion(unknown, &expected),
+                expected.join(", ")
+            );
+            return (path, message);
+        }
+    }
+    (path, message)
+}
+
+/// ` (did you mean `x`?)` for the closest known name, when one is close enough.
+fn suggestion(unknown: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))
+        .filter(|(distance, k)| *distance <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_get_a_suggestion() {
+        let (path, message) = explain(
+            "process_agent.intervl",
+            "process_agent: unknown field `intervl`, expected one of `enabled`, `interval`, `scrub_args` at line 3 column 3",
+        );
+        assert_eq!(path, "process_agent.intervl");
+        assert!(message.contains("did you mean `interval`?"), "{message}");
+        let (_, message) = explain("", "unknown field `zzzzzz`, expected `tags` or `ui`");
+        assert!(!message.contains("did you mean"), "{message}");
+    }
+}

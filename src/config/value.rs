@@ -1,0 +1,335 @@
+//! Value types of the configuration file, each validating itself while it is read, so an error
+//! carries the file, line and column of the value at fault.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Unexpected};
+use serde::Deserialize;
+
+/// The shortest sampling interval accepted: below this the sampler would spend most of a core.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest: a snapshot older than this is not "live" any more.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Parses `500ms`, `2s`, `1m`, `1m30s` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("`{text}` is not a duration (like 500ms, 2s or 1m)"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration (like 500ms, 2s or 1m)"))
+}
+
+/// Parses an interval and checks its range.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < MIN_INTERVAL {
+        return Err(format!("`{text}` is below the minimum interval of 100ms"));
+    }
+    if duration > MAX_INTERVAL {
+        return Err(format!("`{text}` is above the maximum interval of 1h"));
+    }
+    Ok(duration)
+}
+
+/// The sampling interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval(pub Duration);
+
+/// Accepts a duration written as text (`2s`) or as a number of seconds; any other type is a
+/// type error, while errors of the document itself (a broken quote) pass through untouched.
+struct IntervalVisitor;
+
+impl de::Visitor<'_> for IntervalVisitor {
+    type Value = Interval;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as 500ms, 2s or 1m")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Interval, E> {
+        parse_interval(v).map(Interval).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Interval, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Interval, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Interval, E> {
+        self.visit_str(&v.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(IntervalVisitor)
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+/// A timeout or deadline: a duration from 1ms to 1h.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
+
+struct TimeoutVisitor;
+
+impl de::Visitor<'_> for TimeoutVisitor {
+    type Value = Timeout;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as 500ms, 5s or 1m")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Timeout, E> {
+        let d = parse_duration(v).map_err(E::custom)?;
+        if d.is_zero() || d > MAX_INTERVAL {
+            return Err(E::custom(format!("`{v}` is outside 1ms..1h")));
+        }
+        Ok(Timeout(d))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timeout, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timeout, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timeout, E> {
+        self.visit_str(&v.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TimeoutVisitor)
+    }
+}
+
+/// A size in bytes, written `16MiB`, `512KiB`, `1GB` or as a plain number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+/// Parses `16MiB`, `512KiB`, `1GiB`, `10MB` (decimal), `4096`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 16MiB"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        other => {
+            return Err(format!(
+                "`{text}`: unknown size unit `{other}` (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ))
+        }
+    };
+    let bytes = number * factor;
+    if !(1.0..=1e15).contains(&bytes) {
+        return Err(format!("`{text}` is not a size between 1 byte and 1 PB"));
+    }
+    Ok(bytes as u64)
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum SizeText {
+            Bytes(u64),
+            Text(String),
+        }
+        match SizeText::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a size such as 16MiB"))?
+        {
+            SizeText::Bytes(n) => Ok(Size(n)),
+            SizeText::Text(t) => parse_size(&t).map(Size).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// A rate limit: a whole number of messages per minute, at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerMinute(pub u32);
+
+impl<'de> Deserialize<'de> for PerMinute {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = i64::deserialize(d).map_err(|_| {
+            de::Error::custom("expected a whole number of messages per minute, such as 100")
+        })?;
+        match u32::try_from(value) {
+            Ok(n) if n >= 1 => Ok(PerMinute(n)),
+            _ => Err(de::Error::invalid_value(
+                Unexpected::Signed(value),
+                &"a whole number of messages per minute from 1 to 4294967295",
+            )),
+        }
+    }
+}
+
+/// A regular expression, compiled when read.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub regex::Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        // A bounded size keeps a hostile pattern from costing memory on every sample.
+        regex::RegexBuilder::new(&text)
+            .size_limit(1 << 20)
+            .build()
+            .map(Pattern)
+            .map_err(|e| {
+                let reason = e.to_string();
+                let last = reason.lines().last().unwrap_or("invalid").trim();
+                let last = last.strip_prefix("error: ").unwrap_or(last).to_owned();
+                de::Error::custom(format!(
+                    "`{text}` is not a valid regular expression: {last}"
+                ))
+            })
+    }
+}
+
+/// A host tag such as `env:production`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag(pub String);
+
+impl<'de> Deserialize<'de> for Tag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        validate_tag(&text).map(Tag).map_err(de::Error::custom)
+    }
+}
+
+/// Checks a tag: non-empty, no whitespace or control characters, at most 200 characters.
+pub fn validate_tag(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("a tag may not be empty".to_owned());
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "tag `{}` contains whitespace or control characters",
+            text.escape_debug()
+        ));
+    }
+    if text.chars().count() > 200 {
+        return Err("a tag may be at most 200 characters".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// An extra argument name whose value is a secret (`*` wildcards), checked as it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensitiveWord(pub String);
+
+impl<'de> Deserialize<'de> for SensitiveWord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let word = String::deserialize(d)?;
+        let options = crate::scrub::ScrubOptions {
+            custom_sensitive_words: vec![word.clone()],
+            ..crate::scrub::ScrubOptions::default()
+        };
+        crate::scrub::Scrubber::new(&options)
+            .map(|_| SensitiveWord(word))
+            .map_err(de::Error::custom)
+    }
+}
+
+/// The explorer's colour scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeName {
+    /// The 16 basic ANSI colours.
+    Default,
+    /// No colour at all, as with NO_COLOR.
+    Mono,
+}
+
+/// A secret (an API key): never printed, logged or shown in Debug output.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+    /// The secret itself, for the one place that needs it (a request header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_or_seconds() {
+        assert_eq!(parse_interval("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_interval("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_interval("50ms")
+            .unwrap_err()
+            .contains("minimum interval of 100ms"));
+        assert!(parse_interval("2h").unwrap_err().contains("maximum"));
+        assert!(parse_interval("soon").is_err());
+        assert!(parse_interval("-1").is_err());
+    }
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("16MiB"), Ok(16 * 1024 * 1024));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("16 parsecs")
+            .unwrap_err()
+            .contains("unknown size unit"));
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let secret = Secret::new("sentinel-key-123".to_owned());
+        assert!(!format!("{secret:?}").contains("sentinel"));
+    }
+
+    #[test]
+    fn tags_reject_whitespace_and_empties() {
+        assert_eq!(validate_tag("env:prod"), Ok("env:prod".to_owned()));
+        assert!(validate_tag("").is_err());
+        assert!(validate_tag("env: prod").is_err());
+    }
+}

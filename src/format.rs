@@ -1,0 +1,121 @@
+//! Text forms of model values shared by every printer and view (the table of `wiretop
+//! snapshot` and the explorer), so a figure reads the same everywhere.
+
+use crate::model::{Process, Proto};
+
+/// Bytes in the binary units top uses: `812K`, `14.2M`, `3.1G`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit <= 1 || value >= 100.0 {
+        format!("{:.0}{}", value, UNITS[unit])
+    } else {
+        format!("{:.1}{}", value, UNITS[unit])
+    }
+}
+
+/// argv joined, or the bracketed name for kernel threads and zombies, as ps shows them. Not
+/// yet safe for a terminal: pass it through [`crate::sanitize::for_terminal`].
+pub fn command_text(p: &Process) -> String {
+    if p.cmdline.is_empty() {
+        format!("[{}]", p.name)
+    } else {
+        p.cmdline.join(" ")
+    }
+}
+
+/// `:8080,:9090`, with `u` marking UDP ports; empty when the process listens on nothing.
+pub fn listen_ports(p: &Process) -> String {
+    let mut ports: Vec<(Proto, u16)> = p.listening.iter().map(|l| (l.proto, l.port)).collect();
+    ports.sort();
+    ports.dedup();
+    ports
+        .iter()
+        .map(|(proto, port)| match proto {
+            Proto::Tcp => format!(":{port}"),
+            Proto::Udp => format!("u:{port}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// htop's TIME+: minutes:seconds.hundredths, or hours once past an hour.
+pub fn cpu_time(ms: u64) -> String {
+    let hundredths = (ms / 10) % 100;
+    let secs = ms / 1000;
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}.{hundredths:02}")
+    }
+}
+
+/// `addr:port`, with brackets around IPv6 addresses.
+pub fn endpoint(addr: std::net::IpAddr, port: u16) -> String {
+    match addr {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        v4 => format!("{v4}:{port}"),
+    }
+}
+
+/// Protocol name as ss prints it.
+pub fn proto(p: Proto) -> &'static str {
+    match p {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+    }
+}
+
+/// A duration in seconds as `3d 04:05:06` / `04:05:06`, like top's uptime.
+pub fn uptime(secs: f64) -> String {
+    let secs = secs.max(0.0) as u64;
+    let (d, h, m, s) = (
+        secs / 86_400,
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_shown_in_binary_units() {
+        assert_eq!(human_bytes(0), "0B");
+        assert_eq!(human_bytes(2048), "2K");
+        assert_eq!(human_bytes(200 * 1024 * 1024), "200M");
+        assert_eq!(human_bytes(1536 * 1024 * 1024), "1.5G");
+    }
+
+    #[test]
+    fn cpu_time_reads_like_htop() {
+        assert_eq!(cpu_time(0), "0:00.00");
+        assert_eq!(cpu_time(61_230), "1:01.23");
+        assert_eq!(cpu_time(3_723_000), "1h02:03");
+    }
+
+    #[test]
+    fn endpoints_bracket_ipv6() {
+        assert_eq!(endpoint("::1".parse().unwrap(), 80), "[::1]:80");
+        assert_eq!(endpoint("10.0.0.1".parse().unwrap(), 80), "10.0.0.1:80");
+    }
+
+    #[test]
+    fn uptime_shows_days_once_past_one() {
+        assert_eq!(uptime(59.0), "00:00:59");
+        assert_eq!(uptime(90_061.0), "1d 01:01:01");
+    }
+}

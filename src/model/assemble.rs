@@ -1,0 +1,526 @@
+//! Turns raw socket-table rows plus inode ownership into per-process listening sockets and
+//! connections: who owns each socket, which end initiated, and which process is on the other end.
+
+use std::net::{IpAddr, SocketAddr};
+
+// The index maps hash tens of thousands of address tuples per tick; SipHash's protection
+// against crafted keys buys nothing here (the kernel chose the keys) and costs a third of the
+// assembly time.
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::socket::{
+    family_of, is_wildcard, unmap, Connection, Direction, Listening, Proto, Role, SocketEntry,
+    SocketState, UnownedSocket,
+};
+
+/// Which processes hold a file descriptor to each socket inode.
+///
+/// Kept as two parallel vectors sorted by (inode, pid) rather than a map of vectors: a host
+/// with 20,000 sockets would otherwise pay 20,000 small allocations every tick.
+#[derive(Debug, Default, Clone)]
+pub struct Ownership {
+    inodes: Vec<u64>,
+    pids: Vec<u32>,
+}
+
+impl Ownership {
+    /// Builds the table from (inode, pid) pairs in any order; duplicates are dropped.
+    pub fn from_pairs(mut pairs: Vec<(u64, u32)>) -> Self {
+        pairs.sort_unstable();
+        pairs.dedup();
+        let (inodes, pids) = pairs.into_iter().unzip();
+        Ownership { inodes, pids }
+    }
+
+    /// Records that `pid` holds `inode`.
+    pub fn add(&mut self, inode: u64, pid: u32) {
+        let at = self.range(inode);
+        let offset = self.pids[at.clone()].binary_search(&pid);
+        if let Err(i) = offset {
+            self.inodes.insert(at.start + i, inode);
+            self.pids.insert(at.start + i, pid);
+        }
+    }
+
+    fn range(&self, inode: u64) -> std::ops::Range<usize> {
+        let start = self.inodes.partition_point(|i| *i < inode);
+        let end = start + self.inodes[start..].partition_point(|i| *i == inode);
+        start..end
+    }
+
+    /// The owners of `inode`, lowest pid first; empty when none is known.
+    pub fn owners(&self, inode: u64) -> &[u32] {
+        &self.pids[self.range(inode)]
+    }
+
+    /// Whether any visible process holds `inode`.
+    pub fn is_owned(&self, inode: u64) -> bool {
+        !self.owners(inode).is_empty()
+    }
+}
+
+/// The result of [`assemble_sockets`].
+#[derive(Debug, Default)]
+pub struct AssembledSockets {
+    /// Listening sockets by owning pid.
+    pub listening: FxHashMap<u32, Vec<Listening>>,
+    /// Connections by owning pid.
+    pub connections: FxHashMap<u32, Vec<Connection>>,
+    /// Sockets with no visible owner.
+    pub unowned: Vec<UnownedSocket>,
+    /// Listening sockets on the host (owned or not).
+    pub listening_count: u32,
+    /// Established sockets on the host (owned or not).
+    pub established_count: u32,
+}
+
+/// An endpoint with any IPv4-mapped address unmapped, so a v4 client of a dual-stack listener
+/// matches the v4 address its peer reports.
+type Endpoint = (IpAddr, u16);
+
+fn endpoint(addr: SocketAddr) -> Endpoint {
+    (unmap(addr.ip()), addr.port())
+}
+
+/// Lookups built once over all socket rows.
+struct SocketIndex<'a> {
+    /// (netns, proto, local, remote) -> rows; the key a peer's row has with ends swapped.
+    /// One row per key: a 4-tuple is unique within a namespace (the kernel refuses a second
+    /// connection with the same ends).
+    by_ends: FxHashMap<(Option<u64>, Proto, Endpoint, Endpoint), &'a SocketEntry>,
+    /// (proto, local, remote) -> rows in any namespace, for peers across a veth or bridge.
+    /// Left empty when there is only one namespace.
+    by_ends_any_netns: FxHashMap<(Proto, Endpoint, Endpoint), Vec<&'a SocketEntry>>,
+    /// (netns, proto, port) -> listening rows.
+    listeners: FxHashMap<(Option<u64>, Proto, u16), Vec<&'a SocketEntry>>,
+    /// Every non-wildcard local address seen: addresses of this host, in some namespace.
+    host_addrs: FxHashSet<IpAddr>,
+}
+
+impl<'a> SocketIndex<'a> {
+    fn new(entries: &'a [SocketEntry]) -> Self {
+        let mut index = SocketIndex {
+            by_ends: FxHashMap::default(),
+            by_ends_any_netns: FxHashMap::default(),
+            listeners: FxHashMap::default(),
+            host_addrs: FxHashSet::default(),
+        };
+        index.by_ends.reserve(entries.len());
+        let several_netns = entries.windows(2).any(|w| w[0].netns != w[1].netns);
+        for entry in entries {
+            let local = endpoint(entry.local);
+            if !is_wildcard(local.0) {
+                index.host_addrs.insert(local.0);
+            }
+            if entry.is_listening() {
+                index
+                    .listeners
+                    .entry((entry.netns, entry.proto, local.1))
+                    .or_default()
+                    .push(entry);
+            } else {
+                let remote = endpoint(entry.remote);
+                index
+                    .by_ends
+                    .entry((entry.netns, entry.proto, local, remote))
+                    .or_insert(entry);
+                if several_netns {
+                    index
+                        .by_ends_any_netns
+                        .entry((entry.proto, local, remote))
+                        .or_default()
+                        .push(entry);
+                }
+            }
+        }
+        index
+    }
+
+    /// A listener in `netns` that accepts on `(addr, port)`.
+    fn listener_for(
+        &self,
+        netns: Option<u64>,
+        proto: Proto,
+        at: Endpoint,
+    ) -> Option<&'a SocketEntry> {
+        let candidates = self.listeners.get(&(netns, proto, at.1))?;
+        // An exact address beats a wildcard, as in the kernel's own lookup.
+        candidates
+            .iter()
+            .find(|l| unmap(l.local.ip()) == at.0)
+            .or_else(|| candidates.iter().find(|l| is_wildcard(l.local.ip())))
+            .copied()
+    }
+
+    fn listener_in_any_netns(&self, proto: Proto, at: Endpoint) -> Option<&'a SocketEntry> {
+        self.listeners
+            .iter()
+            .filter(|((_, p, port), _)| *p == proto && *port == at.1)
+            .flat_map(|(_, rows)| rows.iter())
+            .find(|l| unmap(l.local.ip()) == at.0)
+            .copied()
+    }
+
+    /// The row for the other end of `entry`, if it is on this host.
+    fn peer_row(&self, entry: &SocketEntry) -> Option<&'a SocketEntry> {
+        let local = endpoint(entry.local);
+        let remote = endpoint(entry.remote);
+        let same_netns = self
+            .by_ends
+            .get(&(entry.netns, entry.proto, remote, local))
+            .copied()
+            .filter(|row| !std::ptr::eq(*row, entry));
+        if let Some(row) = same_netns {
+            return Some(row);
+        }
+        if remote.0.is_loopback() {
+            // Loopback never leaves a namespace: a match elsewhere would be a different host.
+            return None;
+        }
+        self.by_ends_any_netns
+            .get(&(entry.proto, remote, local))
+            .and_then(|rows| rows.iter().find(|r| r.netns != entry.netns))
+            .copied()
+    }
+}
+
+/// Distributes socket rows to their owners and works out direction, role and peer for each
+/// connection. `name_of` gives a process name for a pid in the same snapshot.
+pub fn assemble_sockets<'n>(
+    entries: &[SocketEntry],
+    ownership: &Ownership,
+    name_of: impl Fn(u32) -> Option<&'n str>,
+) -> AssembledSockets {
+    let index = SocketIndex::new(entries);
+    let mut out = AssembledSockets::default();
+    let mut seen_inodes = FxHashSet::default();
+
+    for entry in entries {
+        // The same socket read through two namespaces' tables must not appear twice.
+        if entry.inode != 0 && !seen_inodes.insert(entry.inode) {
+            continue;
+        }
+        if entry.is_listening() {
+            out.listening_count += 1;
+        } else if entry.state == SocketState::Established {
+            out.established_count += 1;
+        }
+
+        let owners = if entry.inode == 0 {
+            &[][..]
+        } else {
+            ownership.owners(entry.inode)
+        };
+        if owners.is_empty() {
+            out.unowned.push(unowned(entry));
+            continue;
+        }
+
+        if entry.is_listening() {
+            let local_addr = unmap(entry.local.ip());
+            let listening = Listening {
+                proto: entry.proto,
+                family: family_of(local_addr),
+                addr: local_addr,
+                port: entry.local.port(),
+                inode: entry.inode,
+                netns: entry.netns,
+            };
+            give_to_owners(&mut out.listening, owners, listening);
+            continue;
+        }
+
+        let connection = connection(entry, &index, ownership, &name_of);
+        give_to_owners(&mut out.connections, owners, connection);
+    }
+
+    for list in out.listening.values_mut() {
+        list.sort_by_key(|l| (l.proto, l.port, l.addr));
+    }
+    for list in out.connections.values_mut() {
+        list.sort_by_key(|c| (c.proto, c.local_port, c.remote_addr, c.remote_port, c.inode));
+    }
+    out
+}
+
+/// Files `item` under each owner: copies for all but the last, which takes the original (one
+/// owner, the common case, costs no copy).
+fn give_to_owners<T: Clone>(by_pid: &mut FxHashMap<u32, Vec<T>>, owners: &[u32], item: T) {
+    if let Some((last, rest)) = owners.split_last() {
+        for pid in rest {
+            by_pid.entry(*pid).or_default().push(item.clone());
+        }
+        by_pid.entry(*last).or_default().push(item);
+    }
+}
+
+fn connection<'n>(
+    entry: &SocketEntry,
+    index: &SocketIndex<'_>,
+    ownership: &Ownership,
+    name_of: &impl Fn(u32) -> Option<&'n str>,
+) -> Connection {
+    let local = endpoint(entry.local);
+    let remote = endpoint(entry.remote);
+
+    let accepted_here = index
+        .listener_for(entry.netns, entry.proto, local)
+        .is_some();
+    let role = if accepted_here {
+        Role::Server
+    } else {
+        Role::Client
+    };
+
+    let peer_row = index.peer_row(entry);
+    let mut peer_pid = peer_row.and_then(|row| ownership.owners(row.inode).first().copied());
+    if peer_pid.is_none() && role == Role::Client {
+        // The server end may still sit in the accept queue (inode 0), or be a bound UDP socket
+        // with no fixed peer: the listener's owner is the process we are talking to.
+        let listener = index
+            .listener_for(entry.netns, entry.proto, remote)
+            .or_else(|| {
+                if remote.0.is_loopback() {
+                    None
+                } else {
+                    index.listener_in_any_netns(entry.proto, remote)
+                }
+            });
+        peer_pid = listener.and_then(|row| ownership.owners(row.inode).first().copied());
+    }
+
+    let on_this_host = peer_pid.is_some()
+        || peer_row.is_some()
+        || remote.0.is_loopback()
+        || index.host_addrs.contains(&remote.0);
+    let direction = if on_this_host {
+        Direction::Local
+    } else if role == Role::Server {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    };
+
+    Connection {
+        proto: entry.proto,
+        family: family_of(local.0),
+        local_addr: local.0,
+        local_port: local.1,
+        remote_addr: remote.0,
+        remote_port: remote.1,
+        state: entry.state,
+        direction,
+        role: Some(role),
+        inode: entry.inode,
+        netns: entry.netns,
+        peer_pid,
+        peer_name: peer_pid.and_then(|pid| name_of(pid).map(str::to_owned)),
+    }
+}
+
+fn unowned(entry: &SocketEntry) -> UnownedSocket {
+    let local = endpoint(entry.local);
+    let remote = endpoint(entry.remote);
+    UnownedSocket {
+        proto: entry.proto,
+        family: family_of(local.0),
+        local_addr: local.0,
+        local_port: local.1,
+        remote_addr: remote.0,
+        remote_port: remote.1,
+        state: entry.state,
+        inode: entry.inode,
+        netns: entry.netns,
+        uid: entry.uid,
+        reason: if entry.inode == 0 {
+            "kernel"
+        } else {
+            "not_visible"
+        }
+        .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NS: Option<u64> = Some(4026531840);
+
+    fn tcp(local: &str, remote: &str, state: SocketState, inode: u64) -> SocketEntry {
+        SocketEntry {
+            netns: NS,
+            proto: Proto::Tcp,
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+            state,
+            inode,
+            uid: 1000,
+        }
+    }
+
+    fn names(pid: u32) -> Option<&'static str> {
+        match pid {
+            100 => Some("node"),
+            200 => Some("curl"),
+            _ => None,
+        }
+    }
+
+    /// node (pid 100) listens on 127.0.0.1:8080; curl (pid 200) is connected to it.
+    fn curl_to_node() -> (Vec<SocketEntry>, Ownership) {
+        let entries = vec![
+            tcp("127.0.0.1:8080", "0.0.0.0:0", SocketState::Listen, 10),
+            tcp(
+                "127.0.0.1:8080",
+                "127.0.0.1:50000",
+                SocketState::Established,
+                11,
+            ),
+            tcp(
+                "127.0.0.1:50000",
+                "127.0.0.1:8080",
+                SocketState::Established,
+                20,
+            ),
+        ];
+        let mut own = Ownership::default();
+        own.add(10, 100);
+        own.add(11, 100);
+        own.add(20, 200);
+        (entries, own)
+    }
+
+    #[test]
+    fn client_connection_names_server_as_peer() {
+        let (entries, own) = curl_to_node();
+        let out = assemble_sockets(&entries, &own, names);
+        let curl = &out.connections[&200][0];
+        assert_eq!(curl.peer_pid, Some(100));
+        assert_eq!(curl.peer_name.as_deref(), Some("node"));
+        assert_eq!(curl.role, Some(Role::Client));
+        assert_eq!(curl.direction, Direction::Local);
+        let node = &out.connections[&100][0];
+        assert_eq!(node.peer_pid, Some(200));
+        assert_eq!(node.role, Some(Role::Server));
+        assert_eq!(out.listening[&100][0].port, 8080);
+        assert_eq!(out.listening_count, 1);
+        assert_eq!(out.established_count, 2);
+    }
+
+    #[test]
+    fn client_waiting_in_accept_queue_names_listener_owner() {
+        let (mut entries, own) = curl_to_node();
+        entries[1].inode = 0; // not yet accepted: no fd refers to it
+        let out = assemble_sockets(&entries, &own, names);
+        assert_eq!(out.connections[&200][0].peer_pid, Some(100));
+        assert_eq!(out.unowned.len(), 1);
+        assert_eq!(out.unowned[0].reason, "kernel");
+    }
+
+    #[test]
+    fn shared_socket_appears_under_every_owner() {
+        let (entries, mut own) = curl_to_node();
+        own.add(10, 101); // a pre-forked worker shares the listener
+        let out = assemble_sockets(&entries, &own, names);
+        assert_eq!(out.listening[&100].len(), 1);
+        assert_eq!(out.listening[&101].len(), 1);
+    }
+
+    #[test]
+    fn mapped_v4_client_of_dual_stack_listener_is_resolved_and_shown_as_v4() {
+        let entries = vec![
+            tcp("[::]:9000", "[::]:0", SocketState::Listen, 10),
+            tcp(
+                "[::ffff:127.0.0.1]:9000",
+                "[::ffff:127.0.0.1]:40000",
+                SocketState::Established,
+                11,
+            ),
+            tcp(
+                "127.0.0.1:40000",
+                "127.0.0.1:9000",
+                SocketState::Established,
+                20,
+            ),
+        ];
+        let mut own = Ownership::default();
+        own.add(10, 100);
+        own.add(11, 100);
+        own.add(20, 200);
+        let out = assemble_sockets(&entries, &own, names);
+        let server_side = &out.connections[&100][0];
+        assert_eq!(server_side.local_addr.to_string(), "127.0.0.1");
+        assert_eq!(server_side.family, super::super::Family::Ipv4);
+        assert_eq!(server_side.peer_pid, Some(200));
+        assert_eq!(out.connections[&200][0].peer_pid, Some(100));
+    }
+
+    #[test]
+    fn loopback_peer_in_another_namespace_is_not_matched() {
+        let (mut entries, own) = curl_to_node();
+        for e in &mut entries[..2] {
+            e.netns = Some(1); // node lives in a container with its own loopback
+        }
+        let out = assemble_sockets(&entries, &own, names);
+        assert_eq!(out.connections[&200][0].peer_pid, None);
+    }
+
+    #[test]
+    fn remote_connection_is_outbound_or_inbound_by_role() {
+        let entries = vec![
+            tcp("0.0.0.0:22", "0.0.0.0:0", SocketState::Listen, 1),
+            tcp(
+                "10.0.0.2:22",
+                "203.0.113.9:51000",
+                SocketState::Established,
+                2,
+            ),
+            tcp(
+                "10.0.0.2:41000",
+                "198.51.100.7:443",
+                SocketState::Established,
+                3,
+            ),
+        ];
+        let mut own = Ownership::default();
+        own.add(1, 1);
+        own.add(2, 1);
+        own.add(3, 2);
+        let out = assemble_sockets(&entries, &own, |_| None);
+        assert_eq!(out.connections[&1][0].direction, Direction::Inbound);
+        assert_eq!(out.connections[&2][0].direction, Direction::Outbound);
+        assert_eq!(out.connections[&2][0].peer_pid, None);
+    }
+
+    #[test]
+    fn unowned_socket_with_inode_is_not_visible_rather_than_kernel() {
+        let entries = vec![tcp("127.0.0.1:1", "0.0.0.0:0", SocketState::Listen, 55)];
+        let out = assemble_sockets(&entries, &Ownership::default(), |_| None);
+        assert_eq!(out.unowned[0].reason, "not_visible");
+        assert!(out.listening.is_empty());
+    }
+
+    #[test]
+    fn connected_udp_client_names_bound_server_as_peer() {
+        let mut entries = vec![
+            tcp("127.0.0.1:5353", "0.0.0.0:0", SocketState::Unconn, 10),
+            tcp(
+                "127.0.0.1:45000",
+                "127.0.0.1:5353",
+                SocketState::Established,
+                20,
+            ),
+        ];
+        for e in &mut entries {
+            e.proto = Proto::Udp;
+        }
+        let mut own = Ownership::default();
+        own.add(10, 100);
+        own.add(20, 200);
+        let out = assemble_sockets(&entries, &own, names);
+        assert_eq!(out.listening[&100][0].proto, Proto::Udp);
+        assert_eq!(out.connections[&200][0].peer_pid, Some(100));
+        assert_eq!(out.connections[&200][0].role, Some(Role::Client));
+    }
+}

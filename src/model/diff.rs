@@ -1,0 +1,357 @@
+//! Lifecycle events: what changed between two consecutive snapshots.
+//!
+//! A snapshot is a state; backends also want the moments in between ("postgres started",
+//! "sshd stopped listening on :22"). Comparing the previous snapshot with the current one
+//! recovers them without the sampler keeping any history of its own. Pure: no clock, no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use super::{Process, Proto, Snapshot};
+
+/// What happened to a process between two snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleKind {
+    /// The process is new: absent from the previous snapshot.
+    Started,
+    /// The process is gone: absent from the current snapshot.
+    Exited,
+    /// The process now accepts connections or datagrams on this address.
+    BeganListening {
+        /// Transport protocol.
+        proto: Proto,
+        /// Bound address (`0.0.0.0` or `::` for every address).
+        addr: IpAddr,
+        /// Bound port.
+        port: u16,
+    },
+    /// The process no longer listens on this address.
+    StoppedListening {
+        /// Transport protocol.
+        proto: Proto,
+        /// Bound address.
+        addr: IpAddr,
+        /// Bound port.
+        port: u16,
+    },
+}
+
+impl LifecycleKind {
+    /// Position within one process's events, in the order they happen: sockets close as a
+    /// process exits, and a process must start before it can listen.
+    fn rank(&self) -> u8 {
+        match self {
+            Self::StoppedListening { .. } => 0,
+            Self::Exited => 1,
+            Self::Started => 2,
+            Self::BeganListening { .. } => 3,
+        }
+    }
+
+    /// The listening address, for ordering events of the same rank.
+    fn endpoint(&self) -> Option<ListenKey> {
+        match *self {
+            Self::BeganListening { proto, addr, port }
+            | Self::StoppedListening { proto, addr, port } => Some((proto, addr, port)),
+            Self::Started | Self::Exited => None,
+        }
+    }
+}
+
+/// One change, with enough of the process to make sense on its own once the snapshots are gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleEvent {
+    /// What happened.
+    pub kind: LifecycleKind,
+    /// Process id.
+    pub pid: u32,
+    /// Short name (`comm`).
+    pub name: String,
+    /// Arguments, secrets already scrubbed by the sampler.
+    pub cmdline: Vec<String>,
+    /// User name of the owner, when the uid has one.
+    pub user: Option<String>,
+    /// When the process started, unix time in milliseconds; with `pid` it names the process.
+    pub start_time_ms: u64,
+    /// When it was observed (the later snapshot's taken_at_ms).
+    pub observed_at_ms: u64,
+}
+
+/// A process's identity: a pid alone is not one, since the kernel reuses pids.
+type Identity = (u32, u64);
+
+/// What a listening socket is, as far as events go. Two sockets on the same address (one per
+/// worker with SO_REUSEPORT, or the same port in two namespaces) count once: the process
+/// listens there or it does not.
+type ListenKey = (Proto, IpAddr, u16);
+
+/// The lifecycle events between `previous` and `current`, sorted by pid, then by process start
+/// time (a reused pid: the old process's events come first), then in the order they happen
+/// (stopped listening, exited, started, began listening), then by address.
+///
+/// A process is identified by (pid, start time): a reused pid gives one `Exited` and one
+/// `Started`. A started process that already listens also gets one `BeganListening` per
+/// address, and an exiting one a `StoppedListening` per address, so listen events alone tell
+/// what is open. Listening changes of a process present in both snapshots are only reported
+/// when both snapshots could see its sockets: an unreadable or uncollected socket list means
+/// "unknown", not "closed".
+pub fn diff_snapshots(previous: &Snapshot, current: &Snapshot) -> Vec<LifecycleEvent> {
+    let observed_at_ms = current.host.taken_at_ms;
+    let before = by_identity(previous);
+    let after = by_identity(current);
+    let sockets_known =
+        previous.collection.connections_collected && current.collection.connections_collected;
+
+    let mut events = Vec::new();
+    for (id, old) in &before {
+        match after.get(id) {
+            None => {
+                for (proto, addr, port) in listen_keys(old) {
+                    let kind = LifecycleKind::StoppedListening { proto, addr, port };
+                    events.push(event(kind, old, observed_at_ms));
+                }
+                events.push(event(LifecycleKind::Exited, old, observed_at_ms));
+            }
+            Some(new) if sockets_known && sockets_readable(old) && sockets_readable(new) => {
+                let was = listen_keys(old);
+                let is = listen_keys(new);
+                for &(proto, addr, port) in was.difference(&is) {
+                    let kind = LifecycleKind::StoppedListening { proto, addr, port };
+                    events.push(event(kind, new, observed_at_ms));
+                }
+                for &(proto, addr, port) in is.difference(&was) {
+                    let kind = LifecycleKind::BeganListening { proto, addr, port };
+                    events.push(event(kind, new, observed_at_ms));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, new) in &after {
+        if before.contains_key(id) {
+            continue;
+        }
+        events.push(event(LifecycleKind::Started, new, observed_at_ms));
+        for (proto, addr, port) in listen_keys(new) {
+            let kind = LifecycleKind::BeganListening { proto, addr, port };
+            events.push(event(kind, new, observed_at_ms));
+        }
+    }
+    events.sort_by_key(|e| (e.pid, e.start_time_ms, e.kind.rank(), e.kind.endpoint()));
+    events
+}
+
+fn by_identity(snapshot: &Snapshot) -> BTreeMap<Identity, &Process> {
+    snapshot
+        .processes
+        .iter()
+        .map(|p| ((p.pid, p.start_time_ms), p))
+        .collect()
+}
+
+/// False when the sampler could not read this process's file descriptors, so its (empty)
+/// socket lists say nothing.
+fn sockets_readable(p: &Process) -> bool {
+    !p.unreadable.contains_key("sockets")
+}
+
+fn listen_keys(p: &Process) -> BTreeSet<ListenKey> {
+    p.listening
+        .iter()
+        .map(|l| (l.proto, l.addr, l.port))
+        .collect()
+}
+
+fn event(kind: LifecycleKind, p: &Process, observed_at_ms: u64) -> LifecycleEvent {
+    LifecycleEvent {
+        kind,
+        pid: p.pid,
+        name: p.name.clone(),
+        cmdline: p.cmdline.clone(),
+        user: p.user.clone(),
+        start_time_ms: p.start_time_ms,
+        observed_at_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        Collection, CollectionPhases, Counts, Family, Host, Listening, LoadAverage, Memory,
+    };
+
+    fn snapshot(taken_at_ms: u64, mut processes: Vec<Process>) -> Snapshot {
+        processes.sort_by_key(|p| p.pid);
+        Snapshot {
+            schema_version: crate::model::SCHEMA_VERSION,
+            host: Host {
+                hostname: "h".to_owned(),
+                kernel: "6.1".to_owned(),
+                boot_time_ms: 0,
+                uptime_secs: 1.0,
+                cpu_count: 1,
+                load_average: LoadAverage {
+                    one: 0.0,
+                    five: 0.0,
+                    fifteen: 0.0,
+                },
+                memory: Memory {
+                    total_bytes: 0,
+                    used_bytes: 0,
+                    available_bytes: 0,
+                    swap_total_bytes: 0,
+                    swap_used_bytes: 0,
+                },
+                cpu: None,
+                taken_at_ms,
+                interval_ms: 1000,
+                counts: Counts {
+                    processes: 0,
+                    threads: 0,
+                    listening_sockets: 0,
+                    established_connections: 0,
+                },
+                tags: Vec::new(),
+            },
+            processes,
+            unowned_sockets: Vec::new(),
+            collection: Collection {
+                duration_ms: 0.0,
+                phases: CollectionPhases::default(),
+                connections_collected: true,
+                full_ownership_scan: true,
+                network_namespaces: Vec::new(),
+                restricted: false,
+                processes_with_unreadable_fields: 0,
+                excluded_processes: 0,
+                warnings: Vec::new(),
+            },
+        }
+    }
+
+    fn process(pid: u32, start_time_ms: u64) -> Process {
+        let mut p = Process::example(pid, "app");
+        p.start_time_ms = start_time_ms;
+        p
+    }
+
+    fn listening(mut p: Process, port: u16) -> Process {
+        p.listening.push(Listening {
+            proto: Proto::Tcp,
+            family: Family::Ipv4,
+            addr: IpAddr::from([0, 0, 0, 0]),
+            port,
+            inode: u64::from(port),
+            netns: None,
+        });
+        p
+    }
+
+    fn tcp(port: u16) -> (Proto, IpAddr, u16) {
+        (Proto::Tcp, IpAddr::from([0, 0, 0, 0]), port)
+    }
+
+    fn kinds(events: &[LifecycleEvent]) -> Vec<(u32, LifecycleKind)> {
+        events.iter().map(|e| (e.pid, e.kind.clone())).collect()
+    }
+
+    fn began((proto, addr, port): (Proto, IpAddr, u16)) -> LifecycleKind {
+        LifecycleKind::BeganListening { proto, addr, port }
+    }
+
+    fn stopped((proto, addr, port): (Proto, IpAddr, u16)) -> LifecycleKind {
+        LifecycleKind::StoppedListening { proto, addr, port }
+    }
+
+    #[test]
+    fn identical_snapshots_give_no_events() {
+        let a = snapshot(1_000, vec![listening(process(10, 5), 80), process(11, 5)]);
+        let mut b = a.clone();
+        b.host.taken_at_ms = 2_000;
+        assert!(diff_snapshots(&a, &b).is_empty());
+    }
+
+    #[test]
+    fn new_process_started_and_gone_process_exited_with_details_and_observation_time() {
+        let a = snapshot(1_000, vec![process(10, 5)]);
+        let b = snapshot(2_000, vec![process(11, 1_500)]);
+        let events = diff_snapshots(&a, &b);
+        assert_eq!(
+            kinds(&events),
+            vec![(10, LifecycleKind::Exited), (11, LifecycleKind::Started)]
+        );
+        let started = &events[1];
+        assert_eq!(started.name, "proc11");
+        assert_eq!(started.cmdline, vec!["/bin/proc11".to_owned()]);
+        assert_eq!(started.user.as_deref(), Some("app"));
+        assert_eq!(started.start_time_ms, 1_500);
+        assert!(events.iter().all(|e| e.observed_at_ms == 2_000));
+    }
+
+    #[test]
+    fn reused_pid_is_one_exit_then_one_start() {
+        let a = snapshot(1_000, vec![process(10, 5)]);
+        let b = snapshot(2_000, vec![process(10, 1_500)]);
+        let events = diff_snapshots(&a, &b);
+        assert_eq!(
+            kinds(&events),
+            vec![(10, LifecycleKind::Exited), (10, LifecycleKind::Started)]
+        );
+        assert_eq!(events[0].start_time_ms, 5);
+        assert_eq!(events[1].start_time_ms, 1_500);
+    }
+
+    #[test]
+    fn surviving_process_that_opens_and_closes_ports_gives_listen_events() {
+        let a = snapshot(1_000, vec![listening(listening(process(10, 5), 80), 81)]);
+        let b = snapshot(2_000, vec![listening(listening(process(10, 5), 81), 443)]);
+        assert_eq!(
+            kinds(&diff_snapshots(&a, &b)),
+            vec![(10, stopped(tcp(80))), (10, began(tcp(443)))]
+        );
+    }
+
+    #[test]
+    fn started_listener_gets_began_listening_and_exited_one_stopped_listening() {
+        let a = snapshot(1_000, vec![listening(process(20, 5), 5432)]);
+        let b = snapshot(
+            2_000,
+            vec![listening(listening(process(10, 1_500), 443), 80)],
+        );
+        assert_eq!(
+            kinds(&diff_snapshots(&a, &b)),
+            vec![
+                (10, LifecycleKind::Started),
+                (10, began(tcp(80))),
+                (10, began(tcp(443))),
+                (20, stopped(tcp(5432))),
+                (20, LifecycleKind::Exited),
+            ]
+        );
+    }
+
+    #[test]
+    fn two_sockets_on_one_address_give_one_event() {
+        let a = snapshot(1_000, vec![process(10, 5)]);
+        let b = snapshot(2_000, vec![listening(listening(process(10, 5), 80), 80)]);
+        assert_eq!(kinds(&diff_snapshots(&a, &b)), vec![(10, began(tcp(80)))]);
+    }
+
+    #[test]
+    fn unknown_sockets_do_not_count_as_closed() {
+        let a = snapshot(1_000, vec![listening(process(10, 5), 80)]);
+        let mut unreadable = a.clone();
+        unreadable.processes[0].listening.clear();
+        unreadable.processes[0]
+            .unreadable
+            .insert("sockets".to_owned(), "permission denied".to_owned());
+        assert!(diff_snapshots(&a, &unreadable).is_empty());
+
+        let mut uncollected = a.clone();
+        uncollected.processes[0].listening.clear();
+        uncollected.collection.connections_collected = false;
+        assert!(diff_snapshots(&a, &uncollected).is_empty());
+        assert!(diff_snapshots(&uncollected, &a).is_empty());
+    }
+}

@@ -1,0 +1,689 @@
+//! Filter text to terms, in two steps: split the text into tokens (whitespace outside quotes
+//! separates them, quotes are removed), then read each token as a term.
+
+use super::cidr::{Network, NetworkError};
+use super::term::{Metric, Op, Term, TermKind, TextQuery};
+use super::FilterError;
+use crate::model::{ProcessState, SocketState};
+
+/// Builds a `FilterError` variant located at a token.
+macro_rules! error_at {
+    ($token:expr, $variant:ident { $($field:tt)* }) => {
+        FilterError::$variant {
+            offset: $token.offset,
+            index: $token.index,
+            term: $token.raw.to_owned(),
+            $($field)*
+        }
+    };
+}
+
+/// Parses every term of `input`; blank input gives no terms.
+pub(super) fn parse_terms(input: &str) -> Result<Vec<Term>, FilterError> {
+    let mut terms = Vec::new();
+    for token in tokenize(input)? {
+        if let Some(term) = parse_token(&token)? {
+            terms.push(term);
+        }
+    }
+    Ok(terms)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+/// One whitespace-separated piece of the filter text.
+#[derive(Debug)]
+struct Token<'a> {
+    /// As typed, quotes included.
+    raw: &'a str,
+    /// Byte offset of `raw` in the filter text.
+    offset: usize,
+    /// Position among the tokens, from 0.
+    index: usize,
+    /// With quotes removed.
+    text: String,
+    /// Length of the start of `text` that was outside quotes. Syntax (`!`, `field:`, `>`) is only
+    /// recognised there, which is what lets quotes make a term literal.
+    plain_len: usize,
+}
+
+fn tokenize(input: &str) -> Result<Vec<Token<'_>>, FilterError> {
+    let mut tokens = Vec::new();
+    let mut chars = input.char_indices().peekable();
+    while let Some(&(start, first)) = chars.peek() {
+        if first.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut text = String::new();
+        let mut plain_len = None;
+        let mut in_quotes = false;
+        let mut end = input.len();
+        while let Some(&(at, c)) = chars.peek() {
+            if c.is_whitespace() && !in_quotes {
+                end = at;
+                break;
+            }
+            chars.next();
+            match c {
+                '"' => {
+                    in_quotes = !in_quotes;
+                    plain_len.get_or_insert(text.len());
+                }
+                // Inside quotes, \" and \\ stand for themselves so a quote can be searched for.
+                '\\' if in_quotes => match chars.peek() {
+                    Some(&(_, escaped @ ('"' | '\\'))) => {
+                        text.push(escaped);
+                        chars.next();
+                    }
+                    _ => text.push('\\'),
+                },
+                _ => text.push(c),
+            }
+        }
+        let token = Token {
+            raw: &input[start..end],
+            offset: start,
+            index: tokens.len(),
+            plain_len: plain_len.unwrap_or(text.len()),
+            text,
+        };
+        if in_quotes {
+            return Err(error_at!(token, UnterminatedQuote {}));
+        }
+        tokens.push(token);
+    }
+    Ok(tokens)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terms
+
+/// Reads one token; `None` for an empty quoted term (`""`), which asks for nothing.
+fn parse_token(token: &Token<'_>) -> Result<Option<Term>, FilterError> {
+    let text = token.text.as_str();
+    // A leading `--` is a command-line flag far more often than a negated `-flag`.
+    let negated = token.plain_len >= 1
+        && (text.starts_with('!') || text.starts_with('-'))
+        && !(token.plain_len >= 2 && text.starts_with("--"));
+    let skip = usize::from(negated);
+    let body = &text[skip..];
+    if body.is_empty() {
+        return if negated {
+            Err(error_at!(token, MissingTerm {}))
+        } else {
+            Ok(None)
+        };
+    }
+    let kind = match split_field(&text[skip..token.plain_len]) {
+        None => TermKind::Text(TextQuery {
+            text: body.to_lowercase(),
+            port: parse_port(body.strip_prefix(':').unwrap_or(body)),
+        }),
+        Some((name, operator, op)) => {
+            let value = &body[name.len() + operator.len()..];
+            field_term(token, name, operator, op, value)?
+        }
+    };
+    Ok(Some(Term { negated, kind }))
+}
+
+/// Operators that may follow a field name, longest first so `>=` is not read as `>`. `None` is
+/// the `:` of a field that takes a value rather than a comparison.
+const OPERATORS: [(&str, Option<Op>); 8] = [
+    (":", None),
+    (">=", Some(Op::Ge)),
+    ("<=", Some(Op::Le)),
+    ("==", Some(Op::Eq)),
+    ("!=", Some(Op::Ne)),
+    (">", Some(Op::Gt)),
+    ("<", Some(Op::Lt)),
+    ("=", Some(Op::Eq)),
+];
+
+/// Splits `name` and operator off the unquoted start of a term, when it starts with a word
+/// followed by an operator. Anything else (`:8080`, `/usr/bin`, `--flag=x`) is free text.
+fn split_field(plain: &str) -> Option<(&str, &'static str, Option<Op>)> {
+    let name_len = plain
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(plain.len());
+    let (name, rest) = plain.split_at(name_len);
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    OPERATORS
+        .into_iter()
+        .find(|(operator, _)| rest.starts_with(operator))
+        .map(|(operator, op)| (name, operator, op))
+}
+
+/// Reads `name` `operator` `value` as a field term.
+fn field_term(
+    token: &Token<'_>,
+    name: &str,
+    operator: &str,
+    op: Option<Op>,
+    value: &str,
+) -> Result<TermKind, FilterError> {
+    let Some(field) = Field::from_name(name) else {
+        return Err(error_at!(
+            token,
+            UnknownField {
+                field: name.to_owned(),
+                suggestion: suggest_field(name),
+            }
+        ));
+    };
+    let example = field.example();
+    let op = match (op, field.is_comparison()) {
+        (None, false) => Op::Eq,
+        (Some(op), true) => op,
+        _ => {
+            return Err(error_at!(
+                token,
+                WrongOperator {
+                    field: field.name(),
+                    example,
+                }
+            ))
+        }
+    };
+    if value.is_empty() {
+        return Err(error_at!(
+            token,
+            MissingValue {
+                prefix: format!("{name}{operator}"),
+                example,
+            }
+        ));
+    }
+    let bad_number = || error_at!(token, BadNumber { example });
+    let compare = |metric, value| TermKind::Compare { metric, op, value };
+    Ok(match field {
+        Field::Port => {
+            let (low, high) = parse_port_range(value).ok_or_else(|| {
+                error_at!(
+                    token,
+                    BadPort {
+                        value: value.to_owned(),
+                    }
+                )
+            })?;
+            TermKind::Port { low, high }
+        }
+        Field::User => TermKind::User {
+            name: value.to_lowercase(),
+            uid: parse_digits(value),
+        },
+        Field::Pid => TermKind::Pid(parse_digits(value).ok_or_else(bad_number)?),
+        Field::Ppid => TermKind::Ppid(parse_digits(value).ok_or_else(bad_number)?),
+        Field::Name => TermKind::Name(value.to_lowercase()),
+        Field::State => parse_state(value).ok_or_else(|| {
+            error_at!(
+                token,
+                BadState {
+                    state: value.to_owned(),
+                }
+            )
+        })?,
+        Field::Remote => TermKind::Remote(Network::parse(value).map_err(|e| match e {
+            NetworkError::Malformed => error_at!(
+                token,
+                BadAddress {
+                    value: value.to_owned(),
+                }
+            ),
+            NetworkError::PrefixOutOfRange { max } => error_at!(
+                token,
+                PrefixOutOfRange {
+                    prefix: value.rsplit('/').next().unwrap_or_default().to_owned(),
+                    max,
+                }
+            ),
+        })?),
+        Field::Peer if value.bytes().all(|b| b.is_ascii_digit()) => {
+            TermKind::PeerPid(parse_digits(value).ok_or_else(bad_number)?)
+        }
+        Field::Peer => TermKind::PeerName(value.to_lowercase()),
+        Field::Cpu => {
+            let percent = value.strip_suffix('%').unwrap_or(value);
+            compare(
+                Metric::CpuPercent,
+                parse_decimal(percent).ok_or_else(bad_number)?,
+            )
+        }
+        Field::Mem => match parse_memory(value) {
+            Ok((metric, amount)) => compare(metric, amount),
+            Err(MemoryError::Number) => return Err(bad_number()),
+            Err(MemoryError::Unit(unit)) => return Err(error_at!(token, BadUnit { unit })),
+        },
+        Field::Threads => compare(Metric::Threads, parse_count(value).ok_or_else(bad_number)?),
+        Field::Conns => compare(
+            Metric::Connections,
+            parse_count(value).ok_or_else(bad_number)?,
+        ),
+        Field::Fds => compare(Metric::Fds, parse_count(value).ok_or_else(bad_number)?),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields
+
+/// The named fields, in the order error messages list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Port,
+    User,
+    Pid,
+    Ppid,
+    Name,
+    State,
+    Remote,
+    Peer,
+    Cpu,
+    Mem,
+    Threads,
+    Conns,
+    Fds,
+}
+
+impl Field {
+    const ALL: [Field; 13] = [
+        Self::Port,
+        Self::User,
+        Self::Pid,
+        Self::Ppid,
+        Self::Name,
+        Self::State,
+        Self::Remote,
+        Self::Peer,
+        Self::Cpu,
+        Self::Mem,
+        Self::Threads,
+        Self::Conns,
+        Self::Fds,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Port => "port",
+            Self::User => "user",
+            Self::Pid => "pid",
+            Self::Ppid => "ppid",
+            Self::Name => "name",
+            Self::State => "state",
+            Self::Remote => "remote",
+            Self::Peer => "peer",
+            Self::Cpu => "cpu",
+            Self::Mem => "mem",
+            Self::Threads => "threads",
+            Self::Conns => "conns",
+            Self::Fds => "fds",
+        }
+    }
+
+    /// A well-formed term, shown in error messages.
+    fn example(self) -> &'static str {
+        match self {
+            Self::Port => "port:8080 or port:8000-8100",
+            Self::User => "user:postgres",
+            Self::Pid => "pid:123",
+            Self::Ppid => "ppid:1",
+            Self::Name => "name:nginx",
+            Self::State => "state:listen",
+            Self::Remote => "remote:10.0.0.5 or remote:10.0.0.0/8",
+            Self::Peer => "peer:node or peer:1234",
+            Self::Cpu => "cpu>5",
+            Self::Mem => "mem>100M or mem>5%",
+            Self::Threads => "threads>10",
+            Self::Conns => "conns>3",
+            Self::Fds => "fds>100",
+        }
+    }
+
+    /// Whether the field takes a comparison (`cpu>5`) rather than a value (`port:80`).
+    fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            Self::Cpu | Self::Mem | Self::Threads | Self::Conns | Self::Fds
+        )
+    }
+
+    fn from_name(name: &str) -> Option<Field> {
+        Self::ALL
+            .into_iter()
+            .find(|field| field.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The field names, comma-separated, for error messages.
+pub(super) fn field_names() -> String {
+    Field::ALL.map(Field::name).join(", ")
+}
+
+/// The field an unknown name most likely meant: one or two typing mistakes away (`prot`,
+/// `treads`), or failing that sharing its first three letters (`memory`, `status`).
+fn suggest_field(typed: &str) -> Option<&'static str> {
+    let typed = typed.to_ascii_lowercase();
+    let allowed = if typed.len() >= 5 { 2 } else { 1 };
+    let closest = Field::ALL
+        .into_iter()
+        .map(|field| (edit_distance(&typed, field.name()), field.name()))
+        .min_by_key(|(distance, _)| *distance)
+        .filter(|(distance, _)| *distance <= allowed)
+        .map(|(_, name)| name);
+    closest.or_else(|| {
+        Field::ALL.into_iter().map(Field::name).find(|name| {
+            typed
+                .get(..3)
+                .is_some_and(|start| name.get(..3) == Some(start))
+        })
+    })
+}
+
+/// Edit distance counting an insertion, deletion, substitution or swap of neighbours as one
+/// edit (optimal string alignment), so the common `prot` for `port` is one edit, not two.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // d[i][j]: distance between the first i chars of a and the first j chars of b.
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+// ---------------------------------------------------------------------------------------------
+// States
+
+/// Socket states `state:` accepts, by their `ss` names.
+const SOCKET_STATES: [SocketState; 12] = [
+    SocketState::Listen,
+    SocketState::Established,
+    SocketState::SynSent,
+    SocketState::SynRecv,
+    SocketState::FinWait1,
+    SocketState::FinWait2,
+    SocketState::TimeWait,
+    SocketState::Close,
+    SocketState::CloseWait,
+    SocketState::LastAck,
+    SocketState::Closing,
+    SocketState::Unconn,
+];
+
+/// Process states `state:` accepts, with the scheduler states each covers. The first state of
+/// each entry is the one its ps letter names.
+const PROCESS_STATES: [(&str, &[ProcessState]); 9] = [
+    ("running", &[ProcessState::Running]),
+    ("sleeping", &[ProcessState::Sleeping]),
+    ("disk_sleep", &[ProcessState::DiskSleep]),
+    ("zombie", &[ProcessState::Zombie]),
+    // Stopped by a signal or by a debugger is stopped all the same to someone looking for
+    // stuck processes; `tracing_stop` singles out the second kind.
+    (
+        "stopped",
+        &[ProcessState::Stopped, ProcessState::TracingStop],
+    ),
+    ("tracing_stop", &[ProcessState::TracingStop]),
+    ("dead", &[ProcessState::Dead]),
+    ("idle", &[ProcessState::Idle]),
+    ("parked", &[ProcessState::Parked]),
+];
+
+/// Reads a state name: a socket state (`time_wait`, `TIME-WAIT`, `timewait`), a process state
+/// (`disk_sleep`) or a ps letter (`D`).
+fn parse_state(value: &str) -> Option<TermKind> {
+    // Separators are dropped so `syn-sent`, `syn_sent` and `SynSent` all read the same.
+    let normalize = |name: &str| -> String {
+        name.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = normalize(value);
+    if let Some(state) = SOCKET_STATES
+        .into_iter()
+        .find(|state| normalize(state.as_str()) == wanted)
+    {
+        return Some(TermKind::Socket(state));
+    }
+    if let Some((_, states)) = PROCESS_STATES
+        .into_iter()
+        .find(|(name, _)| normalize(name) == wanted)
+    {
+        return Some(TermKind::Process(states));
+    }
+    // Letters are matched ignoring case like everything else, so `t` is `T` (stopped).
+    let mut chars = value.chars();
+    let letter = chars.next().filter(|_| chars.next().is_none())?;
+    let state = ProcessState::from_letter(letter.to_ascii_uppercase());
+    PROCESS_STATES
+        .into_iter()
+        .find(|(_, states)| states.first() == Some(&state))
+        .map(|(_, states)| TermKind::Process(states))
+}
+
+/// The accepted state names, for error messages.
+pub(super) fn state_names() -> String {
+    let sockets: Vec<String> = SOCKET_STATES
+        .iter()
+        .map(|state| state.as_str().to_lowercase())
+        .collect();
+    let processes: Vec<&str> = PROCESS_STATES.iter().map(|(name, _)| *name).collect();
+    format!(
+        "a socket state ({}) or a process state ({}, or a ps letter R, S, D, Z, T, I, P, X)",
+        sockets.join(", "),
+        processes.join(", ")
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+/// Plain digits as a number; no sign, which `str::parse` would accept.
+fn parse_digits<T: std::str::FromStr>(text: &str) -> Option<T> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A whole count, as the f64 comparisons use.
+fn parse_count(text: &str) -> Option<f64> {
+    parse_digits::<u64>(text).map(|n| n as f64)
+}
+
+/// Digits with at most one `.`. Checked by hand because `f64::from_str` also takes signs,
+/// exponents, `inf` and `NaN`, none of which make sense as a threshold.
+fn parse_decimal(text: &str) -> Option<f64> {
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    let dots = text.bytes().filter(|b| *b == b'.').count();
+    if digits == 0 || dots > 1 || digits + dots != text.len() {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A port, or a range `low-high` with `low <= high`. A leading `:` is allowed, as ports are often
+/// written `:8080`.
+fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let text = text.strip_prefix(':').unwrap_or(text);
+    let (low, high) = match text.split_once('-') {
+        Some((low, high)) => (parse_port(low)?, parse_port(high)?),
+        None => {
+            let port = parse_port(text)?;
+            (port, port)
+        }
+    };
+    (low <= high).then_some((low, high))
+}
+
+fn parse_port(text: &str) -> Option<u16> {
+    parse_digits(text)
+}
+
+#[derive(Debug, PartialEq)]
+enum MemoryError {
+    Number,
+    Unit(String),
+}
+
+/// A `mem` threshold: a percentage of host memory (`5%`) or a size in bytes with an optional
+/// binary unit (`100M` is 100 MiB, as top and htop count).
+fn parse_memory(text: &str) -> Result<(Metric, f64), MemoryError> {
+    if let Some(percent) = text.strip_suffix('%') {
+        let percent = parse_decimal(percent).ok_or(MemoryError::Number)?;
+        return Ok((Metric::MemPercent, percent));
+    }
+    let unit_at = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(unit_at);
+    let number = parse_decimal(number).ok_or(MemoryError::Number)?;
+    let power = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 1,
+        "m" | "mb" | "mib" => 2,
+        "g" | "gb" | "gib" => 3,
+        "t" | "tb" | "tib" => 4,
+        _ => return Err(MemoryError::Unit(unit.to_owned())),
+    };
+    Ok((Metric::RssBytes, number * 1024f64.powi(power)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_split_on_whitespace_outside_quotes_and_keep_offsets() {
+        let tokens = tokenize("  a \"b c\"\tname:\"x y\" \"q\\\"z\"").unwrap();
+        let seen: Vec<(&str, usize, usize, &str, usize)> = tokens
+            .iter()
+            .map(|t| (t.raw, t.offset, t.index, t.text.as_str(), t.plain_len))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", 2, 0, "a", 1),
+                ("\"b c\"", 4, 1, "b c", 0),
+                ("name:\"x y\"", 10, 2, "name:x y", 5),
+                ("\"q\\\"z\"", 21, 3, "q\"z", 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_a_swap_as_one_edit() {
+        let cases = [
+            ("port", "port", 0),
+            ("prot", "port", 1),
+            ("usr", "user", 1),
+            ("treads", "threads", 1),
+            ("cpu", "mem", 3),
+            ("", "fds", 3),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(edit_distance(a, b), expected, "{a} -> {b}");
+        }
+    }
+
+    #[test]
+    fn suggestions_cover_typos_and_longer_spellings_but_not_unrelated_words() {
+        let cases = [
+            ("prot", Some("port")),
+            ("PORT_", Some("port")),
+            ("usr", Some("user")),
+            ("treads", Some("threads")),
+            ("memory", Some("mem")),
+            ("status", Some("state")),
+            ("connections", Some("conns")),
+            ("foo", None),
+            ("http", None),
+        ];
+        for (typed, expected) in cases {
+            assert_eq!(suggest_field(typed), expected, "{typed}");
+        }
+    }
+
+    #[test]
+    fn sizes_use_binary_units_and_percentages_compare_memory_percent() {
+        let cases = [
+            ("512", Ok((Metric::RssBytes, 512.0))),
+            ("512b", Ok((Metric::RssBytes, 512.0))),
+            ("2K", Ok((Metric::RssBytes, 2048.0))),
+            ("2KiB", Ok((Metric::RssBytes, 2048.0))),
+            ("1.5m", Ok((Metric::RssBytes, 1.5 * 1024.0 * 1024.0))),
+            ("1MiB", Ok((Metric::RssBytes, 1048576.0))),
+            ("1G", Ok((Metric::RssBytes, 1073741824.0))),
+            ("1gib", Ok((Metric::RssBytes, 1073741824.0))),
+            ("1T", Ok((Metric::RssBytes, 1099511627776.0))),
+            ("5%", Ok((Metric::MemPercent, 5.0))),
+            ("0.5%", Ok((Metric::MemPercent, 0.5))),
+            ("%", Err(MemoryError::Number)),
+            ("M", Err(MemoryError::Number)),
+            ("1.2.3M", Err(MemoryError::Number)),
+            ("-1M", Err(MemoryError::Number)),
+            ("10X", Err(MemoryError::Unit("X".into()))),
+            ("10 MB", Err(MemoryError::Unit(" MB".into()))),
+            ("10Mi", Err(MemoryError::Unit("Mi".into()))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_memory(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_plain_digits_without_sign_exponent_or_special_values() {
+        for good in ["0", "5", "5.5", ".5", "5.", "100"] {
+            assert!(parse_decimal(good).is_some(), "{good}");
+        }
+        for bad in [
+            "", ".", "-5", "+5", "1e3", "inf", "NaN", "5..", "1.2.3", "5x",
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+        assert_eq!(parse_count("12"), Some(12.0));
+        assert_eq!(parse_count("1.5"), None);
+        assert_eq!(parse_digits::<u32>("+1"), None);
+        assert_eq!(parse_digits::<u32>("4294967296"), None);
+    }
+
+    #[test]
+    fn ports_and_ranges_stay_within_u16_and_in_order() {
+        let cases = [
+            ("80", Some((80, 80))),
+            (":8080", Some((8080, 8080))),
+            ("0", Some((0, 0))),
+            ("65535", Some((65535, 65535))),
+            ("8000-8100", Some((8000, 8100))),
+            ("80-80", Some((80, 80))),
+            ("65536", None),
+            ("8100-8000", None),
+            ("8000-", None),
+            ("-8000", None),
+            ("http", None),
+            ("80-90-100", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_port_range(text), expected, "{text}");
+        }
+    }
+}

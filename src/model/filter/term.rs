@@ -1,0 +1,207 @@
+//! Parsed terms and how each is tested against a process.
+//!
+//! Text held here is already lowercased by the parser, so matching only lowercases the process
+//! side.
+
+use super::cidr::Network;
+use crate::model::{Process, ProcessState, Proto, SocketState};
+
+/// One condition, possibly negated.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Term {
+    pub(super) negated: bool,
+    pub(super) kind: TermKind,
+}
+
+/// What a term tests.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum TermKind {
+    /// A bare word: free-text search.
+    Text(TextQuery),
+    /// Listens on, or has a connection at either end with, a port in `low..=high`.
+    Port {
+        low: u16,
+        high: u16,
+    },
+    /// Owner name equals `name`, or the uid equals `uid`.
+    User {
+        name: String,
+        uid: Option<u32>,
+    },
+    Pid(u32),
+    Ppid(u32),
+    /// Name contains this.
+    Name(String),
+    Socket(SocketState),
+    /// Any of these scheduler states (`stopped` covers both kinds of stop).
+    Process(&'static [ProcessState]),
+    Remote(Network),
+    PeerPid(u32),
+    /// A peer's name contains this.
+    PeerName(String),
+    Compare {
+        metric: Metric,
+        op: Op,
+        value: f64,
+    },
+}
+
+/// A bare word, with its meaning as a port worked out once at parse time.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct TextQuery {
+    pub(super) text: String,
+    /// The word read as a listening port (`8080` or `:8080`).
+    pub(super) port: Option<u16>,
+}
+
+/// A figure a comparison reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Metric {
+    CpuPercent,
+    RssBytes,
+    MemPercent,
+    Threads,
+    Connections,
+    Fds,
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    fn holds(self, left: f64, right: f64) -> bool {
+        match self {
+            Self::Lt => left < right,
+            Self::Le => left <= right,
+            Self::Gt => left > right,
+            Self::Ge => left >= right,
+            Self::Eq => left == right,
+            Self::Ne => left != right,
+        }
+    }
+}
+
+impl Term {
+    pub(super) fn matches(&self, process: &Process) -> bool {
+        self.kind.matches(process) != self.negated
+    }
+}
+
+impl TermKind {
+    fn matches(&self, p: &Process) -> bool {
+        match self {
+            Self::Text(query) => query.matches(p),
+            Self::Port { low, high } => {
+                let wanted = |port: u16| (*low..=*high).contains(&port);
+                p.listening.iter().any(|l| wanted(l.port))
+                    || p.connections
+                        .iter()
+                        .any(|c| wanted(c.local_port) || wanted(c.remote_port))
+            }
+            Self::User { name, uid } => {
+                p.user
+                    .as_deref()
+                    .is_some_and(|user| user.to_lowercase() == *name)
+                    || *uid == Some(p.uid)
+            }
+            Self::Pid(pid) => p.pid == *pid,
+            Self::Ppid(ppid) => p.ppid == *ppid,
+            Self::Name(needle) => contains_folded(&p.name, needle),
+            Self::Socket(state) => holds_socket_in(p, *state),
+            Self::Process(states) => states.contains(&p.state),
+            Self::Remote(network) => p
+                .connections
+                .iter()
+                .any(|c| network.contains(c.remote_addr)),
+            Self::PeerPid(pid) => p.connections.iter().any(|c| c.peer_pid == Some(*pid)),
+            Self::PeerName(needle) => p.connections.iter().any(|c| {
+                c.peer_name
+                    .as_deref()
+                    .is_some_and(|n| contains_folded(n, needle))
+            }),
+            Self::Compare { metric, op, value } => {
+                // An unknown figure (no earlier CPU reading, unreadable fds) satisfies no
+                // comparison: "cpu<1" must not list processes whose CPU use nobody knows.
+                metric
+                    .read(p)
+                    .is_some_and(|figure| op.holds(figure, *value))
+            }
+        }
+    }
+}
+
+impl TextQuery {
+    fn matches(&self, p: &Process) -> bool {
+        let needle = self.text.as_str();
+        if contains_folded(&p.name, needle)
+            || p.user
+                .as_deref()
+                .is_some_and(|u| contains_folded(u, needle))
+            || self
+                .port
+                .is_some_and(|port| p.listening.iter().any(|l| l.port == port))
+        {
+            return true;
+        }
+        // Only digits can occur in a pid, so skip formatting it for any other word.
+        if needle.bytes().all(|b| b.is_ascii_digit()) && p.pid.to_string().contains(needle) {
+            return true;
+        }
+        // A word with a space can only match across arguments, so only then build the joined
+        // command line; otherwise each argument is searched as it is.
+        if needle.contains(' ') {
+            contains_folded(&p.cmdline.join(" "), needle)
+        } else {
+            p.cmdline.iter().any(|arg| contains_folded(arg, needle))
+        }
+    }
+}
+
+impl Metric {
+    /// The figure, or None when the snapshot does not know it.
+    fn read(self, p: &Process) -> Option<f64> {
+        match self {
+            Self::CpuPercent => p.cpu.map(|cpu| cpu.total_pct),
+            Self::RssBytes => Some(p.memory.rss_bytes as f64),
+            Self::MemPercent => Some(p.memory.percent),
+            Self::Threads => Some(f64::from(p.threads)),
+            Self::Connections => Some(p.connections.len() as f64),
+            Self::Fds => p.fd_count.map(f64::from),
+        }
+    }
+}
+
+/// Whether the process holds a socket in `state`. Listening sockets are kept apart from
+/// connections in the model and carry no state, so LISTEN means "has a listening socket" (a
+/// bound UDP socket too, as `ss -l` counts it) and UNCONN means "has a bound UDP socket".
+fn holds_socket_in(p: &Process, state: SocketState) -> bool {
+    let listening = match state {
+        SocketState::Listen => !p.listening.is_empty(),
+        SocketState::Unconn => p.listening.iter().any(|l| l.proto == Proto::Udp),
+        _ => false,
+    };
+    listening || p.connections.iter().any(|c| c.state == state)
+}
+
+/// Whether `haystack` contains `needle_lower` (already lowercase), ignoring case.
+fn contains_folded(haystack: &str, needle_lower: &str) -> bool {
+    // Filtering runs over every process on every keystroke and refresh; most text is ASCII, which
+    // can be compared in place without allocating a lowercased copy.
+    if haystack.is_ascii() && needle_lower.is_ascii() {
+        let (hay, needle) = (haystack.as_bytes(), needle_lower.as_bytes());
+        needle.is_empty()
+            || hay
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle))
+    } else {
+        haystack.to_lowercase().contains(needle_lower)
+    }
+}

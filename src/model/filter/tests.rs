@@ -1,0 +1,672 @@
+//! Behaviour of the filter language through its public API: each term kind against two
+//! contrasting processes, combination and negation, and every error with its message.
+
+use std::net::IpAddr;
+
+use super::{Filter, FilterError};
+use crate::model::{
+    Connection, CpuUsage, Direction, Family, Listening, Process, ProcessMemory, ProcessState,
+    Proto, SocketState,
+};
+
+const MIB: u64 = 1024 * 1024;
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+fn listener(proto: Proto, addr: &str, port: u16) -> Listening {
+    Listening {
+        proto,
+        family: Family::Ipv4,
+        addr: ip(addr),
+        port,
+        inode: 1,
+        netns: None,
+    }
+}
+
+fn connection(local: (&str, u16), remote: (&str, u16), state: SocketState) -> Connection {
+    Connection {
+        proto: Proto::Tcp,
+        family: Family::Ipv4,
+        local_addr: ip(local.0),
+        local_port: local.1,
+        remote_addr: ip(remote.0),
+        remote_port: remote.1,
+        state,
+        direction: Direction::Inbound,
+        role: None,
+        inode: 2,
+        netns: None,
+        peer_pid: None,
+        peer_name: None,
+    }
+}
+
+/// A busy web server: listens on TCP 8080 and UDP 5353, serves a remote client, talks to a
+/// local database and has a lingering IPv6 connection.
+fn web() -> Process {
+    let mut p = Process::example(4242, "www-data");
+    p.name = "nginx".into();
+    p.ppid = 1;
+    p.uid = 33;
+    p.cmdline = vec!["/usr/sbin/nginx".into(), "-g".into(), "daemon off;".into()];
+    p.state = ProcessState::Running;
+    p.threads = 4;
+    p.cpu = Some(CpuUsage {
+        total_pct: 12.5,
+        user_pct: 10.0,
+        system_pct: 2.5,
+    });
+    p.memory = ProcessMemory {
+        rss_bytes: 150 * MIB,
+        virtual_bytes: 600 * MIB,
+        percent: 3.2,
+    };
+    p.fd_count = Some(64);
+    p.listening = vec![
+        listener(Proto::Tcp, "0.0.0.0", 8080),
+        listener(Proto::Udp, "0.0.0.0", 5353),
+    ];
+    let mut to_db = connection(
+        ("127.0.0.1", 40000),
+        ("127.0.0.1", 5432),
+        SocketState::Established,
+    );
+    to_db.peer_pid = Some(777);
+    to_db.peer_name = Some("Postgres".into());
+    p.connections = vec![
+        connection(
+            ("10.0.0.2", 8080),
+            ("10.0.0.5", 51000),
+            SocketState::Established,
+        ),
+        to_db,
+        connection(
+            ("2001:db8::2", 8081),
+            ("fe80::1", 443),
+            SocketState::TimeWait,
+        ),
+    ];
+    p
+}
+
+/// A quiet root daemon with no sockets, no CPU reading yet and unreadable fds.
+fn quiet() -> Process {
+    let mut p = Process::example(99, "root");
+    p.name = "cron".into();
+    p.uid = 0;
+    p.cmdline = vec!["/usr/sbin/cron".into(), "-f".into()];
+    p
+}
+
+/// Checks each `(filter, matches web, matches quiet)` row.
+fn check(cases: &[(&str, bool, bool)]) {
+    let (web, quiet) = (web(), quiet());
+    for &(text, on_web, on_quiet) in cases {
+        let filter = Filter::parse(text).unwrap_or_else(|e| panic!("`{text}` failed: {e}"));
+        assert_eq!(filter.matches(&web), on_web, "`{text}` on web");
+        assert_eq!(filter.matches(&quiet), on_quiet, "`{text}` on quiet");
+    }
+}
+
+fn error(text: &str) -> FilterError {
+    match Filter::parse(text) {
+        Ok(filter) => panic!("`{text}` parsed as {filter:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn empty_or_blank_text_is_the_empty_filter_and_matches_everything() {
+    for text in ["", " ", "  \t\n ", "\"\""] {
+        let filter = Filter::parse(text).unwrap();
+        assert!(filter.is_empty(), "`{text}`");
+        assert_eq!(filter, Filter::default(), "`{text}`");
+        assert!(
+            filter.matches(&web()) && filter.matches(&quiet()),
+            "`{text}`"
+        );
+    }
+    assert!(!Filter::parse("nginx").unwrap().is_empty());
+}
+
+#[test]
+fn bare_word_searches_name_cmdline_user_pid_and_listening_port() {
+    check(&[
+        ("nginx", true, false),
+        ("ngi", true, false),
+        ("cron", false, true),
+        ("sbin", true, true),
+        ("daemon", true, false),
+        ("\"daemon off\"", true, false),
+        ("\"-g daemon\"", true, false),
+        ("\"nginx -g daemon off;\"", true, false),
+        ("\"off -g\"", false, false),
+        ("www", true, false),
+        ("root", false, true),
+        ("4242", true, false),
+        ("424", true, false),
+        ("99", false, true),
+        ("8080", true, false),
+        (":8080", true, false),
+        (":5353", true, false),
+        (":80", false, false),
+        ("5432", false, false),
+        ("apache", false, false),
+    ]);
+}
+
+#[test]
+fn matching_ignores_case_in_words_fields_values_and_states() {
+    check(&[
+        ("NGINX", true, false),
+        ("Daemon", true, false),
+        ("NAME:Nginx", true, false),
+        ("User:WWW-DATA", true, false),
+        ("peer:postgres", true, false),
+        ("peer:POSTGRES", true, false),
+        ("STATE:Listen", true, false),
+        ("state:r", true, false),
+        ("MEM>100m", true, false),
+    ]);
+}
+
+#[test]
+fn port_term_matches_listening_ports_and_either_connection_end() {
+    check(&[
+        ("port:8080", true, false),
+        ("port::8080", true, false),
+        ("port:5353", true, false),
+        ("port:40000", true, false),
+        ("port:5432", true, false),
+        ("port:51000", true, false),
+        ("port:443", true, false),
+        ("port:80", false, false),
+        ("port:5000-5400", true, false),
+        ("port:1-79", false, false),
+        ("port:0-65535", true, false),
+    ]);
+}
+
+#[test]
+fn user_pid_ppid_and_name_terms_match_their_field() {
+    check(&[
+        ("user:www-data", true, false),
+        ("user:www", false, false),
+        ("user:root", false, true),
+        ("user:33", true, false),
+        ("user:0", false, true),
+        ("user:1000", false, false),
+        ("pid:4242", true, false),
+        ("pid:424", false, false),
+        ("pid:99", false, true),
+        ("ppid:1", true, true),
+        ("ppid:4242", false, false),
+        ("name:ngi", true, false),
+        ("name:cron", false, true),
+        ("name:sbin", false, false),
+        ("name:\"cro\"", false, true),
+    ]);
+}
+
+#[test]
+fn socket_state_terms_match_held_sockets_in_any_spelling() {
+    check(&[
+        ("state:listen", true, false),
+        ("state:LISTEN", true, false),
+        ("state:unconn", true, false),
+        ("state:established", true, false),
+        ("state:time_wait", true, false),
+        ("state:time-wait", true, false),
+        ("state:TIME_WAIT", true, false),
+        ("state:timewait", true, false),
+        ("state:syn_sent", false, false),
+        ("state:close_wait", false, false),
+        ("state:fin_wait1", false, false),
+    ]);
+    let mut connecting = quiet();
+    connecting.connections = vec![connection(
+        ("10.0.0.2", 40000),
+        ("10.0.0.9", 443),
+        SocketState::SynSent,
+    )];
+    for text in [
+        "state:syn_sent",
+        "state:syn-sent",
+        "state:SYN_SENT",
+        "state:synsent",
+    ] {
+        assert!(Filter::parse(text).unwrap().matches(&connecting), "{text}");
+    }
+    assert!(!Filter::parse("state:listen").unwrap().matches(&connecting));
+}
+
+#[test]
+fn listen_state_counts_a_bound_udp_socket_and_unconn_only_udp() {
+    let mut udp_only = quiet();
+    udp_only.listening = vec![listener(Proto::Udp, "0.0.0.0", 53)];
+    let mut tcp_only = quiet();
+    tcp_only.listening = vec![listener(Proto::Tcp, "0.0.0.0", 22)];
+    let listen = Filter::parse("state:listen").unwrap();
+    let unconn = Filter::parse("state:unconn").unwrap();
+    assert!(listen.matches(&udp_only) && listen.matches(&tcp_only));
+    assert!(unconn.matches(&udp_only) && !unconn.matches(&tcp_only));
+}
+
+#[test]
+fn process_state_terms_accept_names_and_ps_letters() {
+    use ProcessState::*;
+    let cases: [(ProcessState, &[&str]); 9] = [
+        (Running, &["state:running", "state:R", "state:r"]),
+        (Sleeping, &["state:sleeping", "state:S"]),
+        (
+            DiskSleep,
+            &["state:disk_sleep", "state:disk-sleep", "state:D"],
+        ),
+        (Zombie, &["state:zombie", "state:Z"]),
+        (Stopped, &["state:stopped", "state:T", "state:t"]),
+        (
+            TracingStop,
+            &["state:tracing_stop", "state:stopped", "state:T", "state:t"],
+        ),
+        (Idle, &["state:idle", "state:I"]),
+        (Dead, &["state:dead", "state:X"]),
+        (Parked, &["state:parked", "state:P"]),
+    ];
+    let all_terms: Vec<&str> = cases
+        .iter()
+        .flat_map(|(_, texts)| texts.iter().copied())
+        .collect();
+    for (state, texts) in cases {
+        let mut p = quiet();
+        p.state = state;
+        for text in &all_terms {
+            let expected = texts.contains(text);
+            let got = Filter::parse(text).unwrap().matches(&p);
+            assert_eq!(got, expected, "`{text}` on a {state:?} process");
+        }
+    }
+}
+
+#[test]
+fn remote_term_matches_connection_addresses_and_networks_of_both_families() {
+    check(&[
+        ("remote:10.0.0.5", true, false),
+        ("remote:10.0.0.6", false, false),
+        ("remote:10.0.0.0/8", true, false),
+        ("remote:10.0.0.0/29", true, false),
+        ("remote:10.0.0.0/30", false, false),
+        ("remote:10.0.0.0/32", false, false),
+        ("remote:192.168.0.0/16", false, false),
+        ("remote:127.0.0.1", true, false),
+        ("remote:0.0.0.0/0", true, false),
+        ("remote:fe80::1", true, false),
+        ("remote:FE80::/10", true, false),
+        ("remote:::1", false, false),
+        ("remote:2001:db8::/32", false, false),
+        ("remote:::ffff:10.0.0.5", true, false),
+        // Local addresses are not remote ones.
+        ("remote:10.0.0.2", false, false),
+    ]);
+}
+
+#[test]
+fn peer_term_matches_peer_name_substring_or_peer_pid() {
+    check(&[
+        ("peer:post", true, false),
+        ("peer:gres", true, false),
+        ("peer:777", true, false),
+        ("peer:778", false, false),
+        ("peer:nginx", false, false),
+    ]);
+}
+
+#[test]
+fn comparisons_read_their_figure_and_unknown_figures_never_match() {
+    check(&[
+        ("cpu>5", true, false),
+        ("cpu<5", false, false),
+        ("cpu>=12.5", true, false),
+        ("cpu<=12.5", true, false),
+        ("cpu=12.5", true, false),
+        ("cpu==12.5", true, false),
+        ("cpu!=12.5", false, false),
+        ("cpu>12.5", false, false),
+        ("cpu>5%", true, false),
+        ("mem>100M", true, false),
+        ("mem<100M", false, true),
+        ("mem>=150MiB", true, false),
+        ("mem>150m", false, false),
+        ("mem>0.1G", true, false),
+        ("mem>153600K", false, false),
+        ("mem>=157286400", true, false),
+        ("mem>3%", true, false),
+        ("mem>5%", false, false),
+        ("mem<1%", false, true),
+        ("threads>3", true, false),
+        ("threads=1", false, true),
+        ("conns>2", true, false),
+        ("conns=0", false, true),
+        ("conns>=3", true, false),
+        ("fds>10", true, false),
+        ("fds<=64", true, false),
+        ("fds<10", false, false),
+    ]);
+}
+
+#[test]
+fn terms_separated_by_whitespace_must_all_match() {
+    check(&[
+        ("nginx port:8080", true, false),
+        ("nginx port:80", false, false),
+        ("sbin user:root", false, true),
+        ("  sbin \t ppid:1  ", true, true),
+        (
+            "sbin cpu>1 mem>1M state:listen remote:10.0.0.0/8",
+            true,
+            false,
+        ),
+        ("cron nginx", false, false),
+    ]);
+}
+
+#[test]
+fn bang_or_dash_negates_a_term() {
+    check(&[
+        ("!nginx", false, true),
+        ("-nginx", false, true),
+        ("-port:8080", false, true),
+        ("!state:listen", false, true),
+        ("!\"daemon off\"", false, true),
+        ("-\"daemon off\"", false, true),
+        ("!user:root sbin", true, false),
+        // Negation is plain logical not: a process without a CPU reading is "not cpu>5".
+        ("!cpu>5", false, true),
+        ("!cpu<5", true, true),
+    ]);
+}
+
+#[test]
+fn quotes_group_spaces_make_syntax_literal_and_allow_escaped_quotes() {
+    let mut p = quiet();
+    p.name = "my app".into();
+    p.cmdline = vec![
+        "app".into(),
+        "--port=8080".into(),
+        "--url=http://localhost:8080".into(),
+        "say \"hi\"".into(),
+        "!important".into(),
+        "-v".into(),
+    ];
+    let cases = [
+        ("name:\"my app\"", true),
+        ("name:\"my apps\"", false),
+        ("\"my app\"", true),
+        ("--port=8080", true),
+        ("--port", true),
+        ("\"--port=8080\"", true),
+        ("\"http://localhost\"", true),
+        ("\"port:8080\"", false),
+        ("\"say \\\"hi\\\"\"", true),
+        ("\"!important\"", true),
+        ("!important", false),
+        ("\"-v\"", true),
+        ("-\"-v\"", false),
+        ("\"\" app", true),
+    ];
+    for (text, expected) in cases {
+        let filter = Filter::parse(text).unwrap_or_else(|e| panic!("`{text}` failed: {e}"));
+        assert_eq!(filter.matches(&p), expected, "`{text}`");
+    }
+}
+
+#[test]
+fn each_error_names_the_term_and_what_was_expected() {
+    let cases = [
+        ("cpu>abc", "`cpu>abc`: expected a number (cpu>5)"),
+        ("cpu>-1", "`cpu>-1`: expected a number (cpu>5)"),
+        ("cpu>1e3", "`cpu>1e3`: expected a number (cpu>5)"),
+        (
+            "threads>1.5",
+            "`threads>1.5`: expected a number (threads>10)",
+        ),
+        ("conns>x", "`conns>x`: expected a number (conns>3)"),
+        ("fds>=many", "`fds>=many`: expected a number (fds>100)"),
+        ("pid:abc", "`pid:abc`: expected a number (pid:123)"),
+        ("ppid:-1", "`ppid:-1`: expected a number (ppid:1)"),
+        (
+            "pid:4294967296",
+            "`pid:4294967296`: expected a number (pid:123)",
+        ),
+        (
+            "peer:99999999999",
+            "`peer:99999999999`: expected a number (peer:node or peer:1234)",
+        ),
+        (
+            "mem>abc",
+            "`mem>abc`: expected a number (mem>100M or mem>5%)",
+        ),
+        (
+            "mem>10X",
+            "`mem>10X`: unknown size unit `X`; expected B, K, M, G or T (also KiB, MiB, GiB, \
+             TiB), or % of memory (mem>100M, mem>5%)",
+        ),
+        (
+            "port:",
+            "`port:`: missing value after `port:` (port:8080 or port:8000-8100)",
+        ),
+        ("cpu>", "`cpu>`: missing value after `cpu>` (cpu>5)"),
+        (
+            "user:",
+            "`user:`: missing value after `user:` (user:postgres)",
+        ),
+        (
+            "!name:",
+            "`!name:`: missing value after `name:` (name:nginx)",
+        ),
+        (
+            "port:70000",
+            "`port:70000`: `70000` is not a port; expected 0-65535 or a range low-high \
+             (port:8080, port:8000-8100)",
+        ),
+        (
+            "port:9000-8000",
+            "`port:9000-8000`: `9000-8000` is not a port; expected 0-65535 or a range low-high \
+             (port:8080, port:8000-8100)",
+        ),
+        (
+            "port:http",
+            "`port:http`: `http` is not a port; expected 0-65535 or a range low-high \
+             (port:8080, port:8000-8100)",
+        ),
+        (
+            "remote:10.0.0",
+            "`remote:10.0.0`: `10.0.0` is not an IP address or network \
+             (remote:10.0.0.5, remote:10.0.0.0/8, remote:fe80::/10)",
+        ),
+        (
+            "remote:10.0.0.0/x",
+            "`remote:10.0.0.0/x`: `10.0.0.0/x` is not an IP address or network \
+             (remote:10.0.0.5, remote:10.0.0.0/8, remote:fe80::/10)",
+        ),
+        (
+            "remote:10.0.0.0/33",
+            "`remote:10.0.0.0/33`: prefix length /33 is out of range; expected /0 to /32",
+        ),
+        (
+            "remote:fe80::/129",
+            "`remote:fe80::/129`: prefix length /129 is out of range; expected /0 to /128",
+        ),
+        (
+            "port>80",
+            "`port>80`: `port` is written like port:8080 or port:8000-8100",
+        ),
+        ("cpu:5", "`cpu:5`: `cpu` is written like cpu>5"),
+        ("\"abc", "`\"abc`: unterminated quote; close it with `\"`"),
+        (
+            "name:\"my app",
+            "`name:\"my app`: unterminated quote; close it with `\"`",
+        ),
+        ("!", "`!`: expected a term to negate after it (!name:nginx)"),
+        ("-", "`-`: expected a term to negate after it (!name:nginx)"),
+        (
+            "!\"\"",
+            "`!\"\"`: expected a term to negate after it (!name:nginx)",
+        ),
+        (
+            "prot:80",
+            "`prot:80`: unknown field `prot` (did you mean `port`?); fields: port, user, pid, \
+             ppid, name, state, remote, peer, cpu, mem, threads, conns, fds (quote the term to \
+             search for the text)",
+        ),
+        (
+            "foo:bar",
+            "`foo:bar`: unknown field `foo`; fields: port, user, pid, ppid, name, state, remote, \
+             peer, cpu, mem, threads, conns, fds (quote the term to search for the text)",
+        ),
+    ];
+    for (text, message) in cases {
+        assert_eq!(error(text).to_string(), message, "`{text}`");
+    }
+}
+
+#[test]
+fn unknown_fields_suggest_a_close_field_also_for_comparisons() {
+    let cases = [
+        ("prot:80", "prot", Some("port")),
+        ("usr:root", "usr", Some("user")),
+        ("Stat:listen", "Stat", Some("state")),
+        ("cpux>5", "cpux", Some("cpu")),
+        ("memory>1G", "memory", Some("mem")),
+        ("treads>2", "treads", Some("threads")),
+        ("http://example.com", "http", None),
+        ("PYTHONPATH=/opt", "PYTHONPATH", None),
+    ];
+    for (text, typed, expected) in cases {
+        match error(text) {
+            FilterError::UnknownField {
+                field, suggestion, ..
+            } => {
+                assert_eq!(field, typed, "`{text}`");
+                assert_eq!(suggestion, expected, "`{text}`");
+            }
+            other => panic!("`{text}` gave {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn bad_state_lists_every_valid_state_and_each_listed_one_parses() {
+    let message = error("state:foo").to_string();
+    assert!(
+        message.starts_with("`state:foo`: unknown state `foo`; expected a socket state (listen, "),
+        "{message}"
+    );
+    let names = [
+        "listen",
+        "established",
+        "syn_sent",
+        "syn_recv",
+        "fin_wait1",
+        "fin_wait2",
+        "time_wait",
+        "close",
+        "close_wait",
+        "last_ack",
+        "closing",
+        "unconn",
+        "running",
+        "sleeping",
+        "disk_sleep",
+        "zombie",
+        "stopped",
+        "tracing_stop",
+        "dead",
+        "idle",
+        "parked",
+    ];
+    for name in names {
+        assert!(message.contains(name), "{name} missing from {message}");
+        assert!(Filter::parse(&format!("state:{name}")).is_ok(), "{name}");
+    }
+    for bad in ["state:estab", "state:Q", "state:unknown", "state:rr"] {
+        assert!(matches!(error(bad), FilterError::BadState { .. }), "{bad}");
+    }
+}
+
+#[test]
+fn every_field_in_the_unknown_field_message_parses_with_its_example() {
+    let examples = [
+        "port:8080",
+        "user:postgres",
+        "pid:123",
+        "ppid:1",
+        "name:nginx",
+        "state:listen",
+        "remote:10.0.0.0/8",
+        "peer:node",
+        "cpu>5",
+        "mem>100M",
+        "threads>10",
+        "conns>3",
+        "fds>100",
+    ];
+    let message = error("foo:bar").to_string();
+    for example in examples {
+        assert!(Filter::parse(example).is_ok(), "{example}");
+        let (field, _) = example.split_at(example.find([':', '>']).unwrap());
+        assert!(message.contains(field), "{field} missing from {message}");
+    }
+}
+
+#[test]
+fn errors_point_at_the_bad_term_by_offset_and_index() {
+    let text = "nginx  port:8080 cpu>abc mem>1M";
+    let e = error(text);
+    assert_eq!(e.offset(), 17);
+    assert_eq!(e.term_index(), 2);
+    assert_eq!(e.term(), "cpu>abc");
+    assert_eq!(&text[e.span()], "cpu>abc");
+    assert!(matches!(
+        e,
+        FilterError::BadNumber {
+            offset: 17,
+            index: 2,
+            ..
+        }
+    ));
+
+    let text = "nginx !name:\"my app";
+    let e = error(text);
+    assert_eq!((e.offset(), e.term_index()), (6, 1));
+    assert_eq!(&text[e.span()], "!name:\"my app");
+
+    let text = "\"a b\" prot:1";
+    let e = error(text);
+    assert_eq!((e.offset(), e.term_index(), e.term()), (6, 1, "prot:1"));
+}
+
+#[test]
+fn the_first_bad_term_is_reported() {
+    let e = error("foo:1 cpu>x");
+    assert!(
+        matches!(e, FilterError::UnknownField { index: 0, .. }),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn filters_are_comparable_and_parse_the_same_way_twice() {
+    let text = "nginx !port:80-90 remote:10.0.0.0/8 mem>1.5G state:T";
+    assert_eq!(Filter::parse(text).unwrap(), Filter::parse(text).unwrap());
+    assert_ne!(
+        Filter::parse("cpu>5").unwrap(),
+        Filter::parse("cpu>6").unwrap()
+    );
+    assert_ne!(
+        Filter::parse("cpu>5").unwrap(),
+        Filter::parse("!cpu>5").unwrap()
+    );
+}

@@ -1,0 +1,201 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::socket::{Connection, Listening};
+
+/// One process, identified by `pid` plus `start_time_ms` (a reused pid is a new process).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Process {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id (0 for init and kthreadd).
+    pub ppid: u32,
+    /// Short name (the kernel's `comm`, at most 15 bytes).
+    pub name: String,
+    /// Path of the executable; null when unreadable (see `unreadable`) or a kernel thread.
+    pub exe: Option<String>,
+    /// Arguments as the process sees them (argv), secrets scrubbed. Empty for kernel threads
+    /// and zombies.
+    pub cmdline: Vec<String>,
+    /// User name of the owner; null when the uid has no name on this host.
+    pub user: Option<String>,
+    /// Owner's user id.
+    pub uid: u32,
+    /// Scheduler state.
+    pub state: ProcessState,
+    /// Threads in the process.
+    pub threads: u32,
+    /// When the process started, unix time in milliseconds.
+    pub start_time_ms: u64,
+    /// A kernel thread (owns no memory map and no file descriptors).
+    pub kernel_thread: bool,
+    /// CPU use over the last interval, on top's scale (one busy core = 100%). Null when there is
+    /// no earlier reading of this process to take a difference from.
+    pub cpu: Option<CpuUsage>,
+    /// Cumulative CPU time since the process started.
+    pub cpu_time: CpuTime,
+    /// Memory use.
+    pub memory: ProcessMemory,
+    /// Block-device I/O from `/proc/<pid>/io`; null when unreadable (see `unreadable`).
+    pub disk: Option<DiskIo>,
+    /// Open file descriptors; null when unreadable (see `unreadable`).
+    pub fd_count: Option<u32>,
+    /// The process's cgroup v2 path (or the first v1 hierarchy); null when unreadable.
+    pub cgroup: Option<String>,
+    /// Container id, when the cgroup path names one (docker, containerd, cri-o, podman).
+    pub container_id: Option<String>,
+    /// Inode of the network namespace the process lives in; null when unreadable.
+    pub netns: Option<u64>,
+    /// Sockets this process holds that accept connections or datagrams.
+    pub listening: Vec<Listening>,
+    /// Connected sockets this process holds.
+    pub connections: Vec<Connection>,
+    /// Fields that could not be read, with the reason (`"fds": "permission denied"`). A field
+    /// listed here is null or empty above because it is unknown, not because it is zero.
+    pub unreadable: BTreeMap<String, String>,
+}
+
+/// Scheduler state, from the state letter in `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessState {
+    /// R: running or runnable.
+    Running,
+    /// S: interruptible sleep.
+    Sleeping,
+    /// D: uninterruptible sleep, usually disk I/O.
+    DiskSleep,
+    /// Z: exited, not yet reaped by its parent.
+    Zombie,
+    /// T: stopped by a signal.
+    Stopped,
+    /// t: stopped by a debugger.
+    TracingStop,
+    /// X: dead.
+    Dead,
+    /// I: idle kernel thread.
+    Idle,
+    /// P: parked kernel thread.
+    Parked,
+    /// Any other letter.
+    Unknown,
+}
+
+impl ProcessState {
+    /// Maps the kernel's state letter.
+    pub fn from_letter(letter: char) -> Self {
+        match letter {
+            'R' => Self::Running,
+            'S' => Self::Sleeping,
+            'D' => Self::DiskSleep,
+            'Z' => Self::Zombie,
+            'T' => Self::Stopped,
+            't' => Self::TracingStop,
+            'X' | 'x' => Self::Dead,
+            'I' => Self::Idle,
+            'P' => Self::Parked,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The one-letter form ps and top show.
+    pub fn letter(self) -> char {
+        match self {
+            Self::Running => 'R',
+            Self::Sleeping => 'S',
+            Self::DiskSleep => 'D',
+            Self::Zombie => 'Z',
+            Self::Stopped => 'T',
+            Self::TracingStop => 't',
+            Self::Dead => 'X',
+            Self::Idle => 'I',
+            Self::Parked => 'P',
+            Self::Unknown => '?',
+        }
+    }
+}
+
+/// CPU use over the last interval, in percent of one core.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuUsage {
+    /// User plus system.
+    pub total_pct: f64,
+    /// In user mode.
+    pub user_pct: f64,
+    /// In kernel mode.
+    pub system_pct: f64,
+}
+
+/// Cumulative CPU time, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuTime {
+    /// In user mode.
+    pub user_ms: u64,
+    /// In kernel mode.
+    pub system_ms: u64,
+}
+
+/// Memory use of one process.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessMemory {
+    /// Resident set size.
+    pub rss_bytes: u64,
+    /// Virtual address space size.
+    pub virtual_bytes: u64,
+    /// RSS as a percentage of the host's physical memory.
+    pub percent: f64,
+}
+
+/// Storage I/O of one process (`read_bytes`/`write_bytes` in `/proc/<pid>/io`: bytes that
+/// reached the block layer, not cache hits).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DiskIo {
+    /// Read rate over the last interval; null without an earlier reading.
+    pub read_bytes_per_sec: Option<f64>,
+    /// Write rate over the last interval; null without an earlier reading.
+    pub write_bytes_per_sec: Option<f64>,
+    /// Bytes read since the process started.
+    pub read_bytes_total: u64,
+    /// Bytes written since the process started.
+    pub write_bytes_total: u64,
+}
+
+#[cfg(test)]
+impl Process {
+    /// A plain sleeping process for unit tests of pure logic.
+    pub(crate) fn example(pid: u32, user: &str) -> Process {
+        Process {
+            pid,
+            ppid: 1,
+            name: format!("proc{pid}"),
+            exe: None,
+            cmdline: vec![format!("/bin/proc{pid}")],
+            user: Some(user.to_owned()),
+            uid: 1000,
+            state: ProcessState::Sleeping,
+            threads: 1,
+            start_time_ms: 0,
+            kernel_thread: false,
+            cpu: None,
+            cpu_time: CpuTime {
+                user_ms: 0,
+                system_ms: 0,
+            },
+            memory: ProcessMemory {
+                rss_bytes: 0,
+                virtual_bytes: 0,
+                percent: 0.0,
+            },
+            disk: None,
+            fd_count: None,
+            cgroup: None,
+            container_id: None,
+            netns: None,
+            listening: Vec::new(),
+            connections: Vec::new(),
+            unreadable: BTreeMap::new(),
+        }
+    }
+}

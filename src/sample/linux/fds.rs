@@ -1,0 +1,373 @@
+//! Socket ownership: which process holds which socket inode, from `/proc/<pid>/fd`.
+//!
+//! Reading every fd of every process is the expensive part of a snapshot, so results are kept
+//! per process (pid + start time) and re-read only for processes that are new or whose fd count
+//! changed. When the socket tables show an inode nobody is known to hold, that shortcut has
+//! missed something (a dup2 over an fd keeps the count; fd passing moves sockets between
+//! processes), and the tick falls back to a full scan. A periodic full scan bounds any drift.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CStr;
+use std::time::{Duration, Instant};
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+use super::process::ProcessKey;
+use crate::model::{Ownership, SocketEntry};
+
+/// A full ownership scan happens at least this often, whatever the hints say.
+const FULL_SCAN_EVERY: Duration = Duration::from_secs(60);
+
+/// Why the fds of a process could not be listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FdScanError {
+    /// The process exited: not an error, it simply owns nothing now.
+    Gone,
+    /// The fd directory exists but may not be read (another user's process, no CAP_SYS_PTRACE).
+    Denied,
+    /// Anything else, with the system's description.
+    Other(String),
+}
+
+/// The socket inodes one process holds, and how many of its fd links could not be read.
+pub struct FdScan {
+    pub sockets: Vec<u64>,
+    pub denied_links: u32,
+}
+
+/// Lists the socket inodes one process holds.
+pub fn socket_inodes(pid: u32) -> Result<FdScan, FdScanError> {
+    let path = format!("/proc/{pid}/fd");
+    let dir_fd = rustix::fs::open(
+        path.as_str(),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(classify)?;
+    let dir = rustix::fs::Dir::read_from(&dir_fd).map_err(classify)?;
+    let mut inodes = Vec::new();
+    let mut link = Vec::with_capacity(64);
+    let mut denied_links = 0;
+    for entry in dir {
+        // Errors are per fd: an fd closed between readdir and readlink, or EACCES on one link
+        // even though the directory opened. Neither invalidates the other fds.
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        if name.to_bytes().starts_with(b".") {
+            continue;
+        }
+        let target = match rustix::fs::readlinkat(&dir_fd, name, std::mem::take(&mut link)) {
+            Ok(target) => target,
+            Err(Errno::ACCESS | Errno::PERM) => {
+                denied_links += 1;
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if let Some(inode) = socket_inode(target.as_c_str()) {
+            inodes.push(inode);
+        }
+        link = target.into_bytes_with_nul();
+    }
+    inodes.sort_unstable();
+    inodes.dedup();
+    Ok(FdScan {
+        sockets: inodes,
+        denied_links,
+    })
+}
+
+fn classify(errno: Errno) -> FdScanError {
+    match errno {
+        Errno::NOENT | Errno::SRCH => FdScanError::Gone,
+        Errno::ACCESS | Errno::PERM => FdScanError::Denied,
+        other => FdScanError::Other(std::io::Error::from(other).to_string()),
+    }
+}
+
+/// Parses the target of an fd link: `socket:[12345]` names a socket inode.
+fn socket_inode(target: &CStr) -> Option<u64> {
+    target
+        .to_bytes()
+        .strip_prefix(b"socket:[")?
+        .strip_suffix(b"]")
+        .and_then(|digits| std::str::from_utf8(digits).ok())
+        .and_then(|digits| digits.parse().ok())
+}
+
+/// What one process contributes to the ownership pass.
+pub struct FdCandidate {
+    pub key: ProcessKey,
+    /// Owner uid, when known: a socket's creator uid narrows the search for its owner.
+    pub uid: Option<u32>,
+    /// Network namespace, when known.
+    pub netns: Option<u64>,
+    /// Open fd count (from the fd directory's size); None when unreadable.
+    pub fd_count: Option<u32>,
+}
+
+#[derive(Debug)]
+struct CachedFds {
+    fd_count: Option<u32>,
+    sockets: Vec<u64>,
+    /// Fd links that could not be read last time: reported every tick, not only on rescans.
+    denied_links: u32,
+}
+
+/// The outcome of one ownership pass.
+pub struct OwnershipPass {
+    pub ownership: Ownership,
+    pub full_scan: bool,
+    /// Pids whose fds could not be read, with the reason.
+    pub unreadable: HashMap<u32, String>,
+}
+
+/// Ownership kept between ticks.
+#[derive(Debug, Default)]
+pub struct OwnershipTracker {
+    cache: HashMap<ProcessKey, CachedFds>,
+    /// Inodes still unowned after the last full scan; their owners are invisible to us, so
+    /// seeing them again is no reason for another full scan.
+    invisible: HashSet<u64>,
+    last_full_scan: Option<Instant>,
+}
+
+impl OwnershipTracker {
+    /// Works out who owns the `sockets` read from the tables. `candidates` are the live
+    /// processes that can own fds (kernel threads excluded).
+    pub fn pass(&mut self, candidates: &[FdCandidate], sockets: &[SocketEntry]) -> OwnershipPass {
+        let due = self
+            .last_full_scan
+            .is_none_or(|at| at.elapsed() >= FULL_SCAN_EVERY);
+        if due {
+            return self.full_pass(candidates, sockets);
+        }
+
+        let live: HashSet<ProcessKey> = candidates.iter().map(|c| c.key).collect();
+        self.cache.retain(|key, _| live.contains(key));
+        let mut unreadable = HashMap::new();
+        let mut rescanned = HashSet::new();
+        for candidate in candidates {
+            let unchanged = self.cache.get(&candidate.key).is_some_and(|cached| {
+                cached.fd_count == candidate.fd_count && candidate.fd_count.is_some()
+            });
+            if !unchanged {
+                self.rescan(candidate, &mut unreadable);
+                rescanned.insert(candidate.key);
+            }
+        }
+        let mut ownership = self.ownership();
+        let unexplained: Vec<&SocketEntry> = sockets
+            .iter()
+            .filter(|s| self.is_unexplained(s, &ownership))
+            .collect();
+        if !unexplained.is_empty() {
+            // A socket appeared that no changed process explains (its owner dup2'd over an fd,
+            // or opened one socket and closed another). Its creator's uid and namespace narrow
+            // the search before falling back to everything.
+            let suspects: HashSet<(Option<u64>, u32)> =
+                unexplained.iter().map(|s| (s.netns, s.uid)).collect();
+            for candidate in candidates {
+                let suspect = candidate
+                    .uid
+                    .is_some_and(|uid| suspects.contains(&(candidate.netns, uid)));
+                if suspect && !rescanned.contains(&candidate.key) {
+                    self.rescan(candidate, &mut unreadable);
+                }
+            }
+            ownership = self.ownership();
+            if sockets.iter().any(|s| self.is_unexplained(s, &ownership)) {
+                return self.full_pass(candidates, sockets);
+            }
+        }
+        self.report_denied_links(&mut unreadable);
+        OwnershipPass {
+            ownership,
+            full_scan: false,
+            unreadable,
+        }
+    }
+
+    /// Whether `socket` has an inode that no cached process holds and that was not already
+    /// ownerless after the last full scan.
+    fn is_unexplained(&self, socket: &SocketEntry, ownership: &Ownership) -> bool {
+        socket.inode != 0
+            && !ownership.is_owned(socket.inode)
+            && !self.invisible.contains(&socket.inode)
+    }
+
+    fn full_pass(&mut self, candidates: &[FdCandidate], sockets: &[SocketEntry]) -> OwnershipPass {
+        self.cache.clear();
+        let mut unreadable = HashMap::new();
+        for candidate in candidates {
+            self.rescan(candidate, &mut unreadable);
+        }
+        let ownership = self.ownership();
+        self.invisible = sockets
+            .iter()
+            .map(|s| s.inode)
+            .filter(|inode| *inode != 0 && !ownership.is_owned(*inode))
+            .collect();
+        self.last_full_scan = Some(Instant::now());
+        self.report_denied_links(&mut unreadable);
+        OwnershipPass {
+            ownership,
+            full_scan: true,
+            unreadable,
+        }
+    }
+
+    fn rescan(&mut self, candidate: &FdCandidate, unreadable: &mut HashMap<u32, String>) {
+        match socket_inodes(candidate.key.pid) {
+            Ok(scan) => {
+                self.cache.insert(
+                    candidate.key,
+                    CachedFds {
+                        fd_count: candidate.fd_count,
+                        sockets: scan.sockets,
+                        denied_links: scan.denied_links,
+                    },
+                );
+            }
+            Err(FdScanError::Gone) => {
+                self.cache.remove(&candidate.key);
+            }
+            Err(FdScanError::Denied) => {
+                self.cache.remove(&candidate.key);
+                unreadable.insert(candidate.key.pid, "permission denied".to_owned());
+            }
+            Err(FdScanError::Other(reason)) => {
+                self.cache.remove(&candidate.key);
+                unreadable.insert(candidate.key.pid, reason);
+            }
+        }
+    }
+
+    /// Adds the partly unreadable fd tables of cached processes to `unreadable`.
+    fn report_denied_links(&self, unreadable: &mut HashMap<u32, String>) {
+        for (key, cached) in &self.cache {
+            if cached.denied_links > 0 {
+                unreadable.insert(
+                    key.pid,
+                    format!("permission denied on {} fd links", cached.denied_links),
+                );
+            }
+        }
+    }
+
+    fn ownership(&self) -> Ownership {
+        let pairs = self
+            .cache
+            .iter()
+            .flat_map(|(key, cached)| cached.sockets.iter().map(|inode| (*inode, key.pid)))
+            .collect();
+        Ownership::from_pairs(pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_link_targets_parse_and_others_do_not() {
+        assert_eq!(socket_inode(c"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(c"pipe:[12345]"), None);
+        assert_eq!(socket_inode(c"/dev/null"), None);
+        assert_eq!(socket_inode(c"socket:[]"), None);
+        assert_eq!(socket_inode(c"socket:[12"), None);
+    }
+
+    #[test]
+    fn own_socket_is_found_among_own_fds() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let inodes = socket_inodes(std::process::id()).unwrap().sockets;
+        use std::os::fd::AsRawFd;
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd())).unwrap();
+        let expected = socket_inode(
+            &std::ffi::CString::new(link.into_os_string().into_encoded_bytes()).unwrap(),
+        );
+        assert!(inodes.contains(&expected.unwrap()));
+    }
+
+    fn me() -> FdCandidate {
+        let handle = procfs::process::Process::myself().unwrap();
+        FdCandidate {
+            key: ProcessKey {
+                pid: std::process::id(),
+                start_ticks: handle.stat().unwrap().starttime,
+            },
+            uid: Some(nix::unistd::geteuid().as_raw()),
+            netns: Some(1),
+            fd_count: handle.fd_count().ok().map(|n| n as u32),
+        }
+    }
+
+    fn socket(inode: u64, uid: u32) -> SocketEntry {
+        SocketEntry {
+            netns: Some(1),
+            proto: crate::model::Proto::Tcp,
+            local: "127.0.0.1:1".parse().unwrap(),
+            remote: "0.0.0.0:0".parse().unwrap(),
+            state: crate::model::SocketState::Listen,
+            inode,
+            uid,
+        }
+    }
+
+    fn inode_of(fd: &impl std::os::fd::AsRawFd) -> u64 {
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+        let link = std::ffi::CString::new(link.into_os_string().into_encoded_bytes()).unwrap();
+        socket_inode(&link).unwrap()
+    }
+
+    #[test]
+    fn socket_dup2ed_over_an_fd_is_found_without_a_full_scan() {
+        use std::os::fd::AsRawFd;
+        let uid = nix::unistd::geteuid().as_raw();
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut tracker = OwnershipTracker::default();
+        let pass = tracker.pass(&[me()], &[socket(inode_of(&first), uid)]);
+        assert!(pass.full_scan, "the first pass reads everything");
+        assert_eq!(
+            pass.ownership.owners(inode_of(&first)),
+            &[std::process::id()]
+        );
+
+        // Replace the socket behind `first`'s fd: the fd count is unchanged.
+        let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let second_inode = inode_of(&second);
+        nix::unistd::dup2(second.as_raw_fd(), first.as_raw_fd()).unwrap();
+        drop(second);
+        let pass = tracker.pass(&[me()], &[socket(second_inode, uid)]);
+        assert_eq!(pass.ownership.owners(second_inode), &[std::process::id()]);
+        assert!(
+            !pass.full_scan,
+            "found through the creator's uid, not a full scan"
+        );
+    }
+
+    #[test]
+    fn ownerless_socket_causes_one_full_scan_not_one_per_tick() {
+        let mut tracker = OwnershipTracker::default();
+        let stranger = socket(u64::MAX - 7, 54_321);
+        assert!(
+            tracker
+                .pass(&[me()], std::slice::from_ref(&stranger))
+                .full_scan
+        );
+        let again = tracker.pass(&[me()], std::slice::from_ref(&stranger));
+        assert!(
+            !again.full_scan,
+            "known to be invisible after the last full scan"
+        );
+        assert!(!again.ownership.is_owned(stranger.inode));
+    }
+
+    #[test]
+    fn vanished_process_is_gone_not_an_error() {
+        // pid_max is at most 4194304, so this pid cannot exist.
+        assert!(matches!(socket_inodes(4_194_305), Err(FdScanError::Gone)));
+    }
+}

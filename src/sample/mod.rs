@@ -1,0 +1,258 @@
+//! The sampler: reads the operating system into [`Snapshot`]s and publishes them.
+//!
+//! This is the only part of wiretop that touches the operating system. It never knows who reads
+//! its snapshots: the explorer, the JSON printer and the uplink all take them from a
+//! [`SnapshotFeed`] (or a publish callback) without ever waiting for a scan.
+
+#[cfg(target_os = "linux")]
+mod linux;
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use regex::Regex;
+
+use crate::model::Snapshot;
+use crate::scrub::Scrubber;
+
+#[cfg(target_os = "linux")]
+use linux::Collector;
+
+/// The gap between the two readings of a one-shot sample: long enough for CPU figures to mean
+/// something, short enough for an interactive command.
+pub const ONE_SHOT_GAP: Duration = Duration::from_millis(250);
+
+/// What the sampler does and how often.
+#[derive(Debug, Clone)]
+pub struct SamplerSettings {
+    /// Time between snapshots.
+    pub interval: Duration,
+    /// Read sockets and their ownership (the costly part). When false, processes only.
+    pub collect_connections: bool,
+    /// Applied to every command line as it is read, so no snapshot ever holds the secret.
+    pub scrubber: Arc<Scrubber>,
+    /// Processes whose command line matches any of these are left out of snapshots.
+    pub exclude: Vec<Regex>,
+    /// Host tags attached to every snapshot.
+    pub tags: Vec<String>,
+}
+
+impl Default for SamplerSettings {
+    fn default() -> Self {
+        SamplerSettings {
+            interval: Duration::from_secs(2),
+            collect_connections: true,
+            scrubber: Arc::new(Scrubber::default()),
+            exclude: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// Failures that make a whole sample impossible. Per-process problems (an exited process, a
+/// field we may not read) are not errors: they are recorded in the snapshot.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SampleError {
+    /// A host-wide file could not be read: /proc is missing, not procfs, or broken.
+    #[error("cannot read {what}: {reason}")]
+    Host { what: &'static str, reason: String },
+}
+
+/// Takes snapshots on demand, keeping what rates and caches need between calls.
+pub struct Sampler {
+    collector: Collector,
+    settings: SamplerSettings,
+}
+
+impl Sampler {
+    /// A sampler with nothing read yet.
+    pub fn new(settings: SamplerSettings) -> Self {
+        Sampler {
+            collector: Collector::new(),
+            settings,
+        }
+    }
+
+    /// Replaces the settings from the next snapshot on.
+    pub fn update(&mut self, settings: SamplerSettings) {
+        self.collector.forget_details();
+        self.settings = settings;
+    }
+
+    /// Reads the counters that the first snapshot's rates are computed against.
+    pub fn prime(&mut self) -> Result<(), SampleError> {
+        self.collector.prime()
+    }
+
+    /// Takes one snapshot. Rates (CPU%, disk rates) cover the time since the previous call or
+    /// [`Self::prime`]; without either they are null.
+    pub fn sample(&mut self) -> Result<Snapshot, SampleError> {
+        self.collector.collect(&self.settings)
+    }
+}
+
+/// One snapshot with real CPU figures: a baseline reading, a short pause, then the snapshot.
+pub fn sample_once(settings: &SamplerSettings) -> Result<Snapshot, SampleError> {
+    let mut sampler = Sampler::new(settings.clone());
+    sampler.prime()?;
+    std::thread::sleep(ONE_SHOT_GAP);
+    sampler.sample()
+}
+
+/// The latest snapshot, readable from any thread without waiting for the sampler.
+#[derive(Default)]
+pub struct SnapshotFeed {
+    latest: ArcSwapOption<Snapshot>,
+    last_error: Mutex<Option<SampleError>>,
+}
+
+impl SnapshotFeed {
+    /// The most recent snapshot, if one has been taken yet.
+    pub fn latest(&self) -> Option<Arc<Snapshot>> {
+        self.latest.load_full()
+    }
+
+    /// The error of the most recent failed sample, cleared by the next success.
+    pub fn last_error(&self) -> Option<SampleError> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    fn publish(&self, snapshot: Arc<Snapshot>) {
+        self.latest.store(Some(snapshot));
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = None;
+        }
+    }
+
+    fn fail(&self, error: SampleError) {
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = Some(error);
+        }
+    }
+}
+
+/// A sampler running on its own thread. Dropping it stops the thread.
+pub struct RunningSampler {
+    feed: Arc<SnapshotFeed>,
+    control: Option<mpsc::Sender<Control>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the owner can ask of the sampler thread (dropping the sender stops it).
+enum Control {
+    /// New settings (remote configuration): they apply from the next snapshot on.
+    Update(Box<SamplerSettings>),
+}
+
+impl RunningSampler {
+    /// Where the snapshots appear.
+    pub fn feed(&self) -> Arc<SnapshotFeed> {
+        Arc::clone(&self.feed)
+    }
+
+    /// Stops the thread and waits for the scan in progress, if any, to end.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    /// Replaces the settings; the next snapshot uses them. Command lines already read are
+    /// scrubbed again with the new scrubber.
+    pub fn update(&self, settings: SamplerSettings) {
+        if let Some(control) = &self.control {
+            let _ = control.send(Control::Update(Box::new(settings)));
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.control.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningSampler {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// What the sampler thread reports after each attempt.
+pub enum SampleOutcome<'a> {
+    /// A new snapshot, already stored in the feed.
+    Published(&'a Arc<Snapshot>),
+    /// The attempt failed; the feed keeps the previous snapshot.
+    Failed(&'a SampleError),
+}
+
+/// Starts the sampler thread. `on_publish` runs on that thread after each attempt; it must
+/// return quickly (send on a channel, wake a loop).
+pub fn spawn(
+    settings: SamplerSettings,
+    on_publish: impl Fn(SampleOutcome<'_>) + Send + 'static,
+) -> std::io::Result<RunningSampler> {
+    let feed = Arc::new(SnapshotFeed::default());
+    let (stop_tx, stop_rx) = mpsc::channel::<Control>();
+    let thread_feed = Arc::clone(&feed);
+    let thread = std::thread::Builder::new()
+        .name("wiretop-sampler".to_owned())
+        .spawn(move || run(settings, &thread_feed, &stop_rx, &on_publish))?;
+    Ok(RunningSampler {
+        feed,
+        control: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+fn run(
+    settings: SamplerSettings,
+    feed: &SnapshotFeed,
+    control: &mpsc::Receiver<Control>,
+    on_publish: &dyn Fn(SampleOutcome<'_>),
+) {
+    let mut interval = settings.interval;
+    let mut sampler = Sampler::new(settings);
+    // The first snapshot comes after a short baseline, not a whole interval, so a user sees
+    // real figures within a second of starting.
+    let mut next = Instant::now() + ONE_SHOT_GAP.min(interval);
+    if let Err(e) = sampler.prime() {
+        on_publish(SampleOutcome::Failed(&e));
+        feed.fail(e);
+    }
+    loop {
+        let wait = next.saturating_duration_since(Instant::now());
+        match control.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Control::Update(settings)) => {
+                let faster = settings.interval < interval;
+                interval = settings.interval;
+                sampler.update(*settings);
+                if faster {
+                    next = next.min(Instant::now() + interval);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        match sampler.sample() {
+            Ok(snapshot) => {
+                let snapshot = Arc::new(snapshot);
+                feed.publish(Arc::clone(&snapshot));
+                on_publish(SampleOutcome::Published(&snapshot));
+            }
+            Err(e) => {
+                on_publish(SampleOutcome::Failed(&e));
+                feed.fail(e);
+            }
+        }
+        // Keep to the schedule, but never queue up missed ticks after a slow scan.
+        next += interval;
+        let now = Instant::now();
+        if next < now {
+            next = now + interval / 2;
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! The explorer's state machine: snapshots and input in, view-state changes out. No terminal,
+//! no /proc: the event loop in `run` feeds it, the renderer reads it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+
+use crate::model::{Process, Snapshot};
+
+use super::columns::Column;
+use super::keys::{action, Action};
+use super::layout::TableLayout;
+use super::rows::{self, Line};
+use super::state::{Cursor, KillDialog, Mode, ProcessId, ViewState, SIGNALS};
+
+/// What the event loop should do after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Draw a new frame.
+    Redraw,
+    /// Nothing visible changed.
+    Idle,
+    Quit,
+}
+
+/// Sends signals for the kill dialog; a trait so tests can watch without killing anything.
+pub trait Signaller {
+    /// Sends `signal` to `pid`; Err carries the message to show (EPERM, ESRCH).
+    fn send(&mut self, pid: u32, signal: i32) -> Result<(), String>;
+}
+
+/// The real thing: kill(2).
+pub struct KillSignaller;
+
+impl Signaller for KillSignaller {
+    fn send(&mut self, pid: u32, signal: i32) -> Result<(), String> {
+        let pid = i32::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
+        let signal = nix::sys::signal::Signal::try_from(signal).map_err(|e| e.to_string())?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).map_err(|e| match e {
+            nix::errno::Errno::EPERM => "operation not permitted (EPERM)".to_owned(),
+            nix::errno::Errno::ESRCH => "no such process (ESRCH)".to_owned(),
+            other => other.desc().to_owned(),
+        })
+    }
+}
+
+/// The explorer's whole state.
+pub struct App {
+    /// The snapshot on screen.
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// A newer snapshot held back while paused.
+    pending: Option<Arc<Snapshot>>,
+    /// Processes that exited in the latest refresh, shown greyed until the next.
+    pub ghosts: Vec<Process>,
+    pub view: ViewState,
+    /// Where the table was drawn last, for paging and mouse hits.
+    pub table: TableLayout,
+    /// The columns the user configured, in order.
+    pub columns: Vec<Column>,
+    /// Set when collection is switched off: the reason, shown instead of a table.
+    pub disabled: Option<String>,
+    /// The uplink's state, when one runs beside the explorer.
+    pub uplink: Option<Arc<std::sync::Mutex<crate::uplink::UplinkStatus>>>,
+    signaller: Box<dyn Signaller>,
+}
+
+impl App {
+    pub fn new(view: ViewState, signaller: Box<dyn Signaller>) -> App {
+        App {
+            snapshot: None,
+            pending: None,
+            ghosts: Vec::new(),
+            view,
+            table: TableLayout::default(),
+            columns: Column::ALL.to_vec(),
+            disabled: None,
+            uplink: None,
+            signaller,
+        }
+    }
+
+    /// The table's lines for the current snapshot and view.
+    pub fn lines(&self) -> Vec<Line<'_>> {
+        match &self.snapshot {
+            Some(s) => rows::build(
+                &s.processes,
+                &self.ghosts,
+                &self.view,
+                s.collection.connections_collected,
+                usize::from(self.table.area.width),
+            ),
+            None => Vec::new(),
+        }
+    }
+
+    /// A new snapshot from the sampler.
+    pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) -> Control {
+        if self.view.paused {
+            self.pending = Some(snapshot);
+            return Control::Idle;
+        }
+        self.apply(snapshot);
+        Control::Redraw
+    }
+
+    fn apply(&mut self, snapshot: Arc<Snapshot>) {
+        let live: HashSet<ProcessId> = snapshot.processes.iter().map(ProcessId::of).collect();
+        self.ghosts = match &self.snapshot {
+            Some(old) => old
+                .processes
+                .iter()
+                .filter(|p| !live.contains(&ProcessId::of(p)))
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        let ghosts: HashSet<ProcessId> = self.ghosts.iter().map(ProcessId::of).collect();
+        self.view
+            .expanded
+            .retain(|id| live.contains(id) || ghosts.contains(id));
+        self.snapshot = Some(snapshot);
+        self.settle_cursor();
+    }
+
+    /// The sampler failed: say so in the footer and keep showing the last snapshot.
+    pub fn on_sample_error(&mut self, error: String) -> Control {
+        self.view.message = Some(format!("sampling failed: {error}"));
+        Control::Redraw
+    }
+
+    /// Handles a key press.
+    pub fn on_key(&mut self, key: KeyEvent) -> Control {
+        let act = action(&self.view.mode, key);
+        if act != Action::Ignore {
+            self.view.message = None;
+        }
+        match self.view.mode.clone() {
+            Mode::Normal => self.normal(act),
+            Mode::Filter => self.filtering(act),
+            Mode::Help => match act {
+                Action::Quit => Control::Quit,
+                _ => {
+                    self.view.mode = Mode::Normal;
+                    Control::Redraw
+                }
+            },
+            Mode::SortPicker(at) => self.sort_picker(at, act),
+            Mode::Kill(dialog) => self.kill_dialog(dialog, act),
+        }
+    }
+
+    fn normal(&mut self, act: Action) -> Control {
+        let page = self.table.rows.max(1) as isize;
+        match act {
+            Action::Quit => return Control::Quit,
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::PageUp => self.move_cursor(-page),
+            Action::PageDown => self.move_cursor(page),
+            Action::Home => self.move_cursor(isize::MIN / 2),
+            Action::End => self.move_cursor(isize::MAX / 2),
+            Action::Activate => self.activate(),
+            Action::Right => match self.selected_process() {
+                Some(id) if !self.view.expanded.contains(&id) => {
+                    self.view.expanded.insert(id);
+                }
+                _ => self.view.command_scroll += 8,
+            },
+            Action::Left => {
+                if self.view.command_scroll > 0 {
+                    self.view.command_scroll = self.view.command_scroll.saturating_sub(8);
+                } else if let Some(id) = self.selected_process() {
+                    self.view.expanded.remove(&id);
+                    self.view.cursor = Some(Cursor::process(id));
+                }
+            }
+            Action::ScrollLeft => {
+                self.view.command_scroll = self.view.command_scroll.saturating_sub(8)
+            }
+            Action::ScrollRight => self.view.command_scroll += 8,
+            Action::ExpandAll => {
+                let ids: Vec<ProcessId> = self
+                    .lines()
+                    .iter()
+                    .filter_map(|l| match l {
+                        Line::Process { process, .. } => Some(ProcessId::of(process)),
+                        _ => None,
+                    })
+                    .collect();
+                self.view.expanded.extend(ids);
+            }
+            Action::CollapseAll => {
+                self.view.expanded.clear();
+                if let Some(c) = self.view.cursor.as_mut() {
+                    c.socket = None;
+                }
+            }
+            Action::SortBy(column) => self.view.sort = self.view.sort.by(column),
+            Action::SortNext => self.view.sort = self.view.sort.shift(1),
+            Action::SortPrevious => self.view.sort = self.view.sort.shift(-1),
+            Action::SortInvert => self.view.sort.descending = !self.view.sort.descending,
+            Action::OpenSortPicker => {
+                let at = Column::ALL
+                    .iter()
+                    .position(|c| *c == self.view.sort.column)
+                    .unwrap_or(0);
+                self.view.mode = Mode::SortPicker(at);
+            }
+            Action::OpenFilter => self.view.mode = Mode::Filter,
+            Action::ClearFilter => self.view.clear_filter(),
+            Action::ToggleTree => self.view.tree = !self.view.tree,
+            Action::ToggleKernelThreads => {
+                self.view.show_kernel_threads = !self.view.show_kernel_threads
+            }
+            Action::TogglePause => {
+                self.view.paused = !self.view.paused;
+                if !self.view.paused {
+                    if let Some(newer) = self.pending.take() {
+                        self.apply(newer);
+                    }
+                }
+            }
+            Action::OpenHelp => self.view.mode = Mode::Help,
+            Action::OpenKill => self.open_kill(),
+            Action::Ignore => return Control::Idle,
+            Action::Type(_) | Action::Backspace | Action::Confirm | Action::Cancel => {}
+        }
+        self.settle_cursor();
+        Control::Redraw
+    }
+
+    fn filtering(&mut self, act: Action) -> Control {
+        match act {
+            Action::Quit => return Control::Quit,
+            Action::Type(c) => {
+                let mut text = self.view.filter_text.clone();
+                text.push(c);
+                self.view.set_filter_text(text);
+            }
+            Action::Backspace => {
+                let mut text = self.view.filter_text.clone();
+                text.pop();
+                self.view.set_filter_text(text);
+            }
+            Action::Confirm => self.view.mode = Mode::Normal,
+            Action::Cancel => {
+                self.view.clear_filter();
+                self.view.mode = Mode::Normal;
+            }
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::Ignore => return Control::Idle,
+            _ => {}
+        }
+        self.view.scroll = 0;
+        self.settle_cursor();
+        Control::Redraw
+    }
+
+    fn sort_picker(&mut self, at: usize, act: Action) -> Control {
+        let count = Column::ALL.len();
+        self.view.mode = match act {
+            Action::Up => Mode::SortPicker((at + count - 1) % count),
+            Action::Down => Mode::SortPicker((at + 1) % count),
+            Action::Confirm => {
+                let column = Column::ALL[at.min(count - 1)];
+                if column != self.view.sort.column {
+                    self.view.sort = self.view.sort.by(column);
+                }
+                Mode::Normal
+            }
+            Action::Cancel => Mode::Normal,
+            Action::Quit => return Control::Quit,
+            _ => return Control::Idle,
+        };
+        self.settle_cursor();
+        Control::Redraw
+    }
+
+    fn open_kill(&mut self) {
+        let Some(id) = self.selected_process() else {
+            return;
+        };
+        let Some(process) = self.find(id) else { return };
+        self.view.mode = Mode::Kill(KillDialog {
+            target: id,
+            name: process.name.clone(),
+            signal: 0,
+            confirming: false,
+        });
+    }
+
+    fn kill_dialog(&mut self, mut dialog: KillDialog, act: Action) -> Control {
+        match act {
+            Action::Up if !dialog.confirming => {
+                dialog.signal = (dialog.signal + SIGNALS.len() - 1) % SIGNALS.len()
+            }
+            Action::Down if !dialog.confirming => {
+                dialog.signal = (dialog.signal + 1) % SIGNALS.len()
+            }
+            Action::Type(digit) if !dialog.confirming => {
+                if let Some(i) = digit.to_digit(10).map(|d| d as usize) {
+                    if (1..=SIGNALS.len()).contains(&i) {
+                        dialog.signal = i - 1;
+                    }
+                }
+            }
+            Action::Confirm if !dialog.confirming => dialog.confirming = true,
+            Action::Confirm => {
+                self.view.mode = Mode::Normal;
+                self.view.message = Some(self.send_signal(&dialog));
+                return Control::Redraw;
+            }
+            Action::Cancel => {
+                self.view.mode = Mode::Normal;
+                return Control::Redraw;
+            }
+            Action::Quit => return Control::Quit,
+            _ => return Control::Idle,
+        }
+        self.view.mode = Mode::Kill(dialog);
+        Control::Redraw
+    }
+
+    fn send_signal(&mut self, dialog: &KillDialog) -> String {
+        let (name, number) = SIGNALS[dialog.signal.min(SIGNALS.len() - 1)];
+        let pid = dialog.target.pid;
+        // The pid may have been reused since the snapshot: never signal a stranger.
+        let still_there = self.snapshot.as_ref().is_some_and(|s| {
+            s.process(pid)
+                .is_some_and(|p| ProcessId::of(p) == dialog.target)
+        });
+        if !still_there {
+            return format!("{pid} ({}) has exited; no signal sent", dialog.name);
+        }
+        match self.signaller.send(pid, number) {
+            Ok(()) => format!("sent SIG{name} to {pid} ({})", dialog.name),
+            Err(why) => format!("SIG{name} to {pid} ({}) failed: {why}", dialog.name),
+        }
+    }
+
+    /// Handles a mouse event inside the last drawn layout.
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Control {
+        if self.view.mode != Mode::Normal {
+            return Control::Idle;
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.move_cursor(3),
+            MouseEventKind::ScrollUp => self.move_cursor(-3),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(column) = self.table.column_at(mouse.column, mouse.row) {
+                    self.view.sort = self.view.sort.by(column);
+                } else if let Some(line) = self.table.line_at(mouse.row) {
+                    let index = self.view.scroll + line;
+                    let clicked = self.lines().get(index).and_then(Line::cursor);
+                    match clicked {
+                        Some(c) if Some(c) == self.view.cursor => {
+                            return self.normal(Action::Activate)
+                        }
+                        Some(c) => {
+                            self.view.cursor = Some(c);
+                            self.view.cursor_line = index;
+                        }
+                        None => return Control::Idle,
+                    }
+                } else {
+                    return Control::Idle;
+                }
+            }
+            _ => return Control::Idle,
+        }
+        self.settle_cursor();
+        Control::Redraw
+    }
+
+    fn activate(&mut self) {
+        let Some(cursor) = self.view.cursor else {
+            return;
+        };
+        match cursor.socket {
+            None => self.view.toggle_expanded(cursor.process),
+            Some(inode) => self.jump_to_peer(cursor.process, inode),
+        }
+    }
+
+    /// Moves the selection to the process on the other end of the selected connection.
+    fn jump_to_peer(&mut self, owner: ProcessId, inode: u64) {
+        let Some(snapshot) = self.snapshot.clone() else {
+            return;
+        };
+        let peer = self
+            .find(owner)
+            .and_then(|p| p.connections.iter().find(|c| c.inode == inode))
+            .and_then(|c| c.peer_pid);
+        let Some(peer) = peer.and_then(|pid| snapshot.process(pid)) else {
+            self.view.message = Some("no local peer for this connection".to_owned());
+            return;
+        };
+        if !self.view.filter.matches(peer) {
+            self.view.clear_filter();
+            self.view.message = Some("filter cleared to show the peer".to_owned());
+        }
+        self.view.cursor = Some(Cursor::process(ProcessId::of(peer)));
+    }
+
+    fn find(&self, id: ProcessId) -> Option<&Process> {
+        let snapshot = self.snapshot.as_ref()?;
+        snapshot
+            .process(id.pid)
+            .filter(|p| ProcessId::of(p) == id)
+            .or_else(|| self.ghosts.iter().find(|p| ProcessId::of(p) == id))
+    }
+
+    /// The process the cursor is on (or inside the detail block of).
+    pub fn selected_process(&self) -> Option<ProcessId> {
+        self.view.cursor.map(|c| c.process)
+    }
+
+    /// Moves the cursor `delta` selectable lines.
+    fn move_cursor(&mut self, delta: isize) {
+        let lines = self.lines();
+        let selectable: Vec<(usize, Cursor)> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.cursor().map(|c| (i, c)))
+            .collect();
+        if selectable.is_empty() {
+            return;
+        }
+        let current = self
+            .view
+            .cursor
+            .and_then(|c| selectable.iter().position(|(_, s)| *s == c))
+            .unwrap_or(0) as isize;
+        let target = (current + delta).clamp(0, selectable.len() as isize - 1) as usize;
+        let (line, cursor) = selectable[target];
+        self.view.cursor = Some(cursor);
+        self.view.cursor_line = line;
+    }
+
+    /// Keeps the cursor on a line that exists (following its process across re-sorts and
+    /// refreshes) and scrolls so that line is visible.
+    fn settle_cursor(&mut self) {
+        let lines = self.lines();
+        let position = self
+            .view
+            .cursor
+            .and_then(|c| lines.iter().position(|l| l.cursor() == Some(c)))
+            .or_else(|| {
+                // The socket line is gone (connection closed): fall back to its process row.
+                let process = self.view.cursor?.process;
+                lines
+                    .iter()
+                    .position(|l| l.cursor() == Some(Cursor::process(process)))
+            });
+        let (line, cursor) = match position {
+            Some(i) => (i, lines[i].cursor()),
+            None => {
+                // The process left the view: take whatever now sits where it was.
+                let from = self.view.cursor_line.min(lines.len().saturating_sub(1));
+                let found = lines[from..]
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, l)| l.cursor().map(|c| (from + i, c)))
+                    .or_else(|| {
+                        lines[..from]
+                            .iter()
+                            .enumerate()
+                            .rev()
+                            .find_map(|(i, l)| l.cursor().map(|c| (i, c)))
+                    });
+                match found {
+                    Some((i, c)) => (i, Some(c)),
+                    None => (0, None),
+                }
+            }
+        };
+        drop(lines);
+        self.view.cursor = cursor;
+        self.view.cursor_line = line;
+        let rows = self.table.rows.max(1);
+        if line < self.view.scroll {
+            self.view.scroll = line;
+        } else if line >= self.view.scroll + rows {
+            self.view.scroll = line + 1 - rows;
+        }
+    }
+
+    /// Called after a draw with the table's new geometry, so paging and scrolling use it.
+    pub fn set_table_layout(&mut self, table: TableLayout) {
+        let changed = table.rows != self.table.rows;
+        self.table = table;
+        if changed {
+            self.settle_cursor();
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Behaviour of the explorer's state machine: selection, expansion, refreshes, kill, mouse.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use super::app::{App, Control};
+use super::columns::Column;
+use super::fixture::{self, screen, RecordingSignaller};
+use super::state::{Mode, ProcessId, ViewState};
+use crate::model::Snapshot;
+
+fn key(app: &mut App, code: KeyCode) -> Control {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn selected_pid(app: &App) -> Option<u32> {
+    app.view.cursor.map(|c| c.process.pid)
+}
+
+fn select(app: &mut App, pid: u32) {
+    for _ in 0..50 {
+        if selected_pid(app) == Some(pid) {
+            return;
+        }
+        key(app, KeyCode::Down);
+    }
+    panic!("could not select {pid}");
+}
+
+fn without(pid: u32) -> Snapshot {
+    let mut s = fixture::snapshot();
+    s.processes.retain(|p| p.pid != pid);
+    s
+}
+
+#[test]
+fn selection_follows_the_process_across_resorts() {
+    let mut app = fixture::app();
+    screen(&mut app, 120, 30);
+    select(&mut app, 1400);
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(selected_pid(&app), Some(1400));
+    key(&mut app, KeyCode::Char('I'));
+    assert_eq!(selected_pid(&app), Some(1400));
+    assert_eq!(app.view.sort.column, Column::Pid);
+}
+
+#[test]
+fn selection_follows_the_process_across_refreshes_that_reorder_rows() {
+    let mut app = fixture::app();
+    screen(&mut app, 120, 30);
+    select(&mut app, 1400);
+    let mut next = fixture::snapshot();
+    for p in &mut next.processes {
+        if p.pid == 1400 {
+            p.cpu = Some(crate::model::CpuUsage {
+                total_pct: 90.0,
+                user_pct: 90.0,
+                system_pct: 0.0,
+            });
+        }
+    }
+    app.on_snapshot(Arc::new(next));
+    assert_eq!(selected_pid(&app), Some(1400));
+    let text = screen(&mut app, 120, 30);
+    assert!(
+        text.lines().nth(5).unwrap_or("").contains("postgres"),
+        "now on top: {text}"
+    );
+}
+
+#[test]
+fn exited_process_stays_one_refresh_then_goes_and_its_expansion_with_it() {
+    let mut app = fixture::app();
+    let curl = app
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.process(1300))
+        .map(ProcessId::of)
+        .unwrap();
+    app.view.expanded.insert(curl);
+    app.on_snapshot(Arc::new(without(1300)));
+    assert_eq!(app.ghosts.len(), 1, "greyed for one refresh");
+    assert!(
+        app.view.expanded.contains(&curl),
+        "still expanded while shown"
+    );
+    assert!(screen(&mut app, 120, 30).contains("curl -sN"));
+    app.on_snapshot(Arc::new(without(1300)));
+    assert!(app.ghosts.is_empty());
+    assert!(!app.view.expanded.contains(&curl));
+    assert!(!screen(&mut app, 120, 30).contains("curl -sN"));
+}
+
+#[test]
+fn expanded_row_stays_expanded_across_refreshes() {
+    let mut app = fixture::app();
+    screen(&mut app, 120, 30);
+    select(&mut app, 1200);
+    key(&mut app, KeyCode::Enter);
+    app.on_snapshot(Arc::new(fixture::snapshot()));
+    assert!(screen(&mut app, 120, 30).contains("<- 1300 curl"));
+    key(&mut app, KeyCode::Char('E'));
+    assert!(!screen(&mut app, 120, 30).contains("<- 1300 curl"));
+    key(&mut app, KeyCode::Char('e'));
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("<- 1300 curl") && text.contains("-> 1200 node"),
+        "all expanded"
+    );
+}
+
+#[test]
+fn enter_on_a_connection_jumps_to_the_peer_process() {
+    let mut app = fixture::app();
+    screen(&mut app, 120, 30);
+    select(&mut app, 1300);
+    key(&mut app, KeyCode::Right); // expand
+    key(&mut app, KeyCode::Down); // onto curl's connection line
+    assert!(app.view.cursor.is_some_and(|c| c.socket.is_some()));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(selected_pid(&app), Some(1200));
+    assert_eq!(app.view.cursor.and_then(|c| c.socket), None);
+}
+
+#[test]
+fn jumping_to_a_peer_hidden_by_the_filter_clears_the_filter() {
+    let mut app = fixture::app();
+    app.view.set_filter_text("name:curl".into());
+    screen(&mut app, 120, 30);
+    select(&mut app, 1300);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(selected_pid(&app), Some(1200));
+    assert!(app.view.filter_text.is_empty());
+}
+
+#[test]
+fn filter_typing_is_incremental_and_escape_clears_it() {
+    let mut app = fixture::app();
+    key(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.view.mode, Mode::Filter);
+    for c in "postgres".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let text = screen(&mut app, 120, 30);
+    assert!(text.contains("/usr/lib/postgresql") && !text.contains("node /srv"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view.mode, Mode::Normal);
+    assert!(screen(&mut app, 120, 30).contains("node /srv"));
+}
+
+#[test]
+fn kill_asks_for_confirmation_then_sends_the_chosen_signal() {
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut app = App::new(
+        ViewState::default(),
+        Box::new(RecordingSignaller {
+            sent: Arc::clone(&sent),
+            refuse: false,
+        }),
+    );
+    app.on_snapshot(Arc::new(fixture::snapshot()));
+    screen(&mut app, 120, 30);
+    select(&mut app, 1400);
+    key(&mut app, KeyCode::F(9));
+    key(&mut app, KeyCode::Down); // SIGKILL
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        sent.lock().unwrap().is_empty(),
+        "nothing sent before confirming"
+    );
+    key(&mut app, KeyCode::Char('y'));
+    assert_eq!(*sent.lock().unwrap(), vec![(1400, libc::SIGKILL)]);
+    assert!(app
+        .view
+        .message
+        .as_deref()
+        .unwrap_or("")
+        .contains("sent SIGKILL to 1400"));
+}
+
+#[test]
+fn refused_kill_is_a_message_not_a_crash() {
+    let mut app = App::new(
+        ViewState::default(),
+        Box::new(RecordingSignaller {
+            sent: Arc::default(),
+            refuse: true,
+        }),
+    );
+    app.on_snapshot(Arc::new(fixture::snapshot()));
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    let message = app.view.message.clone().unwrap_or_default();
+    assert!(message.contains("EPERM"), "{message}");
+    assert!(screen(&mut app, 120, 30).contains("EPERM"));
+}
+
+#[test]
+fn kill_is_refused_for_a_process_that_exited_meanwhile() {
+    let mut app = fixture::app();
+    screen(&mut app, 120, 30);
+    select(&mut app, 1300);
+    key(&mut app, KeyCode::F(9));
+    app.on_snapshot(Arc::new(without(1300)));
+    app.on_snapshot(Arc::new(without(1300)));
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert!(app
+        .view
+        .message
+        .clone()
+        .unwrap_or_default()
+        .contains("has exited"));
+}
+
+#[test]
+fn pause_holds_new_snapshots_until_resumed() {
+    let mut app = fixture::app();
+    key(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.on_snapshot(Arc::new(without(1400))), Control::Idle);
+    assert!(screen(&mut app, 120, 30).contains("postgres"));
+    key(&mut app, KeyCode::Char(' '));
+    assert!(
+        app.ghosts.iter().any(|p| p.pid == 1400),
+        "resuming applies the held snapshot: postgres has exited"
+    );
+}
+
+#[test]
+fn header_click_sorts_and_row_click_selects_then_expands() {
+    let mut app = fixture::app();
+    screen(&mut app, 120, 30);
+    let table = app.table.clone();
+    let pid_title = table
+        .columns
+        .iter()
+        .find(|c| c.column == Column::Pid)
+        .unwrap();
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.on_mouse(click(pid_title.x + 1, table.area.y));
+    assert_eq!(app.view.sort.column, Column::Pid);
+    app.on_mouse(click(pid_title.x + 1, table.area.y));
+    assert!(app.view.sort.descending, "second click inverts");
+    let third_row = table.area.y + 3;
+    app.on_mouse(click(10, third_row));
+    let picked = selected_pid(&app);
+    assert!(picked.is_some());
+    app.on_mouse(click(10, third_row));
+    let id = app.view.cursor.unwrap().process;
+    assert!(
+        app.view.expanded.contains(&id),
+        "click on the selected row expands it"
+    );
+}
+
+#[test]
+fn quit_keys_quit_from_every_mode() {
+    let mut app = fixture::app();
+    assert_eq!(key(&mut app, KeyCode::Char('q')), Control::Quit);
+    key(&mut app, KeyCode::Char('/'));
+    assert_eq!(key(&mut app, KeyCode::F(10)), Control::Quit);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(app.on_key(ctrl_c), Control::Quit);
+}
+
+#[test]
+fn paging_keeps_the_selection_on_screen() {
+    let mut app = fixture::app();
+    screen(&mut app, 120, 12); // a table of 6 rows for 8 processes
+    key(&mut app, KeyCode::End);
+    let rows = app.table.rows;
+    let line = app.view.cursor_line;
+    assert!(line >= app.view.scroll && line < app.view.scroll + rows);
+    key(&mut app, KeyCode::Home);
+    assert_eq!(app.view.scroll, 0);
+}

@@ -1,0 +1,287 @@
+//! A small, fixed host for the explorer's tests: a web server with a local client, a database,
+//! sshd, a kernel thread, and a process whose name and arguments try to take over the terminal.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+
+use crate::model::{
+    Collection, CollectionPhases, Connection, Counts, CpuTime, CpuUsage, Direction, Family, Host,
+    HostCpu, Listening, LoadAverage, Memory, Process, ProcessMemory, ProcessState, Proto, Role,
+    Snapshot, SocketState, SCHEMA_VERSION,
+};
+
+use super::app::{App, Signaller};
+use super::render;
+use super::state::ViewState;
+use super::theme::Theme;
+
+/// The fixed "now" of every test frame: two seconds after the fixture was taken.
+pub const NOW_MS: u64 = TAKEN_AT_MS + 2_000;
+const TAKEN_AT_MS: u64 = 1_795_735_000_000;
+const MIB: u64 = 1024 * 1024;
+
+fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Process {
+    Process {
+        pid,
+        ppid,
+        name: name.to_owned(),
+        exe: cmdline.first().map(|s| (*s).to_owned()),
+        cmdline: cmdline.iter().map(|s| (*s).to_owned()).collect(),
+        user: Some(user.to_owned()),
+        uid: if user == "root" { 0 } else { 1000 + pid },
+        state: ProcessState::Sleeping,
+        threads: 1,
+        start_time_ms: TAKEN_AT_MS - u64::from(pid) * 60_000,
+        kernel_thread: false,
+        cpu: Some(CpuUsage {
+            total_pct: 0.0,
+            user_pct: 0.0,
+            system_pct: 0.0,
+        }),
+        cpu_time: CpuTime {
+            user_ms: u64::from(pid) * 10,
+            system_ms: 0,
+        },
+        memory: ProcessMemory {
+            rss_bytes: 4 * MIB,
+            virtual_bytes: 64 * MIB,
+            percent: 0.1,
+        },
+        disk: None,
+        fd_count: Some(8),
+        cgroup: None,
+        container_id: None,
+        netns: Some(4026531840),
+        listening: Vec::new(),
+        connections: Vec::new(),
+        unreadable: BTreeMap::new(),
+    }
+}
+
+fn listen(addr: &str, port: u16, inode: u64) -> Listening {
+    let addr = addr.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    Listening {
+        proto: Proto::Tcp,
+        family: if addr.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        },
+        addr,
+        port,
+        inode,
+        netns: Some(4026531840),
+    }
+}
+
+fn loopback(local: u16, remote: u16, role: Role, peer: (u32, &str), inode: u64) -> Connection {
+    Connection {
+        proto: Proto::Tcp,
+        family: Family::Ipv4,
+        local_addr: [127, 0, 0, 1].into(),
+        local_port: local,
+        remote_addr: [127, 0, 0, 1].into(),
+        remote_port: remote,
+        state: SocketState::Established,
+        direction: Direction::Local,
+        role: Some(role),
+        inode,
+        netns: Some(4026531840),
+        peer_pid: Some(peer.0),
+        peer_name: Some(peer.1.to_owned()),
+    }
+}
+
+fn set_cpu(p: &mut Process, pct: f64) {
+    p.cpu = Some(CpuUsage {
+        total_pct: pct,
+        user_pct: pct * 0.8,
+        system_pct: pct * 0.2,
+    });
+}
+
+/// The fixture host's processes.
+pub fn processes() -> Vec<Process> {
+    let mut init = process(1, 0, "systemd", "root", &["/sbin/init"]);
+    init.threads = 1;
+    let mut kthreadd = process(2, 0, "kthreadd", "root", &[]);
+    kthreadd.kernel_thread = true;
+    kthreadd.exe = None;
+    kthreadd.memory.rss_bytes = 0;
+    let mut sshd = process(812, 1, "sshd", "root", &["sshd: /usr/sbin/sshd -D"]);
+    sshd.listening.push(listen("0.0.0.0", 22, 100));
+    sshd.listening.push(listen("::", 22, 101));
+    let mut bash = process(1250, 812, "bash", "app", &["-bash"]);
+    bash.state = ProcessState::Sleeping;
+    let mut node = process(
+        1200,
+        1,
+        "node",
+        "app",
+        &["node", "/srv/app/server.js", "--port", "8080"],
+    );
+    set_cpu(&mut node, 12.5);
+    node.memory = ProcessMemory {
+        rss_bytes: 80 * MIB,
+        virtual_bytes: 900 * MIB,
+        percent: 1.0,
+    };
+    node.threads = 7;
+    node.listening.push(listen("127.0.0.1", 8080, 200));
+    node.connections
+        .push(loopback(8080, 50312, Role::Server, (1300, "curl"), 201));
+    let mut curl = process(
+        1300,
+        1250,
+        "curl",
+        "app",
+        &["curl", "-sN", "http://127.0.0.1:8080/"],
+    );
+    set_cpu(&mut curl, 0.5);
+    curl.state = ProcessState::Running;
+    curl.connections
+        .push(loopback(50312, 8080, Role::Client, (1200, "node"), 300));
+    let mut postgres = process(
+        1400,
+        1,
+        "postgres",
+        "postgres",
+        &[
+            "/usr/lib/postgresql/15/bin/postgres",
+            "-D",
+            "/var/lib/postgresql",
+        ],
+    );
+    set_cpu(&mut postgres, 3.2);
+    postgres.memory = ProcessMemory {
+        rss_bytes: 300 * MIB,
+        virtual_bytes: 2048 * MIB,
+        percent: 3.7,
+    };
+    postgres.threads = 3;
+    postgres.listening.push(listen("127.0.0.1", 5432, 400));
+    let mut evil = process(
+        1500,
+        1250,
+        "\x1b[31mevil",
+        "app",
+        &["/tmp/x", "\x1b]0;pwned\x07", "\rgone\x1b[2J"],
+    );
+    set_cpu(&mut evil, 1.0);
+    vec![init, kthreadd, sshd, node, bash, curl, postgres, evil]
+}
+
+/// The fixture snapshot.
+pub fn snapshot() -> Snapshot {
+    let mut processes = processes();
+    processes.sort_by_key(|p| p.pid);
+    Snapshot {
+        schema_version: SCHEMA_VERSION,
+        host: Host {
+            hostname: "web-1".to_owned(),
+            kernel: "6.1.0-test".to_owned(),
+            boot_time_ms: TAKEN_AT_MS - 90_061_000,
+            uptime_secs: 90_061.0,
+            cpu_count: 2,
+            load_average: LoadAverage {
+                one: 0.42,
+                five: 0.3,
+                fifteen: 0.25,
+            },
+            memory: Memory {
+                total_bytes: 8192 * MIB,
+                used_bytes: 2048 * MIB,
+                available_bytes: 6144 * MIB,
+                swap_total_bytes: 1024 * MIB,
+                swap_used_bytes: 0,
+            },
+            cpu: Some(HostCpu {
+                user_pct: 12.0,
+                system_pct: 4.0,
+                iowait_pct: 1.0,
+                idle_pct: 83.0,
+                steal_pct: 0.0,
+            }),
+            taken_at_ms: TAKEN_AT_MS,
+            interval_ms: 2000,
+            counts: Counts {
+                processes: 8,
+                threads: 18,
+                listening_sockets: 4,
+                established_connections: 2,
+            },
+            tags: vec!["env:test".to_owned()],
+        },
+        processes,
+        unowned_sockets: Vec::new(),
+        collection: Collection {
+            duration_ms: 12.0,
+            phases: CollectionPhases::default(),
+            connections_collected: true,
+            full_ownership_scan: true,
+            network_namespaces: vec![4026531840],
+            restricted: false,
+            processes_with_unreadable_fields: 0,
+            excluded_processes: 0,
+            warnings: Vec::new(),
+        },
+    }
+}
+
+/// Records signals instead of sending them; answers as the kernel would to a non-root user.
+pub struct RecordingSignaller {
+    pub sent: Arc<std::sync::Mutex<Vec<(u32, i32)>>>,
+    pub refuse: bool,
+}
+
+impl Signaller for RecordingSignaller {
+    fn send(&mut self, pid: u32, signal: i32) -> Result<(), String> {
+        if self.refuse {
+            return Err("operation not permitted (EPERM)".to_owned());
+        }
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.push((pid, signal));
+        }
+        Ok(())
+    }
+}
+
+/// An app showing the fixture snapshot.
+pub fn app() -> App {
+    let signaller = RecordingSignaller {
+        sent: Arc::default(),
+        refuse: false,
+    };
+    let mut app = App::new(ViewState::default(), Box::new(signaller));
+    app.on_snapshot(Arc::new(snapshot()));
+    app
+}
+
+/// Draws `app` on a `width`x`height` test terminal and returns the screen as text, one line
+/// per row with trailing spaces trimmed.
+pub fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let backend = TestBackend::new(width, height);
+    let Ok(mut terminal) = Terminal::new(backend) else {
+        panic!("test terminal");
+    };
+    let layout = render::prepare(app, Rect::new(0, 0, width, height));
+    let theme = Theme::new(true);
+    if let Err(e) = terminal.draw(|frame| render::draw(frame, app, &layout, &theme, NOW_MS)) {
+        panic!("draw failed: {e}");
+    }
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let mut line = String::new();
+        for x in 0..width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! Drawing one frame from the app state. Reads only; never blocks.
+
+mod header;
+mod overlay;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+use super::app::App;
+use super::layout::{ScreenLayout, MIN_HEIGHT, MIN_WIDTH};
+use super::state::Mode;
+use super::theme::Theme;
+
+/// Lays out a frame of `area` and hands the table geometry to the app, so its paging and mouse
+/// hits match what is about to be drawn. Call before [`draw`].
+pub fn prepare(app: &mut App, area: Rect) -> ScreenLayout {
+    let screen = super::layout::screen(area);
+    let layout = super::layout::TableLayout::new(screen.table, &app.columns);
+    app.set_table_layout(layout);
+    screen
+}
+
+/// Draws the whole screen. `now_ms` (unix ms) dates the snapshot's age.
+pub fn draw(frame: &mut Frame, app: &App, layout: &ScreenLayout, theme: &Theme, now_ms: u64) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    if layout.too_small {
+        let text = format!(
+            "terminal too small: {}x{}, wiretop needs at least {MIN_WIDTH}x{MIN_HEIGHT}",
+            area.width, area.height
+        );
+        buf.set_stringn(area.x, area.y, text, usize::from(area.width), theme.error());
+        return;
+    }
+    header::draw(buf, layout.header, app, theme, now_ms);
+    if let Some(reason) = &app.disabled {
+        let area = layout.table;
+        buf.set_stringn(
+            area.x + 1,
+            area.y + 1,
+            reason,
+            usize::from(area.width.saturating_sub(1)),
+            theme.error(),
+        );
+        footer(buf, layout.footer, app, theme);
+        return;
+    }
+    table::draw(buf, app, theme);
+    footer(buf, layout.footer, app, theme);
+    match &app.view.mode {
+        Mode::Help => overlay::help(buf, area, theme),
+        Mode::SortPicker(at) => overlay::sort_picker(buf, area, *at, app.view.sort, theme),
+        Mode::Kill(dialog) => overlay::kill(buf, area, dialog, theme),
+        Mode::Normal | Mode::Filter => {}
+    }
+}
+
+fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Theme) {
+    let width = usize::from(area.width);
+    let view = &app.view;
+    if view.mode == Mode::Filter || !view.filter_text.is_empty() {
+        let editing = view.mode == Mode::Filter;
+        let label = if editing {
+            "Filter: "
+        } else {
+            "Filter (/ edits, Esc clears): "
+        };
+        let (x, _) = buf.set_stringn(area.x, area.y, label, width, theme.label());
+        let text = crate::sanitize::for_terminal(&view.filter_text);
+        let cursor = if editing { "_" } else { "" };
+        let (x, _) = buf.set_stringn(
+            x,
+            area.y,
+            format!("{text}{cursor}"),
+            width.saturating_sub(usize::from(x - area.x)),
+            theme.value(),
+        );
+        if let Some(error) = &view.filter_error {
+            let message = crate::sanitize::for_terminal(&error.to_string()).into_owned();
+            buf.set_stringn(
+                x + 2,
+                area.y,
+                format!("✗ {message}"),
+                width.saturating_sub(usize::from(x + 2 - area.x)),
+                theme.error(),
+            );
+        }
+        return;
+    }
+    if let Some(message) = &view.message {
+        let message = crate::sanitize::for_terminal(message);
+        buf.set_stringn(area.x, area.y, message, width, theme.label());
+        return;
+    }
+    let mut x = area.x;
+    for (key, what) in [
+        ("F1", "Help"),
+        ("F4", "Filter"),
+        ("F5", "Tree"),
+        ("F6", "Sort"),
+        ("F9", "Kill"),
+        ("F10", "Quit"),
+        ("Enter", "Expand"),
+        ("z", "Pause"),
+    ] {
+        let room = usize::from((area.x + area.width).saturating_sub(x));
+        if room < key.len() + what.len() + 1 {
+            break;
+        }
+        let (after_key, _) = buf.set_stringn(x, area.y, key, room, theme.key());
+        let (after, _) = buf.set_stringn(
+            after_key,
+            area.y,
+            format!("{what} "),
+            room - key.len(),
+            theme.value(),
+        );
+        x = after;
+    }
+}

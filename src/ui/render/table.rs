@@ -1,0 +1,254 @@
+//! The process table: the title row, then only the lines that fit on screen.
+
+use ratatui::buffer::Buffer;
+use ratatui::style::Style;
+
+use crate::format::{endpoint, proto};
+use crate::model::{Connection, Direction, Listening, Role};
+use crate::sanitize::for_terminal;
+use crate::ui::app::App;
+use crate::ui::columns::Column;
+use crate::ui::layout::TableLayout;
+use crate::ui::rows::Line;
+use crate::ui::theme::Theme;
+
+/// Width of the address columns in a detail block.
+const ADDR_WIDTH: usize = 26;
+
+pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
+    let layout = &app.table;
+    let area = layout.area;
+    if area.height == 0 {
+        return;
+    }
+    title_row(buf, layout, app, theme);
+
+    let lines = app.lines();
+    if lines.is_empty() {
+        let text = if app.snapshot.is_none() {
+            "waiting for the first sample…"
+        } else if !app.view.filter_text.is_empty() {
+            "no process matches the filter (Esc clears it)"
+        } else {
+            "no processes"
+        };
+        buf.set_stringn(
+            area.x + 1,
+            area.y + 1,
+            text,
+            usize::from(area.width),
+            theme.detail(),
+        );
+        return;
+    }
+    let selected = app.view.cursor;
+    for (row, line) in lines
+        .iter()
+        .skip(app.view.scroll)
+        .take(layout.rows)
+        .enumerate()
+    {
+        let y = area.y + 1 + row as u16;
+        let is_selected = selected.is_some() && line.cursor() == selected;
+        let base = if is_selected {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        if is_selected {
+            buf.set_style(ratatui::layout::Rect::new(area.x, y, area.width, 1), base);
+        }
+        match line {
+            Line::Process {
+                process,
+                tree_prefix,
+                exited,
+                expanded,
+            } => {
+                let style = if *exited && !is_selected {
+                    theme.exited()
+                } else {
+                    base
+                };
+                for placed in &layout.columns {
+                    let text = if placed.column == Column::Command {
+                        let marker = if *expanded { "▾ " } else { "" };
+                        let command = for_terminal(&placed.column.cell(process)).into_owned();
+                        let shown: String = command.chars().skip(app.view.command_scroll).collect();
+                        format!("{tree_prefix}{marker}{shown}")
+                    } else {
+                        for_terminal(&placed.column.cell(process)).into_owned()
+                    };
+                    cell(
+                        buf,
+                        placed.x,
+                        y,
+                        placed.width,
+                        &text,
+                        placed.column.right_aligned(),
+                        style,
+                    );
+                }
+            }
+            Line::Info { label, text, .. } => {
+                let text: String = for_terminal(text)
+                    .chars()
+                    .skip(app.view.command_scroll)
+                    .collect();
+                detail(
+                    buf,
+                    area.x,
+                    y,
+                    area.width,
+                    &if label.is_empty() {
+                        format!("{label:>9}  {text}")
+                    } else {
+                        format!("{label:>9}: {text}")
+                    },
+                    theme.detail().patch(base),
+                );
+            }
+            Line::SocketHeader { .. } => {
+                let text = format!(
+                    "{:<5} {:<aw$} {:<aw$} {:<11} {:<8} PEER",
+                    "PROTO",
+                    "LOCAL",
+                    "REMOTE",
+                    "STATE",
+                    "DIR",
+                    aw = ADDR_WIDTH
+                );
+                detail(buf, area.x, y, area.width, &text, theme.label().patch(base));
+            }
+            Line::Listening { socket, .. } => {
+                detail(
+                    buf,
+                    area.x,
+                    y,
+                    area.width,
+                    &listening_text(socket),
+                    theme.listening().patch(base),
+                );
+            }
+            Line::Connection { socket, .. } => {
+                let (text, peer) = connection_text(socket);
+                let (x, _) = detail(
+                    buf,
+                    area.x,
+                    y,
+                    area.width,
+                    &text,
+                    theme.detail().patch(base),
+                );
+                if let Some(peer) = peer {
+                    let room = usize::from((area.x + area.width).saturating_sub(x));
+                    buf.set_stringn(x, y, peer, room, theme.peer().patch(base));
+                }
+            }
+            Line::NoSockets { why, .. } => {
+                detail(buf, area.x, y, area.width, why, theme.detail().patch(base));
+            }
+        }
+    }
+}
+
+fn title_row(buf: &mut Buffer, layout: &TableLayout, app: &App, theme: &Theme) {
+    let area = layout.area;
+    buf.set_style(
+        ratatui::layout::Rect::new(area.x, area.y, area.width, 1),
+        theme.title_row(),
+    );
+    let sort = app.view.sort;
+    for placed in &layout.columns {
+        let sorted = placed.column == sort.column;
+        let title = if sorted {
+            format!(
+                "{}{}",
+                placed.column.title(),
+                if sort.descending { "▼" } else { "▲" }
+            )
+        } else {
+            placed.column.title().to_owned()
+        };
+        let style = if sorted {
+            theme.sorted_title()
+        } else {
+            theme.title_row()
+        };
+        cell(
+            buf,
+            placed.x,
+            area.y,
+            placed.width,
+            &title,
+            placed.column.right_aligned(),
+            style,
+        );
+    }
+}
+
+/// Writes `text` into a cell of `width`, cut to fit, right-aligned for figures.
+fn cell(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, right: bool, style: Style) {
+    let width = usize::from(width);
+    let len = text.chars().count();
+    let x = if right && len < width {
+        x + (width - len) as u16
+    } else {
+        x
+    };
+    buf.set_stringn(x, y, text, width, style);
+}
+
+/// A detail line: indented under its process with a bar joining the block.
+fn detail(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, style: Style) -> (u16, u16) {
+    let line = format!("   │ {text}");
+    buf.set_stringn(x, y, line, usize::from(width), style)
+}
+
+fn listening_text(l: &Listening) -> String {
+    let any = if l.addr.is_ipv4() {
+        "0.0.0.0:*"
+    } else {
+        "[::]:*"
+    };
+    format!(
+        "{:<5} {:<aw$} {:<aw$} {:<11}",
+        proto(l.proto),
+        endpoint(l.addr, l.port),
+        any,
+        if l.proto == crate::model::Proto::Udp {
+            "UNCONN"
+        } else {
+            "LISTEN"
+        },
+        aw = ADDR_WIDTH
+    )
+}
+
+/// The connection's columns, and its peer (`-> 1234 node`) for a local other end.
+fn connection_text(c: &Connection) -> (String, Option<String>) {
+    let direction = match c.direction {
+        Direction::Inbound => "in",
+        Direction::Outbound => "out",
+        Direction::Local => "local",
+    };
+    let text = format!(
+        "{:<5} {:<aw$} {:<aw$} {:<11} {:<8} ",
+        proto(c.proto),
+        endpoint(c.local_addr, c.local_port),
+        endpoint(c.remote_addr, c.remote_port),
+        c.state.as_str(),
+        direction,
+        aw = ADDR_WIDTH
+    );
+    let arrow = if c.role == Some(Role::Server) {
+        "<-"
+    } else {
+        "->"
+    };
+    let peer = c.peer_pid.map(|pid| {
+        let name = c.peer_name.as_deref().map(for_terminal).unwrap_or_default();
+        format!("{arrow} {pid} {name}")
+    });
+    (text, peer)
+}

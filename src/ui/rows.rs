@@ -1,0 +1,336 @@
+//! The lines of the process table for one frame: filtered, sorted (or as a tree), with the
+//! detail block of every expanded process inserted under its row. Pure: snapshot plus view
+//! state in, lines out.
+
+use std::collections::HashMap;
+
+use crate::model::{Connection, Filter, Listening, Process};
+
+use super::state::{Cursor, ProcessId, ViewState};
+
+/// What one line of the table shows.
+#[derive(Debug, Clone)]
+pub enum Line<'a> {
+    /// A process row.
+    Process {
+        process: &'a Process,
+        /// Tree glyphs before the command, in tree view.
+        tree_prefix: String,
+        /// The process exited since the previous snapshot: shown greyed for one refresh.
+        exited: bool,
+        expanded: bool,
+    },
+    /// A line of facts in an expanded process's detail block.
+    Info {
+        owner: &'a Process,
+        label: &'static str,
+        text: String,
+    },
+    /// The column titles of the socket list in a detail block.
+    SocketHeader { owner: &'a Process },
+    /// A listening socket in a detail block.
+    Listening {
+        owner: &'a Process,
+        socket: &'a Listening,
+    },
+    /// A connection in a detail block.
+    Connection {
+        owner: &'a Process,
+        socket: &'a Connection,
+    },
+    /// A detail block for a process with no sockets (or none collected).
+    NoSockets {
+        owner: &'a Process,
+        why: &'static str,
+    },
+}
+
+impl Line<'_> {
+    /// Where the cursor is when it sits on this line; None for lines it skips.
+    pub fn cursor(&self) -> Option<Cursor> {
+        match self {
+            Line::Process { process, .. } => Some(Cursor::process(ProcessId::of(process))),
+            Line::Listening { owner, socket } => Some(Cursor {
+                process: ProcessId::of(owner),
+                socket: Some(socket.inode),
+            }),
+            Line::Connection { owner, socket } => Some(Cursor {
+                process: ProcessId::of(owner),
+                socket: Some(socket.inode),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Builds every line of the table. `ghosts` are processes gone since the previous snapshot;
+/// `width` is the table's width, which long command lines in detail blocks wrap to.
+pub fn build<'a>(
+    processes: &'a [Process],
+    ghosts: &'a [Process],
+    view: &ViewState,
+    connections_collected: bool,
+    width: usize,
+) -> Vec<Line<'a>> {
+    let filter: &Filter = &view.filter;
+    let mut visible: Vec<(&'a Process, bool)> = processes
+        .iter()
+        .map(|p| (p, false))
+        .chain(ghosts.iter().map(|p| (p, true)))
+        .filter(|(p, _)| view.show_kernel_threads || !p.kernel_thread)
+        .filter(|(p, _)| filter.matches(p))
+        .collect();
+    let sort = view.sort;
+    visible.sort_by(|(a, _), (b, _)| {
+        let order = sort.column.compare(a, b);
+        let order = if sort.descending {
+            order.reverse()
+        } else {
+            order
+        };
+        order.then(a.pid.cmp(&b.pid))
+    });
+
+    let ordered: Vec<(&'a Process, bool, String)> = if view.tree {
+        tree_order(&visible)
+    } else {
+        visible
+            .into_iter()
+            .map(|(p, ghost)| (p, ghost, String::new()))
+            .collect()
+    };
+
+    let mut lines = Vec::with_capacity(ordered.len());
+    for (process, exited, tree_prefix) in ordered {
+        let expanded = view.expanded.contains(&ProcessId::of(process));
+        lines.push(Line::Process {
+            process,
+            tree_prefix,
+            exited,
+            expanded,
+        });
+        if expanded {
+            detail_lines(process, connections_collected, width, &mut lines);
+        }
+    }
+    lines
+}
+
+/// Room left for text on a detail line: `   │ ` plus a 9-wide label and `: `.
+const DETAIL_INDENT: usize = 16;
+/// A command line longer than this many wrapped lines is cut, saying how much is left out.
+const MAX_COMMAND_LINES: usize = 8;
+
+fn detail_lines<'a>(
+    p: &'a Process,
+    connections_collected: bool,
+    width: usize,
+    lines: &mut Vec<Line<'a>>,
+) {
+    // Escaped before wrapping, so an escape sequence is counted at the width it is shown.
+    let cmd = crate::sanitize::for_terminal(&crate::format::command_text(p)).into_owned();
+    let room = width.saturating_sub(DETAIL_INDENT).max(20);
+    let chars: Vec<char> = cmd.chars().collect();
+    for (i, chunk) in chars.chunks(room).enumerate() {
+        if i == MAX_COMMAND_LINES {
+            let left = chars.len() - room * MAX_COMMAND_LINES;
+            lines.push(Line::Info {
+                owner: p,
+                label: "",
+                text: format!("… {left} more characters"),
+            });
+            break;
+        }
+        lines.push(Line::Info {
+            owner: p,
+            label: if i == 0 { "command" } else { "" },
+            text: chunk.iter().collect(),
+        });
+    }
+    let exe = p
+        .exe
+        .clone()
+        .unwrap_or_else(|| match p.unreadable.get("exe") {
+            Some(why) => format!("? ({why})"),
+            None => "-".to_owned(),
+        });
+    lines.push(Line::Info {
+        owner: p,
+        label: "exe",
+        text: exe,
+    });
+    let fds = p.fd_count.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let user = p.user.clone().unwrap_or_else(|| "?".to_owned());
+    lines.push(Line::Info {
+        owner: p,
+        label: "process",
+        text: format!(
+            "user {user} ({})  ppid {}  threads {}  fds {fds}  started {}",
+            p.uid,
+            p.ppid,
+            p.threads,
+            start_time(p.start_time_ms)
+        ),
+    });
+    if let Some(container) = &p.container_id {
+        lines.push(Line::Info {
+            owner: p,
+            label: "container",
+            text: container.chars().take(12).collect(),
+        });
+    }
+    if let Some(why) = p.unreadable.get("sockets") {
+        lines.push(Line::NoSockets {
+            owner: p,
+            why: if why.contains("denied") {
+                "sockets: permission denied (run as root)"
+            } else {
+                "sockets: unreadable"
+            },
+        });
+        return;
+    }
+    if !connections_collected {
+        lines.push(Line::NoSockets {
+            owner: p,
+            why: "sockets not collected (collect_connections is off)",
+        });
+        return;
+    }
+    if p.listening.is_empty() && p.connections.is_empty() {
+        lines.push(Line::NoSockets {
+            owner: p,
+            why: "no sockets",
+        });
+        return;
+    }
+    lines.push(Line::SocketHeader { owner: p });
+    lines.extend(
+        p.listening
+            .iter()
+            .map(|socket| Line::Listening { owner: p, socket }),
+    );
+    lines.extend(
+        p.connections
+            .iter()
+            .map(|socket| Line::Connection { owner: p, socket }),
+    );
+}
+
+/// UTC wall-clock time of a unix-ms instant, `YYYY-MM-DD HH:MM:SS`.
+pub fn start_time(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Orders processes as a forest by parent pid, siblings in the current sort order, each with
+/// the glyphs that draw its branch.
+fn tree_order<'a>(sorted: &[(&'a Process, bool)]) -> Vec<(&'a Process, bool, String)> {
+    let present: HashMap<u32, usize> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _))| (p.pid, i))
+        .collect();
+    let mut children: HashMap<u32, Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (i, (p, _)) in sorted.iter().enumerate() {
+        // A parent filtered out or gone makes the process a root of its own.
+        if p.ppid != p.pid && present.contains_key(&p.ppid) {
+            children.entry(p.ppid).or_default().push(i);
+        } else {
+            roots.push(i);
+        }
+    }
+    let mut out = Vec::with_capacity(sorted.len());
+    let mut placed = vec![false; sorted.len()];
+    // Depth-first with an explicit stack: (index, prefix for its children, glyph for itself).
+    let mut stack: Vec<(usize, String, String)> = roots
+        .iter()
+        .rev()
+        .map(|&i| (i, String::new(), String::new()))
+        .collect();
+    while let Some((i, child_prefix, own_glyph)) = stack.pop() {
+        if std::mem::replace(&mut placed[i], true) {
+            continue;
+        }
+        let (p, ghost) = sorted[i];
+        out.push((p, ghost, own_glyph));
+        if let Some(kids) = children.get(&p.pid) {
+            for (n, &k) in kids.iter().enumerate().rev() {
+                let last = n + 1 == kids.len();
+                let glyph = format!("{child_prefix}{}", if last { "└─ " } else { "├─ " });
+                // Deep trees stop indenting, so commands stay readable.
+                let next = if child_prefix.chars().count() >= 30 {
+                    child_prefix.clone()
+                } else {
+                    format!("{child_prefix}{}", if last { "   " } else { "│  " })
+                };
+                stack.push((k, next, glyph));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_a_utc_date() {
+        assert_eq!(start_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(start_time(1_795_735_022_000), "2026-11-26 23:17:02 UTC");
+    }
+
+    #[test]
+    fn tree_places_children_under_parents_with_branches() {
+        let mut init = Process::example(1, "root");
+        init.ppid = 0;
+        let mut a = Process::example(10, "root");
+        a.ppid = 1;
+        let mut b = Process::example(11, "root");
+        b.ppid = 10;
+        let mut c = Process::example(12, "root");
+        c.ppid = 1;
+        let procs = [c, b, a, init];
+        let sorted: Vec<(&Process, bool)> = {
+            let mut v: Vec<_> = procs.iter().map(|p| (p, false)).collect();
+            v.sort_by_key(|(p, _)| p.pid);
+            v
+        };
+        let order: Vec<(u32, String)> = tree_order(&sorted)
+            .into_iter()
+            .map(|(p, _, g)| (p.pid, g))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (1, String::new()),
+                (10, "├─ ".to_owned()),
+                (11, "│  └─ ".to_owned()),
+                (12, "└─ ".to_owned()),
+            ]
+        );
+    }
+}

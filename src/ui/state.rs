@@ -1,0 +1,216 @@
+//! What the user has chosen to see: sort, filter, selection, expanded rows, modes. Kept apart
+//! from the snapshot so it survives every refresh.
+
+use std::collections::HashSet;
+
+use crate::model::{Filter, FilterError, Process};
+
+use super::columns::Column;
+
+/// A process's identity across snapshots: a reused pid has a new start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProcessId {
+    pub pid: u32,
+    pub start_time_ms: u64,
+}
+
+impl ProcessId {
+    pub fn of(p: &Process) -> Self {
+        ProcessId {
+            pid: p.pid,
+            start_time_ms: p.start_time_ms,
+        }
+    }
+}
+
+/// Where the selection is: a process row, or one socket line in its detail block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cursor {
+    pub process: ProcessId,
+    /// The socket's inode when the cursor is on a socket line.
+    pub socket: Option<u64>,
+}
+
+impl Cursor {
+    pub fn process(process: ProcessId) -> Self {
+        Cursor {
+            process,
+            socket: None,
+        }
+    }
+}
+
+/// Sort column and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: Column,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// Sorts on `column`; choosing the current column again flips the direction, like a
+    /// header click in most tables.
+    pub fn by(self, column: Column) -> Sort {
+        if column == self.column {
+            Sort {
+                column,
+                descending: !self.descending,
+            }
+        } else {
+            Sort {
+                column,
+                descending: column.default_descending(),
+            }
+        }
+    }
+
+    /// Sorts on the column `step` places to the right (negative: left), wrapping around.
+    pub fn shift(self, step: isize) -> Sort {
+        let all = Column::ALL;
+        let at = all.iter().position(|c| *c == self.column).unwrap_or(0) as isize;
+        let next = all[(at + step).rem_euclid(all.len() as isize) as usize];
+        Sort {
+            column: next,
+            descending: next.default_descending(),
+        }
+    }
+}
+
+/// Signals offered by the kill dialog, most common first.
+pub const SIGNALS: [(&str, i32); 9] = [
+    ("TERM", libc::SIGTERM),
+    ("KILL", libc::SIGKILL),
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("USR1", libc::SIGUSR1),
+    ("USR2", libc::SIGUSR2),
+    ("STOP", libc::SIGSTOP),
+    ("CONT", libc::SIGCONT),
+];
+
+/// The kill dialog's progress: pick a signal, then confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillDialog {
+    pub target: ProcessId,
+    pub name: String,
+    /// Index into [`SIGNALS`].
+    pub signal: usize,
+    pub confirming: bool,
+}
+
+/// Which overlay or input owns the keyboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing into the filter.
+    Filter,
+    Help,
+    /// Choosing the sort column from a list (F6); the index into [`Column::ALL`].
+    SortPicker(usize),
+    Kill(KillDialog),
+}
+
+/// Everything the user has chosen about the view.
+#[derive(Debug, Clone)]
+pub struct ViewState {
+    pub sort: Sort,
+    pub filter_text: String,
+    pub filter: Filter,
+    pub filter_error: Option<FilterError>,
+    pub cursor: Option<Cursor>,
+    /// Index of the line the cursor was last on: where it lands if its process exits.
+    pub cursor_line: usize,
+    /// First line shown.
+    pub scroll: usize,
+    /// Characters of the command column scrolled off to the left.
+    pub command_scroll: usize,
+    pub expanded: HashSet<ProcessId>,
+    pub tree: bool,
+    /// Kernel threads are hidden by default, as in htop: they own no sockets and crowd out the
+    /// processes people come to look at.
+    pub show_kernel_threads: bool,
+    pub paused: bool,
+    pub mode: Mode,
+    /// A one-line message for the footer (a kill's outcome), cleared by the next key.
+    pub message: Option<String>,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        ViewState {
+            sort: Sort {
+                column: Column::Cpu,
+                descending: true,
+            },
+            filter_text: String::new(),
+            filter: Filter::default(),
+            filter_error: None,
+            cursor: None,
+            cursor_line: 0,
+            scroll: 0,
+            command_scroll: 0,
+            expanded: HashSet::new(),
+            tree: false,
+            show_kernel_threads: false,
+            paused: false,
+            mode: Mode::Normal,
+            message: None,
+        }
+    }
+}
+
+impl ViewState {
+    /// Re-parses the filter after an edit. A bad term keeps the last good filter in force and
+    /// shows the error, so the table never empties because of a half-typed term.
+    pub fn set_filter_text(&mut self, text: String) {
+        match Filter::parse(&text) {
+            Ok(filter) => {
+                self.filter = filter;
+                self.filter_error = None;
+            }
+            Err(e) => self.filter_error = Some(e),
+        }
+        self.filter_text = text;
+    }
+
+    /// Drops the filter entirely.
+    pub fn clear_filter(&mut self) {
+        self.filter_text.clear();
+        self.filter = Filter::default();
+        self.filter_error = None;
+    }
+
+    /// Opens or closes the detail block of `id`.
+    pub fn toggle_expanded(&mut self, id: ProcessId) {
+        if !self.expanded.remove(&id) {
+            self.expanded.insert(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choosing_the_sort_column_again_inverts_it() {
+        let sort = ViewState::default().sort;
+        assert_eq!(sort.column, Column::Cpu);
+        let inverted = sort.by(Column::Cpu);
+        assert!(!inverted.descending);
+        let by_pid = inverted.by(Column::Pid);
+        assert_eq!((by_pid.column, by_pid.descending), (Column::Pid, false));
+        assert_eq!(by_pid.shift(-1).column, Column::Command, "wraps around");
+    }
+
+    #[test]
+    fn a_bad_filter_term_keeps_the_last_good_filter() {
+        let mut view = ViewState::default();
+        view.set_filter_text("port:8080".into());
+        let good = view.filter.clone();
+        view.set_filter_text("port:80x".into());
+        assert!(view.filter_error.is_some());
+        assert_eq!(view.filter, good);
+    }
+}

@@ -1,0 +1,145 @@
+use super::*;
+
+fn records_of(batches: &[Batch]) -> Vec<(i64, LogRecord)> {
+    log_resources(batches)
+        .into_iter()
+        .flat_map(|r| {
+            let pid = match attr(resource_attrs(&r.resource), "process.pid") {
+                Some(Any::IntValue(pid)) => *pid,
+                _ => -1,
+            };
+            r.scope_logs
+                .iter()
+                .flat_map(move |s| s.log_records.iter().map(move |l| (pid, l.clone())))
+        })
+        .collect()
+}
+
+#[test]
+fn connection_logs_describe_each_socket_under_its_process() {
+    let batches = OtlpEncoder::new(Temporality::Cumulative, 100).encode_snapshot(&snapshot());
+    let records = records_of(&batches);
+    assert_eq!(records.len(), 2, "one listening socket and one connection");
+    assert!(records.iter().all(|(pid, _)| *pid == 10));
+    let (_, listen) = &records[0];
+    assert_eq!(listen.event_name, "connection");
+    assert_eq!(listen.time_unix_nano, TAKEN_AT_MS * 1_000_000);
+    assert_eq!(
+        text(&listen.attributes, "network.connection.state").as_deref(),
+        Some("listen")
+    );
+    assert_eq!(
+        attr(&listen.attributes, "network.local.port"),
+        Some(&Any::IntValue(80))
+    );
+    let (_, conn) = &records[1];
+    let expect = [
+        ("network.transport", "tcp"),
+        ("network.type", "ipv4"),
+        ("network.local.address", "10.0.0.1"),
+        ("network.peer.address", "203.0.113.5"),
+        ("network.connection.state", "established"),
+        ("network.connection.direction", "inbound"),
+        ("wiretop.connection.role", "server"),
+        ("event.name", "connection"),
+    ];
+    for (key, value) in expect {
+        assert_eq!(text(&conn.attributes, key).as_deref(), Some(value), "{key}");
+    }
+    assert_eq!(
+        attr(&conn.attributes, "network.peer.port"),
+        Some(&Any::IntValue(51_000))
+    );
+    assert_eq!(
+        attr(&conn.attributes, "process.pid"),
+        Some(&Any::IntValue(10))
+    );
+    assert_eq!(conn.body, Some(attributes::body("connection")));
+}
+
+#[test]
+fn no_connection_logs_or_socket_counts_when_connections_were_not_collected() {
+    let mut snap = snapshot();
+    snap.collection.connections_collected = false;
+    let batches = OtlpEncoder::new(Temporality::Cumulative, 100).encode_snapshot(&snap);
+    assert!(log_resources(&batches).is_empty());
+    let metrics = metrics_of(&batches, Some(10));
+    assert!(metrics
+        .iter()
+        .all(|m| m.name != "wiretop.process.connection.count"));
+    let host = metrics_of(&batches, None);
+    assert!(host
+        .iter()
+        .all(|m| m.name != "system.network.connection.count"));
+}
+
+#[test]
+fn lifecycle_events_become_log_records_grouped_by_process() {
+    let listen = LifecycleKind::BeganListening {
+        proto: Proto::Udp,
+        addr: "::1".parse().unwrap(),
+        port: 53,
+    };
+    let events = [
+        event(LifecycleKind::Started, 7),
+        event(listen, 7),
+        event(LifecycleKind::Exited, 8),
+    ];
+    let encoder = OtlpEncoder::new(Temporality::Cumulative, 1);
+    let batches = encoder.encode_events(&host(&["env:prod"]), &events);
+    assert_eq!(batches.len(), 2, "two processes, one resource per batch");
+    assert!(batches.iter().all(|b| b.class == Class::Events));
+    let resources = log_resources(&batches);
+    let a = resource_attrs(&resources[0].resource);
+    assert_eq!(attr(a, "process.pid"), Some(&Any::IntValue(7)));
+    assert_eq!(text(a, "process.executable.name").as_deref(), Some("proc7"));
+    assert_eq!(
+        text(a, "process.command_line").as_deref(),
+        Some("/bin/proc7 -v")
+    );
+    assert_eq!(text(a, "process.owner").as_deref(), Some("app"));
+    assert!(text(a, "process.creation.time").is_some());
+    assert_eq!(text(a, "host.name").as_deref(), Some("web-1"));
+    assert_eq!(
+        text(a, "deployment.environment.name").as_deref(),
+        Some("prod")
+    );
+
+    let records = records_of(&batches);
+    let names: Vec<_> = records
+        .iter()
+        .map(|(pid, r)| (*pid, r.event_name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            (7, "process.started"),
+            (7, "process.listen.started"),
+            (8, "process.exited")
+        ]
+    );
+    let (_, began) = &records[1];
+    assert_eq!(
+        text(&began.attributes, "event.name").as_deref(),
+        Some("process.listen.started")
+    );
+    assert_eq!(began.body, Some(attributes::body("process.listen.started")));
+    assert_eq!(
+        text(&began.attributes, "network.transport").as_deref(),
+        Some("udp")
+    );
+    assert_eq!(
+        text(&began.attributes, "network.type").as_deref(),
+        Some("ipv6")
+    );
+    assert_eq!(
+        text(&began.attributes, "network.local.address").as_deref(),
+        Some("::1")
+    );
+    assert_eq!(
+        attr(&began.attributes, "network.local.port"),
+        Some(&Any::IntValue(53))
+    );
+    assert_eq!(began.time_unix_nano, TAKEN_AT_MS * 1_000_000);
+    assert!(encoder.encode_events(&host(&[]), &[]).is_empty());
+}

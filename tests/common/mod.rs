@@ -1,0 +1,171 @@
+//! Real processes for the integration tests: servers, clients, spinners, started as children
+//! and killed when dropped.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use wiretop::model::{Process, Snapshot};
+use wiretop::sample::{sample_once, SamplerSettings};
+
+/// Debian's interpreter, readable by every user (a pyenv shim in root's home is not).
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// A child process that is killed and reaped when the test lets go of it.
+pub struct Child {
+    inner: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Child {
+    /// Starts `program args` with stdout piped (for readiness lines) and stderr inherited.
+    pub fn start(mut command: Command) -> Child {
+        command.stdout(Stdio::piped()).stdin(Stdio::null());
+        let mut inner = command.spawn().expect("test child starts");
+        let stdout = inner.stdout.take().expect("piped stdout");
+        Child {
+            inner,
+            lines: BufReader::new(stdout).lines(),
+        }
+    }
+
+    /// Runs a Python script with arguments.
+    pub fn python(script: &str, args: &[&str]) -> Child {
+        let mut command = Command::new(PYTHON);
+        command.arg("-c").arg(script).args(args);
+        Child::start(command)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.inner.id()
+    }
+
+    /// The next line the child prints: how children say they are ready.
+    pub fn line(&mut self) -> String {
+        self.lines
+            .next()
+            .expect("child printed a line before exiting")
+            .expect("child stdout readable")
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.inner.kill();
+        let _ = self.inner.wait();
+    }
+}
+
+/// TCP server: binds `host:0`, prints its port, then prints `accepted <peer port>` for every
+/// connection it takes and holds them all open.
+pub const TCP_SERVER: &str = r#"
+import socket, sys
+host = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, addr = s.accept()
+    held.append(c)
+    print("accepted", addr[1], flush=True)
+"#;
+
+/// TCP client: connects to `host port`, prints its own port, holds the connection.
+pub const TCP_CLIENT: &str = r#"
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+print(c.getsockname()[1], flush=True)
+time.sleep(3600)
+"#;
+
+/// UDP server: binds `host:0`, prints its port, waits.
+pub const UDP_SERVER: &str = r#"
+import socket, sys, time
+host = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((host, 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(3600)
+"#;
+
+/// UDP client: connect()s to `host port` (fixing its peer), prints its own port, waits.
+pub const UDP_CLIENT: &str = r#"
+import socket, sys, time
+host = sys.argv[1]
+c = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+c.connect((host, int(sys.argv[2])))
+print(c.getsockname()[1], flush=True)
+time.sleep(3600)
+"#;
+
+/// Pre-fork server: listens, forks one worker that inherits the socket, prints
+/// `<port> <worker pid>`. Both processes then wait.
+pub const FORKED_SERVER: &str = r#"
+import os, socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+pid = os.fork()
+if pid == 0:
+    time.sleep(3600)
+    os._exit(0)
+print(s.getsockname()[1], pid, flush=True)
+time.sleep(3600)
+"#;
+
+/// Starts a TCP server on `host` and returns it with its port.
+pub fn tcp_server(host: &str) -> (Child, u16) {
+    let mut server = Child::python(TCP_SERVER, &[host]);
+    let port = server.line().parse().expect("server prints its port");
+    (server, port)
+}
+
+/// Connects a client to `host:port` and waits until the server has accepted it, so both ends
+/// are owned by their processes when the snapshot is taken. Returns the client and its port.
+pub fn tcp_client(server: &mut Child, host: &str, port: u16) -> (Child, u16) {
+    let mut client = Child::python(TCP_CLIENT, &[host, &port.to_string()]);
+    let client_port: u16 = client.line().parse().expect("client prints its port");
+    let accepted = server.line();
+    assert_eq!(accepted, format!("accepted {client_port}"));
+    (client, client_port)
+}
+
+/// One snapshot with connections, as `wiretop snapshot` takes it.
+pub fn snapshot() -> Snapshot {
+    sample_once(&SamplerSettings::default()).expect("snapshot succeeds")
+}
+
+/// The process with `pid`, or a panic naming it.
+pub fn process(snapshot: &Snapshot, pid: u32) -> &Process {
+    snapshot
+        .process(pid)
+        .unwrap_or_else(|| panic!("pid {pid} missing from snapshot"))
+}
+
+/// Runs the wiretop binary with `args` and returns (status, stdout, stderr).
+pub fn wiretop(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_wiretop"))
+        .args(args)
+        .output()
+        .expect("wiretop runs");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Polls `probe` until it returns Some, for conditions the kernel reaches asynchronously.
+pub fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..100 {
+        if let Some(value) = probe() {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}

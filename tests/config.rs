@@ -1,0 +1,232 @@
+//! Configuration as users meet it: files, environment and flags given to the real binary.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Child, PYTHON};
+use wiretop::model::Snapshot;
+
+/// A scratch directory with a config file in it, removed afterwards.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("wiretop-cfg-it-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn file(&self, text: &str) -> String {
+        let path = self.0.join("config.yaml");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs wiretop with only the given WIRETOP_ variables and no user config file.
+fn wiretop(
+    scratch: &Scratch,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wiretop"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("WIRETOP_")) {
+        command.env_remove(key);
+    }
+    let out = command
+        .args(args)
+        .env("XDG_CONFIG_HOME", &scratch.0)
+        .envs(env.iter().copied())
+        .output()
+        .expect("wiretop runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_file_exits_2_naming_file_line_key_and_nothing_starts() {
+    let scratch = Scratch::new("bad");
+    let file = scratch.file("process_agent:\n  interval: 10ms\n");
+    for args in [vec!["--config", &file, "snapshot"], vec!["--config", &file]] {
+        let (code, stdout, stderr) = wiretop(&scratch, &args, &[]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stdout.is_empty(), "nothing ran: {stdout}");
+        assert_eq!(
+            stderr.trim(),
+            format!("wiretop: configuration error: {file}:2:13: process_agent.interval: `10ms` is below the minimum interval of 100ms")
+        );
+    }
+}
+
+#[test]
+fn misspelt_key_gets_a_did_you_mean() {
+    let scratch = Scratch::new("misspelt");
+    let file = scratch.file("process_agent:\n  colect_connections: false\n");
+    let (code, _, stderr) = wiretop(&scratch, &["--config", &file, "config", "check"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains(&format!("{file}:2:3: process_agent.colect_connections: unknown key `colect_connections` (did you mean `collect_connections`?)")), "{stderr}");
+}
+
+#[test]
+fn config_check_shows_sources_and_masks_the_api_key() {
+    let scratch = Scratch::new("check");
+    let file = scratch.file("process_agent:\n  interval: 5s\ntags: [env:staging]\n");
+    let (code, stdout, stderr) = wiretop(
+        &scratch,
+        &["--config", &file, "--interval", "3s", "config", "check"],
+        &[
+            ("WIRETOP_API_KEY", "sentinel-api-key-7731"),
+            ("WIRETOP_TAGS", "env:prod,service:web"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stdout.contains("sentinel") && !stderr.contains("sentinel"),
+        "key never printed"
+    );
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}:")))
+            .unwrap_or_else(|| panic!("{key} in {stdout}"))
+            .to_owned()
+    };
+    assert!(
+        line("process_agent.interval").contains("3s")
+            && line("process_agent.interval").contains("flag --interval")
+    );
+    assert!(line("tags").contains("env:prod") && line("tags").contains("environment WIRETOP_TAGS"));
+    assert!(
+        line("uplink.api_key").contains("********")
+            && line("uplink.api_key").contains("WIRETOP_API_KEY")
+    );
+    assert!(line("ui.sort").contains("# default"));
+}
+
+#[test]
+fn env_and_flags_override_the_file_in_snapshots() {
+    let scratch = Scratch::new("override");
+    let file = scratch.file("process_agent:\n  collect_connections: false\ntags: [from:file]\n");
+    let (code, stdout, stderr) = wiretop(
+        &scratch,
+        &[
+            "--config", &file, "snapshot", "--format", "json", "--pid", "1",
+        ],
+        &[("WIRETOP_TAGS", "env:prod,service:web")],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let snap: Snapshot = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        snap.host.tags,
+        vec!["env:prod", "service:web"],
+        "environment beats the file"
+    );
+    assert!(
+        !snap.collection.connections_collected,
+        "the file's setting holds where nothing overrides it"
+    );
+
+    let (_, stdout, _) = wiretop(
+        &scratch,
+        &["--config", &file, "--interval", "300ms", "snapshot"],
+        &[],
+    );
+    let snap: Snapshot = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(snap.host.tags, vec!["from:file"]);
+}
+
+#[test]
+fn secrets_never_reach_the_json_snapshot() {
+    let scratch = Scratch::new("secrets");
+    let mut child = Child::python(
+        "import sys, time\nprint('ready', flush=True)\ntime.sleep(3600)",
+        &[
+            "--password=hunter2",
+            "--db",
+            "postgres://u:hunter3@localhost/x",
+        ],
+    );
+    child.line();
+    let (code, stdout, _) = wiretop(&scratch, &["snapshot", "--format", "json"], &[]);
+    assert_eq!(code, Some(0));
+    assert!(
+        !stdout.contains("hunter2") && !stdout.contains("hunter3"),
+        "no secret in the JSON"
+    );
+    let snap: Snapshot = serde_json::from_str(&stdout).unwrap();
+    let p = snap.process(child.pid()).expect("child listed");
+    assert!(
+        p.cmdline.contains(&"--password=********".to_owned()),
+        "{:?}",
+        p.cmdline
+    );
+    assert!(
+        p.cmdline
+            .contains(&"postgres://u:********@localhost/x".to_owned()),
+        "{:?}",
+        p.cmdline
+    );
+    assert_eq!(p.cmdline[0], PYTHON, "argv[0] untouched");
+}
+
+#[test]
+fn strip_proc_arguments_keeps_only_the_program() {
+    let scratch = Scratch::new("strip");
+    let file = scratch.file("process_agent:\n  strip_proc_arguments: true\n");
+    let mut child = Child::python(
+        "import time\nprint('ready', flush=True)\ntime.sleep(3600)",
+        &["--visible-flag"],
+    );
+    child.line();
+    let pid = child.pid().to_string();
+    let (_, stdout, _) = wiretop(
+        &scratch,
+        &["--config", &file, "snapshot", "--pid", &pid],
+        &[],
+    );
+    let snap: Snapshot = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(snap.processes[0].cmdline, vec![PYTHON.to_owned()]);
+}
+
+#[test]
+fn excluded_processes_are_left_out_and_counted() {
+    let scratch = Scratch::new("exclude");
+    let file = scratch.file("process_agent:\n  exclude_patterns: ['wiretop-exclude-me-[0-9]+']\n");
+    let mut child = Child::python(
+        "import time\nprint('ready', flush=True)\ntime.sleep(3600)",
+        &["wiretop-exclude-me-42"],
+    );
+    child.line();
+    let (code, stdout, stderr) = wiretop(&scratch, &["--config", &file, "snapshot"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let snap: Snapshot = serde_json::from_str(&stdout).unwrap();
+    assert!(snap.process(child.pid()).is_none(), "excluded");
+    assert!(snap.collection.excluded_processes >= 1);
+}
+
+#[test]
+fn disabled_collection_is_explained_not_silent() {
+    let scratch = Scratch::new("disabled");
+    let (code, _, stderr) = wiretop(
+        &scratch,
+        &["snapshot"],
+        &[("WIRETOP_PROCESS_AGENT_ENABLED", "false")],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains(
+            "process_agent.enabled: false, from environment WIRETOP_PROCESS_AGENT_ENABLED"
+        ),
+        "{stderr}"
+    );
+}
