@@ -833,3 +833,63 @@ fn client_certificate_is_presented_for_mutual_tls() {
     assert!(status.counters.sent >= 1, "{:?}", status.counters);
     assert!(!receiver.requests().is_empty());
 }
+
+#[test]
+fn lifecycle_events_and_the_size_cap_shape_what_is_sent() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    let receiver = Receiver::start(|_, _| Reply::ok());
+    let mut cfg = config(&receiver.url());
+    cfg.uplink.max_batch_records = 10;
+    let rt = runtime();
+    let mut sampler = Sampler::new(SamplerSettings::default());
+    sampler.prime().unwrap();
+    let mut child = common::Child::python(
+        "print('ready', flush=True)\nimport time; time.sleep(3600)",
+        &[],
+    );
+    child.line();
+    let pid = child.pid();
+    let before = Arc::new(sampler.sample().unwrap());
+    drop(child); // killed and reaped: gone from the next snapshot
+    let after = Arc::new(sampler.sample().unwrap());
+    let processes = after.processes.len();
+    let status = rt.block_on(async {
+        let uplink = Uplink::start(fast(&cfg));
+        uplink.submit(before);
+        uplink.submit(after);
+        wait_status(&uplink, "delivery", |s| {
+            s.queued == 0 && s.counters.sent >= 2
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        uplink.shutdown(Duration::from_secs(5)).await
+    });
+    let requests = receiver.requests();
+    let metric_requests: Vec<ExportMetricsServiceRequest> = requests
+        .iter()
+        .filter(|r| r.path == "/v1/metrics")
+        .map(metrics_of)
+        .collect();
+    assert!(
+        metric_requests
+            .iter()
+            .all(|m| m.resource_metrics.len() <= 10),
+        "at most 10 resources a request"
+    );
+    assert!(
+        metric_requests.len() * 10 >= processes,
+        "every process sent, across requests"
+    );
+    let exited = requests
+        .iter()
+        .filter(|r| r.path == "/v1/logs")
+        .filter_map(|r| ExportLogsServiceRequest::decode(&r.decoded_body()[..]).ok())
+        .flat_map(|l| l.resource_logs)
+        .flat_map(|rl| rl.scope_logs)
+        .flat_map(|sl| sl.log_records)
+        .any(|record| {
+            matches!(attr(&record.attributes, "event.name"), Some(Value::StringValue(n)) if n == "process.exited")
+                && matches!(attr(&record.attributes, "process.pid"), Some(Value::IntValue(p)) if *p == i64::from(pid))
+        });
+    assert!(exited, "the child's exit was shipped as a log event");
+    assert_books_balance(&status);
+}
