@@ -139,29 +139,11 @@ struct Summary {
 
 impl Summary {
     fn of(samples: &[f64]) -> Summary {
-        let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let count = sorted.len();
-        if count == 0 {
-            return Summary {
-                count,
-                median: f64::NAN,
-                p95: f64::NAN,
-                max: f64::NAN,
-            };
-        }
-        let median = if count % 2 == 0 {
-            (sorted[count / 2 - 1] + sorted[count / 2]) / 2.0
-        } else {
-            sorted[count / 2]
-        };
-        // Nearest rank: the smallest sample with at least 95% of the samples at or below it.
-        let rank = (count as f64 * 0.95).ceil() as usize;
         Summary {
-            count,
-            median,
-            p95: sorted[rank.clamp(1, count) - 1],
-            max: sorted[count - 1],
+            count: samples.len(),
+            median: support::median(samples),
+            p95: support::percentile(samples, 95.0),
+            max: samples.iter().copied().fold(f64::NAN, f64::max),
         }
     }
 
@@ -1897,32 +1879,17 @@ fn print_idle(results: &[IdleResult], config: &Config) {
 // The bench
 // ---------------------------------------------------------------------------------------------
 
+/// The shared machine line plus how many processes this host runs.
 fn machine_line() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "?".to_owned());
     let processes = std::fs::read_dir("/proc").map_or(0, |dir| {
         dir.filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
             .count()
     });
-    format!("{cpus} CPUs ({model}), kernel {kernel}, {processes} processes on this host")
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".to_owned())
+    format!(
+        "{}, {processes} processes on this host",
+        support::machine_line()
+    )
 }
 
 fn run() -> Result<()> {
@@ -1930,7 +1897,7 @@ fn run() -> Result<()> {
     let started = Instant::now();
     let binary = wiretop_binary()?;
     let home = ScratchDir::new()?;
-    let load_before = load_average();
+    let load_before = support::load_average();
 
     eprintln!("building a synthetic host of {} processes", config.procs);
     let a = Arc::new(snapshot_of(
@@ -1960,7 +1927,7 @@ fn run() -> Result<()> {
         config.warmup_secs, config.idle_secs
     );
     let (idle, idle_notes) = idle_cost(&config, &binary, &home.0)?;
-    let load_after = load_average();
+    let load_after = support::load_average();
 
     println!();
     println!("wiretop explorer bench");

@@ -729,62 +729,9 @@ fn own_memory_kib() -> Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-fn machine_line() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = read_trimmed("/proc/sys/kernel/osrelease");
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    format!("{cpus} CPUs ({model}), kernel {kernel}")
-}
-
-fn load_average() -> String {
-    read_trimmed("/proc/loadavg")
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn read_trimmed(path: &str) -> String {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "?".to_owned())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    }
-}
-
-/// Nearest-rank percentile: with 20 runs, p95 is the 19th smallest value.
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -812,10 +759,10 @@ fn print_timing_table(results: &Results) {
             "| {:<29} | {:>4} | {:>10.2} | {:>9.2} | {:>14.2} | {:>11.2} |",
             name,
             series.wall_ms.len(),
-            median(&series.wall_ms),
-            percentile(&series.wall_ms, 95.0),
-            median(&series.cpu_ms),
-            percentile(&series.cpu_ms, 95.0),
+            support::median(&series.wall_ms),
+            support::percentile(&series.wall_ms, 95.0),
+            support::median(&series.cpu_ms),
+            support::percentile(&series.cpu_ms, 95.0),
         );
     }
 }
@@ -823,8 +770,8 @@ fn print_timing_table(results: &Results) {
 fn print_ratio_table(results: &Results) {
     let ratio = |a: &Series, b: &Series| {
         (
-            median(&a.wall_ms) / median(&b.wall_ms),
-            median(&a.cpu_ms) / median(&b.cpu_ms),
+            support::median(&a.wall_ms) / support::median(&b.wall_ms),
+            support::median(&a.cpu_ms) / support::median(&b.cpu_ms),
         )
     };
     let rows = [
@@ -928,7 +875,7 @@ fn problems(config: &Config, results: &Results, covers: &[&Coverage]) -> Vec<Str
 fn run_bench() -> Result<()> {
     let config = Config::from_env()?;
     let bench_started = Instant::now();
-    let load_before = load_average();
+    let load_before = support::load_average();
 
     eprintln!(
         "starting load: {} idle processes, {} loopback TCP connections",
@@ -959,7 +906,7 @@ fn run_bench() -> Result<()> {
     drop(last_steady);
     let (rss_after, hwm_after) = own_memory_kib()?;
     drop(steady);
-    let load_after = load_average();
+    let load_after = support::load_average();
 
     let teardown_started = Instant::now();
     drop(load);
@@ -967,7 +914,7 @@ fn run_bench() -> Result<()> {
 
     println!();
     println!("wiretop snapshot bench");
-    println!("machine: {}", machine_line());
+    println!("machine: {}", support::machine_line());
     println!("load average: {load_before} before, {load_after} after measuring");
     println!(
         "load requested: {} idle processes, {} loopback TCP connections over {} client and {} \
@@ -1005,11 +952,11 @@ fn run_bench() -> Result<()> {
     println!();
     println!(
         "wiretop's own collection.duration_ms (median): first {:.2} ms, steady {:.2} ms",
-        median(&results.first_reported_ms),
-        median(&results.steady_reported_ms)
+        support::median(&results.first_reported_ms),
+        support::median(&results.steady_reported_ms)
     );
     let phase = |pick: fn(&wiretop::model::CollectionPhases) -> f64| {
-        median(&results.steady_phases.iter().map(pick).collect::<Vec<_>>())
+        support::median(&results.steady_phases.iter().map(pick).collect::<Vec<_>>())
     };
     println!(
         "steady tick phases (median): processes {:.2} ms, socket tables {:.2} ms, ownership {:.2} ms, peers {:.2} ms",

@@ -503,27 +503,6 @@ fn timed<T>(series: &mut Series, f: impl FnOnce() -> T) -> T {
     value
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
-
-/// Nearest rank: with 50 runs, p95 is the 48th smallest value.
-fn p95(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (0.95 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 /// One snapshot measured in every variant.
 struct Dataset<'a> {
     label: &'static str,
@@ -661,28 +640,6 @@ fn grouped(n: usize) -> String {
     out
 }
 
-fn machine_line() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .filter(|l| l.starts_with("model name"))
-                .find_map(|l| l.split_once(':').map(|(_, m)| m.trim().to_owned()))
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|k| k.trim().to_owned())
-        .unwrap_or_else(|_| "?".to_owned());
-    format!("{cpus} CPUs ({model}), kernel {kernel}")
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".to_owned())
-}
-
 fn print_size_table(datasets: &[Dataset]) {
     println!(
         "| {:<14} | {:<21} | {:>8} | {:>7} | {:>12} | {:>12} | {:>6} | {:>11} | {:>13} |",
@@ -746,14 +703,14 @@ fn print_timing_table(datasets: &[Dataset]) {
                 "| {:<14} | {:<21} | {:>8.2} {:>8.2} | {:>8.2} {:>8.2} | {:>8.2} {:>8.2} | {:>8.2} {:>8.2} |",
                 dataset.label,
                 variant.name,
-                median(&e.cpu_ms),
-                p95(&e.cpu_ms),
-                median(&e.wall_ms),
-                p95(&e.wall_ms),
-                median(&b.cpu_ms),
-                p95(&b.cpu_ms),
-                median(&b.wall_ms),
-                p95(&b.wall_ms),
+                support::median(&e.cpu_ms),
+                support::percentile(&e.cpu_ms, 95.0),
+                support::median(&e.wall_ms),
+                support::percentile(&e.wall_ms, 95.0),
+                support::median(&b.cpu_ms),
+                support::percentile(&b.cpu_ms, 95.0),
+                support::median(&b.wall_ms),
+                support::percentile(&b.wall_ms, 95.0),
             );
         }
     }
@@ -793,10 +750,10 @@ fn summary_line(dataset: &Dataset, compressed: &str, plain: &str) -> String {
         "{compressed}: {:.1} KiB and {:.2} ms CPU per {processes} snapshot ({}); uncompressed: \
          {:.1} KiB, {:.2} ms; compression ratio {:.1}:1",
         kib(dataset.sizes[c].wire_bytes),
-        median(&dataset.encode_and_body[c].cpu_ms),
+        support::median(&dataset.encode_and_body[c].cpu_ms),
         dataset.label,
         kib(dataset.sizes[p].wire_bytes),
-        median(&dataset.encode_and_body[p].cpu_ms),
+        support::median(&dataset.encode_and_body[p].cpu_ms),
         dataset.sizes[c].ratio(),
     )
 }
@@ -844,7 +801,7 @@ fn problems(
                     size.largest_request as f64 / 1048576.0
                 ));
             }
-            let cpu = median(&dataset.encode_and_body[i].cpu_ms);
+            let cpu = support::median(&dataset.encode_and_body[i].cpu_ms);
             if cpu > budget_ms {
                 found.push(format!(
                     "{} / {}: encode + body takes {cpu:.1} ms CPU, over {:.0}% of the default \
@@ -889,7 +846,7 @@ fn problems(
 fn run() -> Result<()> {
     let config = Config::from_env()?;
     let started = Instant::now();
-    let load_before = load_average();
+    let load_before = support::load_average();
 
     eprintln!(
         "starting {} idle processes ({} listening, {} loopback connections between them)",
@@ -958,7 +915,7 @@ fn run() -> Result<()> {
         drop(timed(&mut otlp_clone, || otlp_batches.clone()));
     }
     let measuring = measure_started.elapsed();
-    let load_after = load_average();
+    let load_after = support::load_average();
 
     let teardown_started = Instant::now();
     drop(sleepers);
@@ -966,7 +923,7 @@ fn run() -> Result<()> {
 
     println!();
     println!("wiretop uplink bench");
-    println!("machine: {}", machine_line());
+    println!("machine: {}", support::machine_line());
     println!("load average: {load_before} before, {load_after} after measuring");
     println!(
         "load: {} idle `sleep` processes, {} of them listening on loopback, {} loopback TCP \
@@ -1017,16 +974,16 @@ fn run() -> Result<()> {
     println!(
         "delta encode of the 2nd snapshot (median/p95): encode {:.2}/{:.2} ms CPU, +protobuf+gzip \
          bodies {:.2}/{:.2} ms CPU",
-        median(&delta_encode.cpu_ms),
-        p95(&delta_encode.cpu_ms),
-        median(&delta_body.cpu_ms),
-        p95(&delta_body.cpu_ms),
+        support::median(&delta_encode.cpu_ms),
+        support::percentile(&delta_encode.cpu_ms, 95.0),
+        support::median(&delta_body.cpu_ms),
+        support::percentile(&delta_body.cpu_ms, 95.0),
     );
     println!(
         "copying the 1st snapshot's OTLP records once (Batch::body copies each batch's records \
          before serializing; included in +body above) (median/p95): {:.2}/{:.2} ms CPU",
-        median(&otlp_clone.cpu_ms),
-        p95(&otlp_clone.cpu_ms),
+        support::median(&otlp_clone.cpu_ms),
+        support::percentile(&otlp_clone.cpu_ms, 95.0),
     );
     println!();
     println!("summary:");
@@ -1044,7 +1001,7 @@ fn run() -> Result<()> {
              snapshot ({}); before snappy {:.1} KiB, ratio {:.1}:1",
             kib(dataset.sizes[rw].wire_bytes),
             dataset.sizes[rw].requests,
-            median(&dataset.encode_and_body[rw].cpu_ms),
+            support::median(&dataset.encode_and_body[rw].cpu_ms),
             grouped(dataset.snapshot.processes.len()),
             dataset.label,
             kib(dataset.sizes[rw].raw_bytes),

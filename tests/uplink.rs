@@ -92,6 +92,18 @@ fn wait_status(uplink: &Uplink, what: &str, done: impl Fn(&UplinkStatus) -> bool
     panic!("timed out waiting for {what}: {:?}", uplink.status());
 }
 
+/// Ships one snapshot of this host with `cfg`, waits until `done`, then shuts down.
+fn ship_one(cfg: &Config, what: &str, done: impl Fn(&UplinkStatus) -> bool) -> UplinkStatus {
+    let rt = runtime();
+    let snaps = snapshots(1);
+    rt.block_on(async {
+        let uplink = Uplink::start(fast(cfg));
+        uplink.submit(Arc::clone(&snaps[0]));
+        wait_status(&uplink, what, done);
+        uplink.shutdown(Duration::from_secs(5)).await
+    })
+}
+
 fn assert_books_balance(status: &UplinkStatus) {
     let c = &status.counters;
     assert!(
@@ -240,15 +252,8 @@ fn one_snapshot_against(first: Reply) -> (UplinkStatus, Vec<Request>) {
         }
     });
     let cfg = config(&receiver.url());
-    let rt = runtime();
-    let snaps = snapshots(1);
-    let status = rt.block_on(async {
-        let uplink = Uplink::start(fast(&cfg));
-        uplink.submit(Arc::clone(&snaps[0]));
-        wait_status(&uplink, "the queue to settle", |s| {
-            s.queued == 0 && s.counters.produced > 0
-        });
-        uplink.shutdown(Duration::from_secs(5)).await
+    let status = ship_one(&cfg, "the queue to settle", |s| {
+        s.queued == 0 && s.counters.produced > 0
     });
     (status, receiver.requests())
 }
@@ -334,16 +339,7 @@ fn payload_too_large_splits_the_batch_once() {
         }
     });
     let cfg = config(&receiver.url());
-    let rt = runtime();
-    let snaps = snapshots(1);
-    let status = rt.block_on(async {
-        let uplink = Uplink::start(fast(&cfg));
-        uplink.submit(Arc::clone(&snaps[0]));
-        wait_status(&uplink, "delivery", |s| {
-            s.queued == 0 && s.counters.sent >= 2
-        });
-        uplink.shutdown(Duration::from_secs(5)).await
-    });
+    let status = ship_one(&cfg, "delivery", |s| s.queued == 0 && s.counters.sent >= 2);
     let metrics: Vec<ExportMetricsServiceRequest> = receiver
         .requests()
         .iter()
@@ -593,15 +589,8 @@ fn proxy_url_routes_every_request_through_the_proxy() {
     let proxy = Receiver::start(|_, _| Reply::ok());
     let mut cfg = config("http://wiretop-target.invalid:4318");
     cfg.uplink.proxy_url = Some(proxy.url());
-    let rt = runtime();
-    let snaps = snapshots(1);
-    let status = rt.block_on(async {
-        let uplink = Uplink::start(fast(&cfg));
-        uplink.submit(Arc::clone(&snaps[0]));
-        wait_status(&uplink, "delivery through the proxy", |s| {
-            s.queued == 0 && s.counters.sent >= 1
-        });
-        uplink.shutdown(Duration::from_secs(5)).await
+    let status = ship_one(&cfg, "delivery through the proxy", |s| {
+        s.queued == 0 && s.counters.sent >= 1
     });
     assert!(status.counters.sent >= 1);
     let requests = proxy.requests();
@@ -732,15 +721,8 @@ fn insecure_skip_verify_accepts_an_unknown_certificate() {
     let receiver = Receiver::start_tls(server, |_, _| Reply::ok());
     let mut cfg = config(&format!("https://127.0.0.1:{}", receiver.port));
     cfg.uplink.insecure_skip_verify = true;
-    let rt = runtime();
-    let snaps = snapshots(1);
-    let status = rt.block_on(async {
-        let uplink = Uplink::start(fast(&cfg));
-        uplink.submit(Arc::clone(&snaps[0]));
-        wait_status(&uplink, "delivery without verification", |s| {
-            s.queued == 0 && s.counters.sent >= 1
-        });
-        uplink.shutdown(Duration::from_secs(5)).await
+    let status = ship_one(&cfg, "delivery without verification", |s| {
+        s.queued == 0 && s.counters.sent >= 1
     });
     assert!(status.counters.sent >= 1);
 }
@@ -819,15 +801,8 @@ fn client_certificate_is_presented_for_mutual_tls() {
     cfg.uplink.ca_file = Some(write("ca.pem", ca.pem()));
     cfg.uplink.client_cert_file = Some(write("client.pem", client_cert.pem()));
     cfg.uplink.client_key_file = Some(write("client.key", client_key.serialize_pem()));
-    let rt = runtime();
-    let snaps = snapshots(1);
-    let status = rt.block_on(async {
-        let uplink = Uplink::start(fast(&cfg));
-        uplink.submit(Arc::clone(&snaps[0]));
-        wait_status(&uplink, "delivery with a client certificate", |s| {
-            s.queued == 0 && s.counters.sent >= 1
-        });
-        uplink.shutdown(Duration::from_secs(5)).await
+    let status = ship_one(&cfg, "delivery with a client certificate", |s| {
+        s.queued == 0 && s.counters.sent >= 1
     });
     let _ = std::fs::remove_dir_all(&dir);
     assert!(status.counters.sent >= 1, "{:?}", status.counters);
