@@ -285,18 +285,21 @@ fn explore(config: &Config, effective: &Effective) -> anyhow::Result<ExitCode> {
             "the explorer needs a terminal; for output to a pipe or file use `wiretop snapshot`"
         );
     }
-    // The uplink beside the explorer runs on its own small runtime; its logs would corrupt the
-    // screen, so none are printed (its state shows in the header).
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    // The uplink beside the explorer runs on its own small runtime, only when enabled; its logs
+    // would corrupt the screen, so none are printed (its state shows in the header).
     let uplink = if config.uplink.enabled && config.process_agent.enabled {
         let settings =
             wiretop::uplink::Uplink::settings(config).context("setting up the uplink")?;
-        let _entered = runtime.enter();
-        Some(wiretop::uplink::Uplink::start(settings))
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let uplink = {
+            let _entered = runtime.enter();
+            wiretop::uplink::Uplink::start(settings)
+        };
+        Some((runtime, uplink))
     } else {
         None
     };
@@ -305,13 +308,13 @@ fn explore(config: &Config, effective: &Effective) -> anyhow::Result<ExitCode> {
         sort: config.ui.sort,
         columns: config.ui.columns.clone(),
         disabled: disabled_reason(effective),
-        uplink: uplink.as_ref().map(|u| {
+        uplink: uplink.as_ref().map(|(_, u)| {
             let hook: wiretop::ui::SnapshotHook = Box::new(u.submitter());
             (hook, u.status_handle())
         }),
     };
     let reason = wiretop::ui::run(sampler_settings(config)?, options);
-    if let Some(uplink) = uplink {
+    if let Some((runtime, uplink)) = uplink {
         runtime.block_on(uplink.shutdown(std::time::Duration::from_secs(1)));
     }
     match reason? {
