@@ -36,6 +36,11 @@ impl Explorer {
     }
 
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Explorer {
+        Explorer::start_program(Command::new(env!("CARGO_BIN_EXE_wiretop")), args, env)
+    }
+
+    /// Starts `program` (wiretop, possibly behind a wrapper such as setpriv) in the pty.
+    fn start_program(program: Command, args: &[&str], env: &[(&str, &str)]) -> Explorer {
         let size = Winsize {
             ws_row: ROWS,
             ws_col: COLS,
@@ -45,7 +50,7 @@ impl Explorer {
         let pty = openpty(Some(&size), None).expect("openpty");
         let slave_fd = pty.slave.as_raw_fd();
         let stdio = || Stdio::from(pty.slave.try_clone().expect("dup slave"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wiretop"));
+        let mut command = program;
         command
             .args(args)
             .env("TERM", "xterm-256color")
@@ -331,4 +336,69 @@ fn uplink_beside_the_explorer_ships_and_shows_its_state() {
     ui.type_keys("q");
     assert!(ui.wait_exit().success());
     ui.assert_terminal_restored();
+}
+
+/// Unprivileged, the explorer still lists everything, says in its header that some sockets are
+/// hidden, and shows the user's own sockets with their owner.
+#[test]
+fn unprivileged_explorer_marks_what_it_cannot_see_and_shows_own_sockets() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to drop to an unprivileged user");
+        return;
+    }
+    let (root_server, _) = tcp_server("127.0.0.1");
+    // The build directory may sit under a home `nobody` cannot enter: run a world-readable copy.
+    let dir = std::env::temp_dir().join(format!("wiretop-nobody-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join("wiretop");
+    std::fs::copy(env!("CARGO_BIN_EXE_wiretop"), &binary).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |program: &std::path::Path| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(program);
+        c
+    };
+    let mut own = as_nobody(std::path::Path::new(common::PYTHON));
+    own.arg("-c").arg(common::TCP_SERVER).arg("127.0.0.1");
+    let mut own_server = Child::start(own);
+    let own_port: u16 = own_server.line().parse().unwrap();
+
+    let mut ui = Explorer::start_program(
+        as_nobody(&binary),
+        &["--interval", "500ms"],
+        &[("HOME", "/nonexistent")],
+    );
+    ui.wait_for("the header's note", |s| {
+        s.contains("not root: some processes' sockets hidden")
+    });
+    // root's process is listed all the same
+    ui.type_keys("/");
+    ui.type_keys(&format!("pid:{}", root_server.pid()));
+    ui.type_keys("\r");
+    ui.wait_for("root's server listed", |s| {
+        row_of(s, root_server.pid()).is_some()
+    });
+    ui.type_keys("\r");
+    ui.wait_for("its hidden sockets explained", |s| {
+        s.contains("sockets: permission denied")
+    });
+    // and the user's own server shows its listening socket
+    ui.type_keys("\x1b");
+    ui.type_keys("E");
+    ui.type_keys("/");
+    ui.type_keys(&format!("pid:{}", own_server.pid()));
+    ui.type_keys("\r");
+    ui.type_keys("\r");
+    let listen = format!("127.0.0.1:{own_port}");
+    ui.wait_for("the user's own listening socket", |s| {
+        s.lines()
+            .any(|l| l.contains(&listen) && l.contains("LISTEN"))
+    });
+    ui.type_keys("q");
+    assert!(ui.wait_exit().success());
+    ui.assert_terminal_restored();
+    let _ = std::fs::remove_dir_all(&dir);
 }
