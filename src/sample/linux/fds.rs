@@ -130,6 +130,8 @@ pub struct OwnershipTracker {
     /// Inodes still unowned after the last full scan; their owners are invisible to us, so
     /// seeing them again is no reason for another full scan.
     invisible: HashSet<u64>,
+    /// Inodes unexplained in the last pass: looked for only if they are still there next time.
+    pending: HashSet<u64>,
     last_full_scan: Option<Instant>,
 }
 
@@ -158,16 +160,24 @@ impl OwnershipTracker {
             }
         }
         let mut ownership = self.ownership();
-        let unexplained: Vec<&SocketEntry> = sockets
+        // A socket no changed process explains (its owner dup2'd over an fd, or opened one
+        // socket and closed another) gets one tick's grace: under connection churn most such
+        // sockets are gone by the next tick, and chasing each one would mean a full scan every
+        // tick. One still unexplained a tick later is looked for, first among processes of its
+        // creator's uid and namespace, then everywhere.
+        let unexplained: HashSet<u64> = sockets
             .iter()
             .filter(|s| self.is_unexplained(s, &ownership))
+            .map(|s| s.inode)
             .collect();
-        if !unexplained.is_empty() {
-            // A socket appeared that no changed process explains (its owner dup2'd over an fd,
-            // or opened one socket and closed another). Its creator's uid and namespace narrow
-            // the search before falling back to everything.
+        let persistent: Vec<&SocketEntry> = sockets
+            .iter()
+            .filter(|s| unexplained.contains(&s.inode) && self.pending.contains(&s.inode))
+            .collect();
+        self.pending = unexplained;
+        if !persistent.is_empty() {
             let suspects: HashSet<(Option<u64>, u32)> =
-                unexplained.iter().map(|s| (s.netns, s.uid)).collect();
+                persistent.iter().map(|s| (s.netns, s.uid)).collect();
             for candidate in candidates {
                 let suspect = candidate
                     .uid
@@ -177,9 +187,13 @@ impl OwnershipTracker {
                 }
             }
             ownership = self.ownership();
-            if sockets.iter().any(|s| self.is_unexplained(s, &ownership)) {
+            if persistent
+                .iter()
+                .any(|s| self.is_unexplained(s, &ownership))
+            {
                 return self.full_pass(candidates, sockets);
             }
+            self.pending.retain(|inode| !ownership.is_owned(*inode));
         }
         self.report_denied_links(&mut unreadable);
         OwnershipPass {
@@ -210,6 +224,7 @@ impl OwnershipTracker {
             .filter(|inode| *inode != 0 && !ownership.is_owned(*inode))
             .collect();
         self.last_full_scan = Some(Instant::now());
+        self.pending.clear();
         self.report_denied_links(&mut unreadable);
         OwnershipPass {
             ownership,
@@ -340,6 +355,11 @@ mod tests {
         let second_inode = inode_of(&second);
         nix::unistd::dup2(second.as_raw_fd(), first.as_raw_fd()).unwrap();
         drop(second);
+        let pass = tracker.pass(&[me()], &[socket(second_inode, uid)]);
+        assert!(
+            !pass.full_scan,
+            "one tick's grace: it may be a short-lived socket"
+        );
         let pass = tracker.pass(&[me()], &[socket(second_inode, uid)]);
         assert_eq!(pass.ownership.owners(second_inode), &[std::process::id()]);
         assert!(

@@ -121,6 +121,10 @@ impl Collector {
             let Some((handle, reading)) = read_process(pid) else {
                 continue;
             };
+            // Exited half-way through being read: skipped, like one that exited before.
+            if matches!(reading.io, Field::Gone) || matches!(reading.fd_count, Field::Gone) {
+                continue;
+            }
             let cached = self
                 .details
                 .remove(&reading.key)
@@ -136,6 +140,9 @@ impl Collector {
                     excluded,
                 }
             });
+            if cached.details.gone {
+                continue;
+            }
             next_details.insert(reading.key, cached);
             readings.push(reading);
         }

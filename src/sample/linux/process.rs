@@ -91,20 +91,19 @@ pub struct ProcessReading {
 /// cannot be read, which for a listed pid only happens when it has exited).
 pub fn read_process(pid: u32) -> Option<(ProcHandle, ProcessReading)> {
     let handle = ProcHandle::new(i32::try_from(pid).ok()?).ok()?;
+    // The owner first: once a process is reaped its /proc directory reports uid 0, and a
+    // process reaped before its stat is read is skipped, so reading in this order never
+    // lists an exiting process as root's.
+    let uid = handle.uid().ok();
     let stat = handle.stat().ok()?;
     let kernel_thread = stat.flags & PF_KTHREAD != 0;
-    let uid = handle.uid().ok();
     // Kernel threads do no file I/O of their own and hold no fds: skip two reads for each.
     let (io, fd_count) = if kernel_thread {
         (Field::Read((0, 0)), Field::Read(0))
     } else {
         (
             Field::from_proc(handle.io().map(|io| (io.read_bytes, io.write_bytes))),
-            Field::from_proc(
-                handle
-                    .fd_count()
-                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-            ),
+            Field::from_io(fd_count(pid)),
         )
     };
     let reading = ProcessReading {
@@ -128,11 +127,25 @@ pub fn read_process(pid: u32) -> Option<(ProcHandle, ProcessReading)> {
     Some((handle, reading))
 }
 
+/// Open fds of `pid`: the fd directory's size on kernels >= 6.2, else its entries counted
+/// (without `.` and `..`, which procfs's own count includes). A zombie's directory is empty.
+fn fd_count(pid: u32) -> std::io::Result<u32> {
+    let dir = format!("/proc/{pid}/fd");
+    let size = std::fs::metadata(&dir)?.len();
+    if size > 0 {
+        return Ok(u32::try_from(size).unwrap_or(u32::MAX));
+    }
+    let entries = std::fs::read_dir(&dir)?.count();
+    Ok(u32::try_from(entries).unwrap_or(u32::MAX))
+}
+
 /// The figures that rarely change for a living process, cached per [`ProcessKey`] and re-read
 /// when the process execs (its name changes) or on a periodic refresh. A process that moves
 /// to another network namespace (setns) or cgroup without exec'ing is seen within one refresh.
 #[derive(Debug, Clone)]
 pub struct ProcessDetails {
+    /// The process exited while these were read.
+    pub gone: bool,
     pub cmdline: Vec<String>,
     pub exe: Field<String>,
     pub cgroup: Field<String>,
@@ -144,19 +157,33 @@ pub fn read_details(handle: &ProcHandle, pid: u32, kernel_thread: bool) -> Proce
     let netns = Field::from_io(read_netns(pid));
     if kernel_thread {
         return ProcessDetails {
+            gone: false,
             cmdline: Vec::new(),
             exe: Field::Gone,
             cgroup: Field::Gone,
             netns,
         };
     }
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|raw| split_cmdline(&raw))
-        .unwrap_or_default();
+    let cmdline = match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(raw) => split_cmdline(&raw),
+        Err(e) => {
+            // Gone between its stat and now: the caller drops it rather than list a process
+            // with its command line missing for no stated reason.
+            let gone = matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH));
+            return ProcessDetails {
+                cmdline: Vec::new(),
+                exe: Field::Gone,
+                cgroup: Field::Gone,
+                netns,
+                gone,
+            };
+        }
+    };
     let exe = Field::from_proc(handle.exe()).map(|p| p.to_string_lossy().into_owned());
     let cgroup = Field::from_io(std::fs::read(format!("/proc/{pid}/cgroup")))
         .map(|raw| cgroup_path(&String::from_utf8_lossy(&raw)).unwrap_or_default());
     ProcessDetails {
+        gone: false,
         cmdline,
         exe,
         cgroup,
