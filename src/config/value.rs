@@ -16,10 +16,10 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("`{text}` is not a duration (like 500ms, 2s or 1m)"));
+        // try_from: a number of seconds too large for a Duration (1e20) is an error, not a
+        // panic (found by fuzz/fuzz_targets/config_load.rs).
+        return Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("`{text}` is not a duration (like 500ms, 2s or 1m)"));
     }
     humantime::parse_duration(text)
         .map_err(|_| format!("`{text}` is not a duration (like 500ms, 2s or 1m)"))
@@ -306,6 +306,12 @@ mod tests {
         assert!(parse_interval("2h").unwrap_err().contains("maximum"));
         assert!(parse_interval("soon").is_err());
         assert!(parse_interval("-1").is_err());
+        assert!(
+            parse_interval("1e20").is_err(),
+            "too large for a Duration: an error, not a panic"
+        );
+        assert!(parse_duration("40000000000000000000").is_err());
+        assert!(parse_duration("NaN").is_err());
     }
 
     #[test]
