@@ -417,7 +417,9 @@ impl<'s> Sequence<'s> {
             if tool.options_end_at_operand && !word.starts_with('-') {
                 self.tool = None;
             }
-        } else if self.wrapper {
+        } else if self.wrapper && !word.starts_with('-') && !word.contains('=') {
+            // An option or assignment is never the wrapped program: `env --password=/x/curl`
+            // must not make `--password=...` the program (and so untouched). Found by fuzzing.
             if let Some(tool) = tools::tool_named(word) {
                 self.tool = Some(tool);
                 self.wrapper = false;

@@ -1011,3 +1011,39 @@ fn huge_and_adversarial_arguments_are_scrubbed_without_panicking() {
         assert_eq!(scrubbed.len(), argv.len(), "elements kept for {pattern:?}");
     }
 }
+
+#[test]
+fn fuzz_found_inputs_do_not_panic() {
+    let scrubber = Scrubber::new(&ScrubOptions::default()).unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["env", "cf=/curl", "-"],
+        vec![
+            "env",
+            "--password-file=/run/curl",
+            "-u\u{1}",
+            "-u\u{1}",
+            "s",
+            "",
+        ],
+    ];
+    for argv in cases {
+        let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
+        let out = scrubber.scrub(&argv);
+        assert_eq!(out.len(), argv.len());
+    }
+}
+
+#[test]
+fn options_after_a_wrapper_are_scrubbed_even_when_they_look_like_a_program_path() {
+    let scrubber = Scrubber::new(&ScrubOptions::default()).unwrap();
+    for value in ["cf=/curl", "/curl", "s/curl", "x"] {
+        let argv = vec!["env".to_owned(), format!("--password={value}")];
+        assert_eq!(
+            scrubber.scrub(&argv)[1],
+            format!("--password={MASK}"),
+            "{value}"
+        );
+        let argv = vec!["env".to_owned(), "--password".to_owned(), value.to_owned()];
+        assert_eq!(scrubber.scrub(&argv)[2], MASK, "{value}");
+    }
+}
