@@ -1,0 +1,82 @@
+//! `config::load` on an arbitrary `--config FILE`, and on an arbitrary environment value.
+//!
+//! Any `Err` is fine (a bad file must be reported, with where); a panic is not.
+//!
+//! Input: the whole input is the file. Then, for the environment layer, the first byte picks
+//! one of the known key paths and the rest (lossy UTF-8) is that key's `WIRETOP_…` value.
+
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use wiretop::config::{env_var_for, leaf_paths, load, ConfigError, Effective, LoadOptions};
+use wiretop::scrub::{ScrubOptions, Scrubber};
+
+/// One file per fuzzing process, rewritten for every input.
+fn config_file() -> &'static PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        std::env::temp_dir().join(format!("wiretop-fuzz-config-{}.yaml", std::process::id()))
+    })
+}
+
+/// Every configuration key's environment variable, plus the `WIRETOP_API_KEY` alias.
+fn env_vars() -> &'static [String] {
+    static VARS: OnceLock<Vec<String>> = OnceLock::new();
+    VARS.get_or_init(|| {
+        let mut vars: Vec<String> = leaf_paths().iter().map(|p| env_var_for(p)).collect();
+        vars.push("WIRETOP_API_KEY".to_owned());
+        vars
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let file = config_file();
+    std::fs::write(file, data).expect("the fuzz config file can be written");
+    let from_file = LoadOptions {
+        explicit_file: Some(file.clone()),
+        ..Default::default()
+    };
+    check(load(&from_file));
+
+    let Some((&selector, value)) = data.split_first() else {
+        return;
+    };
+    let vars = env_vars();
+    let var = vars[usize::from(selector) % vars.len()].clone();
+    let from_env = LoadOptions {
+        env: vec![(var, String::from_utf8_lossy(value).into_owned())],
+        ..Default::default()
+    };
+    check(load(&from_env));
+});
+
+/// A configuration that loads is one wiretop can start with: its interval is in range and its
+/// sensitive words build a scrubber (the binary builds one from them at start).
+fn check(result: Result<Effective, ConfigError>) {
+    let effective = match result {
+        Ok(effective) => effective,
+        Err(error) => {
+            let _ = error.to_string();
+            return;
+        }
+    };
+    let agent = &effective.config.process_agent;
+    let interval = agent.interval.0;
+    assert!(
+        (Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&interval),
+        "loaded interval {interval:?} outside 100ms..=1h"
+    );
+    assert!(agent.max_per_minute.0 >= 1, "loaded max_per_minute 0");
+    let options = ScrubOptions {
+        scrub_args: agent.scrub_args,
+        custom_sensitive_words: agent.custom_sensitive_words.iter().map(|w| w.0.clone()).collect(),
+        strip_proc_arguments: agent.strip_proc_arguments,
+    };
+    if let Err(error) = Scrubber::new(&options) {
+        panic!("loaded sensitive words the scrubber refuses: {error}");
+    }
+}

@@ -1,0 +1,103 @@
+//! Text parsing reachable from outside the crate that handles what processes control or what
+//! people type: `sanitize::for_terminal` (process names and command lines put on a terminal)
+//! and the configuration's `parse_duration`, `parse_interval` and `parse_size`.
+//!
+//! The `/proc` parsers (`split_cmdline`, `cgroup_path`, `container_id`, `parse_ns_link` in
+//! `sample/linux/process.rs`, `socket_inode` in `sample/linux/fds.rs`) are private to the
+//! crate. Their checks below are compiled with the `proc_internals` feature
+//! (`cargo fuzz run --features proc_internals proc_text`), once the crate re-exports them as
+//! `wiretop::sample::fuzzing::{…}`.
+
+#![no_main]
+
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use wiretop::config::{parse_duration, parse_interval, parse_size};
+use wiretop::sanitize::for_terminal;
+
+/// What `for_terminal` must leave out of its output: control characters and bidirectional
+/// overrides and isolates.
+fn dangerous(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+
+    let safe = for_terminal(&text);
+    if let Some(c) = safe.chars().find(|c| dangerous(*c)) {
+        panic!("for_terminal left {c:?} in {safe:?}");
+    }
+    if !text.chars().any(dangerous) {
+        assert_eq!(safe, text, "for_terminal changed text with nothing to escape");
+    }
+
+    let _ = parse_duration(&text);
+    if let Ok(interval) = parse_interval(&text) {
+        assert!(
+            (Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&interval),
+            "parse_interval accepted {interval:?} from {text:?}"
+        );
+    }
+    if let Ok(size) = parse_size(&text) {
+        assert!(
+            (1..=1_000_000_000_000_000).contains(&size),
+            "parse_size accepted {size} from {text:?}"
+        );
+    }
+
+    #[cfg(feature = "proc_internals")]
+    proc_internals::check(data, &text);
+});
+
+#[cfg(feature = "proc_internals")]
+mod proc_internals {
+    use std::ffi::CStr;
+
+    use wiretop::sample::fuzzing::{
+        cgroup_path, container_id, parse_ns_link, socket_inode, split_cmdline,
+    };
+
+    pub fn check(data: &[u8], text: &str) {
+        // /proc/<pid>/cmdline: one argument per NUL, the final NUL optional, every argument
+        // kept (empty ones too) with its text intact.
+        let raw = data.strip_suffix(b"\0").unwrap_or(data);
+        let args = split_cmdline(data);
+        if raw.is_empty() {
+            assert!(args.is_empty(), "{data:?} gave {args:?}");
+        } else {
+            assert_eq!(args.len(), raw.iter().filter(|b| **b == 0).count() + 1);
+            assert_eq!(args.join("\0"), String::from_utf8_lossy(raw));
+        }
+
+        // /proc/<pid>/cgroup: the path is the third field of one of its lines.
+        if let Some(path) = cgroup_path(text) {
+            assert!(
+                text.lines().any(|line| line.splitn(3, ':').nth(2) == Some(path.as_str())),
+                "cgroup path {path:?} is on no line of {text:?}"
+            );
+        }
+
+        // A container id is 64 hex digits found in the path.
+        if let Some(id) = container_id(text) {
+            assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id:?}");
+            assert!(text.contains(&id));
+        }
+
+        // ns/net and fd link targets: `net:[N]`, `socket:[N]`, and N comes back the same.
+        if let Some(inode) = parse_ns_link(text) {
+            assert!(text.starts_with("net:[") && text.ends_with(']'), "{text:?}");
+            assert_eq!(parse_ns_link(&format!("net:[{inode}]")), Some(inode));
+        }
+        let mut link = data.split(|b| *b == 0).next().unwrap_or_default().to_vec();
+        link.push(0);
+        let link = CStr::from_bytes_with_nul(&link).expect("one NUL, at the end");
+        if let Some(inode) = socket_inode(link) {
+            assert!(link.to_bytes().starts_with(b"socket:["), "{link:?}");
+            let again = format!("socket:[{inode}]\0");
+            let again = CStr::from_bytes_with_nul(again.as_bytes()).expect("one NUL");
+            assert_eq!(socket_inode(again), Some(inode));
+        }
+    }
+}
