@@ -217,26 +217,13 @@ fn unprivileged_run_marks_unreadable_fields_and_sees_its_own_sockets() {
         return;
     }
     let (root_server, _) = tcp_server("127.0.0.1");
-    let drop_to_nobody = |program: &str| {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(program);
-        c
-    };
-    let mut own = drop_to_nobody(PYTHON);
+    let mut own = common::as_nobody(PYTHON);
     own.arg("-c").arg(common::TCP_SERVER).arg("127.0.0.1");
     let mut own_server = Child::start(own);
     let own_port: u16 = own_server.line().parse().unwrap();
 
-    // The build directory may sit under a home nobody cannot enter: run a world-readable copy.
-    let copy_dir = std::env::temp_dir().join(format!("wiretop-nobody-{}", std::process::id()));
-    std::fs::create_dir_all(&copy_dir).unwrap();
-    let binary = copy_dir.join("wiretop");
-    std::fs::copy(env!("CARGO_BIN_EXE_wiretop"), &binary).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&copy_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = drop_to_nobody(binary.to_str().unwrap())
+    let binary = common::NobodyBinary::new("nobody");
+    let out = common::as_nobody(&binary.path)
         .args(["snapshot", "--format", "json"])
         .output()
         .expect("wiretop runs as nobody");
@@ -268,7 +255,6 @@ fn unprivileged_run_marks_unreadable_fields_and_sees_its_own_sockets() {
             .any(|s| s.reason == "not_visible"),
         "root's sockets are kept, without an owner"
     );
-    let _ = std::fs::remove_dir_all(&copy_dir);
     let mine = snap.process(own_server.pid()).expect("own process listed");
     assert!(mine.unreadable.is_empty(), "{:?}", mine.unreadable);
     assert!(

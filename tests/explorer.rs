@@ -347,27 +347,14 @@ fn unprivileged_explorer_marks_what_it_cannot_see_and_shows_own_sockets() {
         return;
     }
     let (root_server, _) = tcp_server("127.0.0.1");
-    // The build directory may sit under a home `nobody` cannot enter: run a world-readable copy.
-    let dir = std::env::temp_dir().join(format!("wiretop-nobody-ui-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let binary = dir.join("wiretop");
-    std::fs::copy(env!("CARGO_BIN_EXE_wiretop"), &binary).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let as_nobody = |program: &std::path::Path| {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(program);
-        c
-    };
-    let mut own = as_nobody(std::path::Path::new(common::PYTHON));
+    let binary = common::NobodyBinary::new("nobody-ui");
+    let mut own = common::as_nobody(common::PYTHON);
     own.arg("-c").arg(common::TCP_SERVER).arg("127.0.0.1");
     let mut own_server = Child::start(own);
     let own_port: u16 = own_server.line().parse().unwrap();
 
     let mut ui = Explorer::start_program(
-        as_nobody(&binary),
+        common::as_nobody(&binary.path),
         &["--interval", "500ms"],
         &[("HOME", "/nonexistent")],
     );
@@ -400,5 +387,4 @@ fn unprivileged_explorer_marks_what_it_cannot_see_and_shows_own_sockets() {
     ui.type_keys("q");
     assert!(ui.wait_exit().success());
     ui.assert_terminal_restored();
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -169,3 +169,39 @@ pub fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// `program` run as the unprivileged `nobody` user (uid/gid 65534, no groups), via setpriv.
+pub fn as_nobody(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(program);
+    command
+}
+
+/// A world-readable copy of the wiretop binary, removed when dropped: the build directory may
+/// sit under a home `nobody` cannot enter.
+pub struct NobodyBinary {
+    dir: std::path::PathBuf,
+    pub path: std::path::PathBuf,
+}
+
+impl NobodyBinary {
+    pub fn new(name: &str) -> NobodyBinary {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("wiretop-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let path = dir.join("wiretop");
+        std::fs::copy(env!("CARGO_BIN_EXE_wiretop"), &path).expect("copy of the binary");
+        for p in [&dir, &path] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        NobodyBinary { dir, path }
+    }
+}
+
+impl Drop for NobodyBinary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
