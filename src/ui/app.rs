@@ -154,12 +154,25 @@ impl App {
         let page = self.table.rows.max(1) as isize;
         match act {
             Action::Quit => return Control::Quit,
-            Action::Up => self.move_cursor(-1),
-            Action::Down => self.move_cursor(1),
-            Action::PageUp => self.move_cursor(-page),
-            Action::PageDown => self.move_cursor(page),
-            Action::Home => self.move_cursor(isize::MIN / 2),
-            Action::End => self.move_cursor(isize::MAX / 2),
+            // Moving only moves: the lines are unchanged, so no settling (and no second
+            // rebuild of every line) is needed.
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Home
+            | Action::End => {
+                let delta = match act {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -page,
+                    Action::PageDown => page,
+                    Action::Home => isize::MIN / 2,
+                    _ => isize::MAX / 2,
+                };
+                self.move_cursor(delta);
+                return Control::Redraw;
+            }
             Action::Activate => self.activate(),
             Action::Right => match self.selected_process() {
                 Some(id) if !self.view.expanded.contains(&id) => {
@@ -417,7 +430,8 @@ impl App {
         self.view.cursor.map(|c| c.process)
     }
 
-    /// Moves the cursor `delta` selectable lines.
+    /// Moves the cursor `delta` selectable lines and scrolls to it. The lines it picks from are
+    /// the current ones, so nothing is left to settle afterwards.
     fn move_cursor(&mut self, delta: isize) {
         let lines = self.lines();
         let selectable: Vec<(usize, Cursor)> = lines
@@ -437,6 +451,7 @@ impl App {
         let (line, cursor) = selectable[target];
         self.view.cursor = Some(cursor);
         self.view.cursor_line = line;
+        self.scroll_to_cursor();
     }
 
     /// Keeps the cursor on a line that exists (following its process across re-sorts and
@@ -479,6 +494,12 @@ impl App {
         drop(lines);
         self.view.cursor = cursor;
         self.view.cursor_line = line;
+        self.scroll_to_cursor();
+    }
+
+    /// Scrolls so the cursor's line is on screen.
+    fn scroll_to_cursor(&mut self) {
+        let line = self.view.cursor_line;
         let rows = self.table.rows.max(1);
         if line < self.view.scroll {
             self.view.scroll = line;
