@@ -1,12 +1,8 @@
-//! Text parsing reachable from outside the crate that handles what processes control or what
-//! people type: `sanitize::for_terminal` (process names and command lines put on a terminal)
-//! and the configuration's `parse_duration`, `parse_interval` and `parse_size`.
-//!
-//! The `/proc` parsers (`split_cmdline`, `cgroup_path`, `container_id`, `parse_ns_link` in
-//! `sample/linux/process.rs`, `socket_inode` in `sample/linux/fds.rs`) are private to the
-//! crate. Their checks below are compiled with the `proc_internals` feature
-//! (`cargo fuzz run --features proc_internals proc_text`), once the crate re-exports them as
-//! `wiretop::sample::fuzzing::{…}`.
+//! Text parsing that handles what processes control or what people type:
+//! `sanitize::for_terminal` (process names and command lines put on a terminal), the
+//! configuration's `parse_duration`, `parse_interval` and `parse_size`, and the sampler's
+//! `/proc` parsers (`split_cmdline`, `cgroup_path`, `container_id`, `parse_ns_link`,
+//! `socket_inode`), re-exported for this target as `wiretop::sample::fuzzing`.
 
 #![no_main]
 
@@ -47,12 +43,10 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    #[cfg(feature = "proc_internals")]
-    proc_internals::check(data, &text);
+    proc_parsers::check(data, &text);
 });
 
-#[cfg(feature = "proc_internals")]
-mod proc_internals {
+mod proc_parsers {
     use std::ffi::CStr;
 
     use wiretop::sample::fuzzing::{

@@ -7,6 +7,14 @@
 #[cfg(target_os = "linux")]
 mod linux;
 
+/// The parsers of process-controlled `/proc` text, reachable only for the fuzz targets in
+/// `fuzz/` (they link the crate from outside, so `pub(crate)` would hide them). Not an API.
+#[cfg(target_os = "linux")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::linux::fuzzing::*;
+}
+
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

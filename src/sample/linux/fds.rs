@@ -87,7 +87,7 @@ fn classify(errno: Errno) -> FdScanError {
 }
 
 /// Parses the target of an fd link: `socket:[12345]` names a socket inode.
-fn socket_inode(target: &CStr) -> Option<u64> {
+pub fn socket_inode(target: &CStr) -> Option<u64> {
     target
         .to_bytes()
         .strip_prefix(b"socket:[")?

@@ -5,6 +5,12 @@ mod host;
 mod net;
 mod process;
 
+/// See `sample::fuzzing`.
+pub mod fuzzing {
+    pub use super::fds::socket_inode;
+    pub use super::process::{cgroup_path, container_id, parse_ns_link, split_cmdline};
+}
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
