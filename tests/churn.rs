@@ -56,6 +56,8 @@ const PYTHON_HOLDS: usize = 100;
 /// The rates the churn must reach to count as churn (asserted only in strict mode).
 const MIN_PROC_RATE: f64 = 300.0;
 const MIN_CONN_RATE: f64 = 1_000.0;
+/// How often the test process's RSS is read during the churn.
+const RSS_EVERY: Duration = Duration::from_secs(10);
 /// A sampler that publishes nothing for this long has stalled.
 const STALL: Duration = Duration::from_secs(10);
 
@@ -758,8 +760,16 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
         listener_inode: Some(conns.listener_inode),
     };
 
+    // RSS every 10 s of the churn: the first minutes fill the allocator's arenas and the
+    // sampler's caches, so only the shape after that says whether anything leaks.
+    let mut rss_during_kb = Vec::new();
+    let mut next_rss_reading = churn_started + RSS_EVERY;
     while churn_started.elapsed() < duration {
         tally.take(next(&rx), &expected, Some(forker.pid()));
+        if Instant::now() >= next_rss_reading {
+            rss_during_kb.push(vm_rss_kb());
+            next_rss_reading += RSS_EVERY;
+        }
     }
     let snapshots_during_churn = tally.snapshots - 1;
     conns.join_client();
@@ -836,8 +846,10 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
     }
     println!(
         "  VmRSS of the test process: {rss_start_kb} kB after the first snapshot, \
-         {rss_end_kb} kB at the end ({:+} kB)",
-        rss_end_kb as i64 - rss_start_kb as i64
+         {rss_end_kb} kB at the end ({:+} kB); every {} s of the churn: {:?} kB",
+        rss_end_kb as i64 - rss_start_kb as i64,
+        RSS_EVERY.as_secs(),
+        rss_during_kb
     );
     for warning in &tally.warnings {
         println!("  snapshot warning: {warning}");
