@@ -146,14 +146,18 @@ impl Explorer {
             .rfind("\x1b[?1049l")
             .expect("left the alternate screen");
         assert!(left > entered);
+        // The last word on the cursor is "show", and the emulator agrees it is visible.
         assert!(
-            text[left..].contains("\x1b[?25h") || text.rfind("\x1b[?25h") > Some(entered),
-            "cursor shown"
+            text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l"),
+            "cursor shown after it was last hidden"
         );
+        let screen = self.screen.lock().unwrap();
+        assert!(!screen.screen().hide_cursor(), "cursor visible");
         assert!(
-            !self.screen.lock().unwrap().screen().alternate_screen(),
+            !screen.screen().alternate_screen(),
             "back on the main screen"
         );
+        drop(screen);
         let termios = tcgetattr(&self.slave).expect("tcgetattr");
         assert!(
             termios.local_flags.contains(LocalFlags::ICANON),
@@ -267,6 +271,32 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn sighup_restores_the_terminal() {
     stopped_by(nix::sys::signal::Signal::SIGHUP);
+}
+
+/// The ssh connection drops: the terminal is hung up under the explorer (as when sshd closes
+/// the pty's master). It must exit as a program stopped by SIGHUP, not panic on the writes that
+/// now fail, and not hang or spin on a terminal that is gone.
+#[test]
+fn hangup_of_the_terminal_ends_the_explorer() {
+    let mut ui = Explorer::start(&[]);
+    ui.wait_for("the first snapshot", |s| s.contains("tasks"));
+    // vhangup of the controlling terminal: SIGHUP to the session, and every read and write on
+    // the terminal fails from now on. Needs CAP_SYS_ADMIN.
+    if unsafe { libc::ioctl(ui.slave.as_raw_fd(), libc::TIOCVHANGUP as _, 0) } != 0 {
+        let error = std::io::Error::last_os_error();
+        assert!(
+            !nix::unistd::geteuid().is_root(),
+            "TIOCVHANGUP failed as root: {error}"
+        );
+        eprintln!("skipped: hanging up a terminal needs CAP_SYS_ADMIN ({error})");
+        return;
+    }
+    let status = ui.wait_exit();
+    assert_eq!(
+        status.code(),
+        Some(128 + libc::SIGHUP),
+        "exits as a program stopped by SIGHUP: {status:?}"
+    );
 }
 
 #[test]

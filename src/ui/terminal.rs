@@ -1,7 +1,9 @@
 //! Owning the terminal: raw mode and the alternate screen on the way in, and their undoing on
 //! every way out (quit, error, panic, SIGTERM, SIGHUP, SIGINT), plus the event loop.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -64,16 +66,37 @@ enum Event {
     InputClosed(String),
 }
 
+/// Whether stderr was the terminal when the explorer took it over (checked then: once the
+/// terminal is hung up, isatty() says no).
+static STDERR_ON_TERMINAL: AtomicBool = AtomicBool::new(false);
+
 /// Puts the terminal back as we found it. Safe to call more than once and from a panic hook.
 fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = execute!(
+    let restored = execute!(
         io::stdout(),
         DisableMouseCapture,
         LeaveAlternateScreen,
         cursor::Show
-    );
-    let _ = io::stdout().flush();
+    )
+    .and_then(|()| io::stdout().flush());
+    if restored.is_err() {
+        detach_from_terminal();
+    }
+}
+
+/// The terminal is gone (hung up: the ssh connection dropped). Whatever still writes to it
+/// afterwards (ratatui's drop showing the cursor, our last error line, the panic hook) would
+/// fail, and `eprintln!` panics on a failed write: point stdout, and stderr if it was the
+/// terminal, at /dev/null so the exit stays orderly.
+fn detach_from_terminal() {
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+    if STDERR_ON_TERMINAL.load(Ordering::Relaxed) {
+        let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDERR_FILENO);
+    }
 }
 
 /// Restores the terminal when dropped, whatever path leaves the explorer.
@@ -81,6 +104,7 @@ struct TerminalGuard;
 
 impl TerminalGuard {
     fn enter() -> io::Result<TerminalGuard> {
+        STDERR_ON_TERMINAL.store(io::stderr().is_terminal(), Ordering::Relaxed);
         enable_raw_mode()?;
         let guard = TerminalGuard;
         execute!(
@@ -122,9 +146,11 @@ pub fn run(settings: SamplerSettings, options: ExplorerOptions) -> anyhow::Resul
         default_hook(info);
     }));
 
-    let _guard = TerminalGuard::enter().context("setting up the terminal")?;
+    // The guard comes second so that it is dropped first: it restores the terminal (or, when
+    // the terminal is gone, detaches from it) before ratatui's own drop writes to it.
     let mut terminal =
         Terminal::new(CrosstermBackend::new(io::stdout())).context("opening the terminal")?;
+    let _guard = TerminalGuard::enter().context("setting up the terminal")?;
     terminal.clear().context("clearing the terminal")?;
 
     let input_tx = tx.clone();
