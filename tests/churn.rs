@@ -16,10 +16,10 @@
 //! WIRETOP_CHURN_SECS=60 cargo test --test churn -- --nocapture
 //! ```
 //!
-//! Consistency is always asserted. The churn rates (at least 300 processes and 1,000
-//! connections per second) are asserted only with `WIRETOP_CHURN_STRICT=1`: on a busy machine
-//! they may fall short, which is printed as a warning instead. Speed and memory are printed,
-//! never asserted.
+//! Consistency is always asserted, and so are the churn rates (at least 300 processes and 1,000
+//! connections per second; the helpers are paced at twice that): a run that churned less proved
+//! less. `WIRETOP_CHURN_LENIENT=1` turns a rate shortfall into a printed warning for a machine
+//! too busy to reach them. Speed and memory are printed, never asserted.
 
 mod common;
 
@@ -696,7 +696,7 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
         Err(_) => 10,
     };
     let duration = Duration::from_secs(secs);
-    let strict = env_flag("WIRETOP_CHURN_STRICT");
+    let lenient = env_flag("WIRETOP_CHURN_LENIENT");
 
     let (tx, rx) = mpsc::channel();
     let settings = SamplerSettings {
@@ -855,11 +855,11 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
         println!("  snapshot warning: {warning}");
     }
     let short_of_rate = proc_rate < MIN_PROC_RATE || conn_rate < MIN_CONN_RATE;
-    if short_of_rate && !strict {
+    if short_of_rate && lenient {
         println!(
             "  WARNING: churn below target ({proc_rate:.0} processes/s of {MIN_PROC_RATE}, \
-             {conn_rate:.0} connections/s of {MIN_CONN_RATE}); the machine is too busy for a \
-             full-strength run (not failing: set WIRETOP_CHURN_STRICT=1 to)"
+             {conn_rate:.0} connections/s of {MIN_CONN_RATE}); not failing because \
+             WIRETOP_CHURN_LENIENT is set"
         );
     }
 
@@ -881,9 +881,27 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
         "the sampler stalled: {snapshots_during_churn} snapshots in {secs} s, at least \
          {min_snapshots} expected"
     );
-    if strict {
-        assert!(proc_rate >= MIN_PROC_RATE, "{proc_rate:.0} processes/s");
-        assert!(conn_rate >= MIN_CONN_RATE, "{conn_rate:.0} connections/s");
+    // The checks above must have had something to look at: churned processes, and connections
+    // whose peers were resolved (each is then checked to name us back).
+    assert!(
+        !tally.forked_seen.is_empty(),
+        "no forked child was ever caught in a snapshot"
+    );
+    assert!(
+        tally.connections_with_peer > 0,
+        "no connection had a peer: peer resolution went unchecked"
+    );
+    if !lenient {
+        assert!(
+            proc_rate >= MIN_PROC_RATE,
+            "{proc_rate:.0} processes/s, the churn needs {MIN_PROC_RATE} \
+             (WIRETOP_CHURN_LENIENT=1 turns this into a warning on a machine too busy for it)"
+        );
+        assert!(
+            conn_rate >= MIN_CONN_RATE,
+            "{conn_rate:.0} connections/s, the churn needs {MIN_CONN_RATE} \
+             (WIRETOP_CHURN_LENIENT=1 turns this into a warning on a machine too busy for it)"
+        );
     }
 }
 
