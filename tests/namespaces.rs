@@ -10,14 +10,30 @@ use common::{process, snapshot, Child, PYTHON, TCP_SERVER};
 struct NetNs(String);
 
 impl NetNs {
+    /// The namespace, or why the kernel refuses network namespaces here. Any other failure
+    /// (no `ip`, a broken iproute2, a name clash) fails the test rather than skipping it.
     fn create() -> Result<NetNs, String> {
         let name = format!("wiretop-test-{}", std::process::id());
         let out = Command::new("ip")
             .args(["netns", "add", &name])
             .output()
-            .map_err(|e| format!("ip not runnable: {e}"))?;
+            .unwrap_or_else(|e| panic!("ip not runnable ({e}); .ci/setup installs iproute2"));
         if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+            let ip_error = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            // Does the kernel itself refuse? `unshare --net` asks it directly.
+            let probe = Command::new("unshare")
+                .args(["--net", "true"])
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("unshare not runnable ({e}); .ci/setup installs util-linux")
+                });
+            if probe.status.success() {
+                panic!("ip netns add {name} failed although the kernel allows network namespaces: {ip_error}");
+            }
+            return Err(format!(
+                "{ip_error}; unshare --net: {}",
+                String::from_utf8_lossy(&probe.stderr).trim()
+            ));
         }
         let ns = NetNs(name);
         // Loopback starts down in a new namespace.
