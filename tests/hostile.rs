@@ -672,14 +672,21 @@ fn fifty_thousand_open_fds_are_counted_and_their_sockets_found() {
 // 3. Zombies
 // ---------------------------------------------------------------------------------------------
 
-/// Forks a child that renames itself and exits; waits for the exit without reaping it, prints
-/// the child's pid, and reaps it only when its stdin closes.
+/// The zombie's name: hostile too, because a process without argv (a zombie, a kernel thread)
+/// is the one whose name the table and the explorer draw (as `[name]`): a screen wipe, a bell,
+/// a carriage return and an invalid byte.
+const ZOMBIE_COMM: &[u8] = b"zk\x1b[2J\x07\r\xff";
+/// How the zombie's command column must look on a terminal.
+const ZOMBIE_SHOWN: &str = "[zk\\x1b[2J\\x07\\r\u{fffd}]";
+
+/// Forks a child that renames itself (to ZOMBIE_COMM) and exits; waits for the exit without
+/// reaping it, prints the child's pid, and reaps it only when its stdin closes.
 const ZOMBIE_PARENT: &str = r#"
 import os, sys
 kid = os.fork()
 if kid == 0:
-    with open("/proc/self/comm", "w") as f:
-        f.write("zombie-kid")
+    with open("/proc/self/comm", "wb") as f:
+        f.write(b"zk\x1b[2J\x07\r\xff")
     os._exit(7)
 os.waitid(os.P_PID, kid, os.WEXITED | os.WNOWAIT)
 print(kid, flush=True)
@@ -691,13 +698,16 @@ os.waitpid(kid, 0)
 fn zombie_is_listed_as_a_zombie_with_its_bracketed_name() {
     let mut parent = Polite::python(ZOMBIE_PARENT);
     let zombie: u32 = parent.line().parse().expect("the zombie's pid");
-    let stat = std::fs::read_to_string(format!("/proc/{zombie}/stat")).unwrap();
-    assert!(stat.contains("(zombie-kid) Z "), "really a zombie: {stat}");
+    let stat = std::fs::read(format!("/proc/{zombie}/stat")).unwrap();
+    let mut named = b"(".to_vec();
+    named.extend_from_slice(ZOMBIE_COMM);
+    named.extend_from_slice(b") Z ");
+    assert!(contains(&stat, &named), "really a zombie: {}", lossy(&stat));
 
     let snapshot = json_snapshot();
     let z = find(&snapshot, zombie);
     assert_eq!(z.state, ProcessState::Zombie);
-    assert_eq!(z.name, "zombie-kid");
+    assert_eq!(z.name, lossy(ZOMBIE_COMM), "the name kept as data in JSON");
     assert!(
         z.cmdline.is_empty(),
         "a zombie has no argv: {:?}",
@@ -709,15 +719,27 @@ fn zombie_is_listed_as_a_zombie_with_its_bracketed_name() {
     assert_eq!(z.memory.rss_bytes, 0);
     assert!(z.listening.is_empty() && z.connections.is_empty());
 
-    let (status, table, stderr) = common::wiretop(&["snapshot", "--format", "table"]);
+    let (status, table, stderr) = wiretop_bytes(&["snapshot", "--format", "table"]);
     assert!(status.success(), "{stderr}");
-    assert!(table_line(&table, zombie).ends_with(" [zombie-kid]"));
+    assert!(
+        !contains(&table, b"\x1b[2J"),
+        "raw screen wipe in the table"
+    );
+    let table = String::from_utf8(table).expect("the table is UTF-8");
+    let line = table_line(&table, zombie);
+    assert!(line.ends_with(&format!(" {ZOMBIE_SHOWN}")), "{line}");
 
     let mut ui = Terminal::open(&["--interval", "500ms"]);
     let rows = ui.show_only(zombie);
     let row = row_of(&rows, zombie).unwrap();
-    assert!(row.contains("[zombie-kid]"), "{row}");
+    assert!(row.contains(ZOMBIE_SHOWN), "{row}");
     assert!(row.contains(" Z "), "state column shows Z: {row}");
+    let raw = ui.bytes_written();
+    assert!(
+        !contains(&raw, b"\x1b[2J\x07") && !contains(&raw, b"\x07\r"),
+        "the zombie's name reached the terminal raw"
+    );
+    assert_eq!(ui.emulator.lock().unwrap().screen().audible_bell_count(), 0);
     ui.quit();
 }
 
