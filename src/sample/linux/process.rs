@@ -257,6 +257,32 @@ pub fn container_id(cgroup: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The race the sampler meets under churn, made to happen: the stat is read, then the
+    /// process exits and is reaped before the rest. Every later read must say "gone" (which
+    /// makes the collector drop the process), never "unreadable" or an empty value.
+    #[test]
+    fn process_reaped_after_its_stat_was_read_reads_as_gone() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("sleep starts");
+        let pid = child.id();
+        let (handle, reading) = read_process(pid).expect("the child is alive");
+        assert!(matches!(reading.fd_count, Field::Read(n) if n >= 3));
+        child.kill().expect("kill");
+        child.wait().expect("reaped");
+
+        let details = read_details(&handle, pid, false);
+        assert!(details.gone, "details of a reaped process: {details:?}");
+        assert!(matches!(Field::from_io(fd_count(pid)), Field::Gone));
+        assert!(matches!(Field::from_io(read_netns(pid)), Field::Gone));
+        assert!(matches!(
+            super::super::fds::socket_inodes(pid),
+            Err(super::super::fds::FdScanError::Gone)
+        ));
+        assert!(read_process(pid).is_none(), "a second look finds nothing");
+    }
+
     #[test]
     fn cmdline_keeps_empty_and_invalid_utf8_arguments() {
         assert_eq!(split_cmdline(b"a\0\0b\0"), vec!["a", "", "b"]);
