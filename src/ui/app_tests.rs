@@ -219,6 +219,34 @@ fn kill_is_refused_for_a_process_that_exited_meanwhile() {
 }
 
 #[test]
+fn kill_is_refused_when_the_pid_now_belongs_to_another_process() {
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut app = App::new(
+        ViewState::default(),
+        Box::new(RecordingSignaller {
+            sent: Arc::clone(&sent),
+            refuse: false,
+        }),
+    );
+    app.on_snapshot(Arc::new(fixture::snapshot()));
+    screen(&mut app, 120, 30);
+    select(&mut app, 1400);
+    key(&mut app, KeyCode::F(9));
+    key(&mut app, KeyCode::Enter);
+    // Meanwhile 1400 exited and the pid was handed to a newer process.
+    let mut reused = fixture::snapshot();
+    for p in reused.processes.iter_mut().filter(|p| p.pid == 1400) {
+        p.start_time_ms += 60_000;
+        p.name = "stranger".to_owned();
+    }
+    app.on_snapshot(Arc::new(reused));
+    key(&mut app, KeyCode::Char('y'));
+    assert!(sent.lock().unwrap().is_empty(), "no signal to the newcomer");
+    let message = app.view.message.clone().unwrap_or_default();
+    assert!(message.contains("has exited"), "{message}");
+}
+
+#[test]
 fn pause_holds_new_snapshots_until_resumed() {
     let mut app = fixture::app();
     key(&mut app, KeyCode::Char(' '));
