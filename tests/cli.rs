@@ -221,6 +221,16 @@ fn unprivileged_run_marks_unreadable_fields_and_sees_its_own_sockets() {
     own.arg("-c").arg(common::TCP_SERVER).arg("127.0.0.1");
     let mut own_server = Child::start(own);
     let own_port: u16 = own_server.line().parse().unwrap();
+    // And a connection between two of the user's own processes.
+    let mut client = common::as_nobody(PYTHON);
+    client
+        .arg("-c")
+        .arg(common::TCP_CLIENT)
+        .arg("127.0.0.1")
+        .arg(own_port.to_string());
+    let mut own_client = Child::start(client);
+    let client_port: u16 = own_client.line().parse().unwrap();
+    assert_eq!(own_server.line(), format!("accepted {client_port}"));
 
     let binary = common::NobodyBinary::new("nobody");
     let out = common::as_nobody(&binary.path)
@@ -261,4 +271,18 @@ fn unprivileged_run_marks_unreadable_fields_and_sees_its_own_sockets() {
         mine.listening.iter().any(|l| l.port == own_port),
         "own socket with its owner"
     );
+    // Both ends of the user's own connection, each under its owner and naming the other.
+    let client = snap.process(own_client.pid()).expect("own client listed");
+    let outbound = client
+        .connections
+        .iter()
+        .find(|c| c.local_port == client_port)
+        .unwrap_or_else(|| panic!("client's connection: {:?}", client.connections));
+    assert_eq!(outbound.peer_pid, Some(own_server.pid()));
+    let inbound = mine
+        .connections
+        .iter()
+        .find(|c| c.remote_port == client_port)
+        .unwrap_or_else(|| panic!("server's accepted connection: {:?}", mine.connections));
+    assert_eq!(inbound.peer_pid, Some(own_client.pid()));
 }
