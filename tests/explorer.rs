@@ -273,6 +273,52 @@ fn sighup_restores_the_terminal() {
     stopped_by(nix::sys::signal::Signal::SIGHUP);
 }
 
+/// k on a row, Enter on SIGTERM, y: the process on that row gets SIGTERM (through the real
+/// signaller, which checks the pid still belongs to the process that was on screen).
+#[test]
+fn kill_from_the_explorer_signals_the_process_on_the_row() {
+    let mut sleeper = Command::new("sleep")
+        .arg("3600")
+        .spawn()
+        .expect("sleep starts");
+    let pid = sleeper.id();
+    let mut ui = Explorer::start(&["--interval", "500ms"]);
+    ui.wait_for("the first snapshot", |s| {
+        s.contains("tasks") && s.contains("COMMAND")
+    });
+    ui.type_keys("/");
+    ui.type_keys(&format!("pid:{pid}"));
+    ui.type_keys("\r");
+    ui.wait_for("only the sleeper", |s| {
+        row_of(s, pid).is_some() && row_of(s, 1).is_none()
+    });
+    ui.type_keys("k");
+    ui.wait_for("the kill dialog", |s| {
+        s.contains(&format!("Send signal to {pid} (sleep)"))
+    });
+    ui.type_keys("\r"); // SIGTERM, the first choice
+    ui.wait_for("the confirmation", |s| {
+        s.contains(&format!("Send SIGTERM to {pid}? y / n"))
+    });
+    assert!(sleeper.try_wait().unwrap().is_none(), "nothing sent yet");
+    ui.type_keys("y");
+    ui.wait_for("the result", |s| {
+        s.contains(&format!("sent SIGTERM to {pid} (sleep)"))
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = sleeper.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "sleep still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    ui.type_keys("q");
+    assert!(ui.wait_exit().success());
+}
+
 /// The ssh connection drops: the terminal is hung up under the explorer (as when sshd closes
 /// the pty's master). It must exit as a program stopped by SIGHUP, not panic on the writes that
 /// now fail, and not hang or spin on a terminal that is gone.

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{process, Child};
-use wiretop::sample::{Sampler, SamplerSettings};
+use wiretop::sample::{signal_process, Sampler, SamplerSettings, SignalError};
 
 /// Tests that keep a core busy take turns: two spinners and a fork loop on a 2-core machine
 /// would starve each other and make every CPU figure wrong.
@@ -157,6 +157,54 @@ fn reused_pid_is_a_new_process_not_a_continuation() {
     // which saturates to zero.
     let cpu = reused.cpu.expect("measured over its own lifetime");
     assert!(cpu.total_pct > 30.0, "newcomer at {:.1}%", cpu.total_pct);
+
+    // A kill aimed at the old process (as the explorer's kill dialog would send it from the
+    // snapshot it showed) must not reach the newcomer.
+    assert_eq!(
+        signal_process(pid, first_start, libc::SIGKILL),
+        Err(SignalError::Replaced)
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let still = sampler.sample().unwrap();
+    assert_eq!(
+        process(&still, pid).start_time_ms,
+        reused.start_time_ms,
+        "the newcomer is alive"
+    );
+}
+
+/// A signal reaches the process with that pid and start time, and nothing else.
+#[test]
+fn signal_reaches_only_the_process_with_that_start_time() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep starts");
+    let pid = child.id();
+    let started = process(&common::snapshot(), pid).start_time_ms;
+
+    assert_eq!(
+        signal_process(pid, started + 1_000, libc::SIGTERM),
+        Err(SignalError::Replaced),
+        "a later start time is another process"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(child.try_wait().unwrap().is_none(), "not signalled");
+
+    assert_eq!(signal_process(pid, started, libc::SIGTERM), Ok(()));
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    // Reaped: gone (or, if the pid was handed out again already, someone else's).
+    let after = signal_process(pid, started, libc::SIGTERM);
+    assert!(
+        matches!(after, Err(SignalError::Exited | SignalError::Replaced)),
+        "{after:?}"
+    );
+    assert_eq!(
+        signal_process(pid, started, 12_345),
+        Err(SignalError::Invalid(12_345))
+    );
 }
 
 #[test]

@@ -69,6 +69,33 @@ pub enum SampleError {
     Host { what: &'static str, reason: String },
 }
 
+/// Why a signal was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignalError {
+    #[error("has exited")]
+    Exited,
+    /// The pid now belongs to a process that started later.
+    #[error("has exited and its pid belongs to another process now")]
+    Replaced,
+    #[error("operation not permitted (EPERM)")]
+    Denied,
+    #[error("signal {0} does not exist")]
+    Invalid(i32),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sends `signal` to the process `pid` only if it is still the one that started at
+/// `start_time_ms` (as snapshots report it): a pid reused since the snapshot is never signalled.
+pub fn signal_process(pid: u32, start_time_ms: u64, signal: i32) -> Result<(), SignalError> {
+    #[cfg(target_os = "linux")]
+    return linux::signal_process(pid, start_time_ms, signal);
+    #[cfg(not(target_os = "linux"))]
+    return Err(SignalError::Other(format!(
+        "signalling {pid} (started {start_time_ms}) with {signal}: only supported on Linux"
+    )));
+}
+
 /// Takes snapshots on demand, keeping what rates and caches need between calls.
 pub struct Sampler {
     collector: Collector,

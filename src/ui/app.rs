@@ -26,22 +26,18 @@ pub enum Control {
 
 /// Sends signals for the kill dialog; a trait so tests can watch without killing anything.
 pub trait Signaller {
-    /// Sends `signal` to `pid`; Err carries the message to show (EPERM, ESRCH).
-    fn send(&mut self, pid: u32, signal: i32) -> Result<(), String>;
+    /// Sends `signal` to the process `target`; Err carries the message to show (EPERM, gone).
+    fn send(&mut self, target: ProcessId, signal: i32) -> Result<(), String>;
 }
 
-/// The real thing: kill(2).
+/// The real thing: a signal to the process with that pid *and* start time (through a pidfd),
+/// so a pid reused since the snapshot on screen is never signalled.
 pub struct KillSignaller;
 
 impl Signaller for KillSignaller {
-    fn send(&mut self, pid: u32, signal: i32) -> Result<(), String> {
-        let pid = i32::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
-        let signal = nix::sys::signal::Signal::try_from(signal).map_err(|e| e.to_string())?;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).map_err(|e| match e {
-            nix::errno::Errno::EPERM => "operation not permitted (EPERM)".to_owned(),
-            nix::errno::Errno::ESRCH => "no such process (ESRCH)".to_owned(),
-            other => other.desc().to_owned(),
-        })
+    fn send(&mut self, target: ProcessId, signal: i32) -> Result<(), String> {
+        crate::sample::signal_process(target.pid, target.start_time_ms, signal)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -347,7 +343,7 @@ impl App {
         if !still_there {
             return format!("{pid} ({}) has exited; no signal sent", dialog.name);
         }
-        match self.signaller.send(pid, number) {
+        match self.signaller.send(dialog.target, number) {
             Ok(()) => format!("sent SIG{name} to {pid} ({})", dialog.name),
             Err(why) => format!("SIG{name} to {pid} ({}) failed: {why}", dialog.name),
         }

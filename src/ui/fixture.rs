@@ -16,7 +16,7 @@ use crate::model::{
 
 use super::app::{App, Signaller};
 use super::render;
-use super::state::ViewState;
+use super::state::{ProcessId, ViewState};
 use super::theme::Theme;
 
 /// The fixed "now" of every test frame: two seconds after the fixture was taken.
@@ -239,7 +239,8 @@ pub struct RecordingSignaller {
 }
 
 impl Signaller for RecordingSignaller {
-    fn send(&mut self, pid: u32, signal: i32) -> Result<(), String> {
+    fn send(&mut self, target: ProcessId, signal: i32) -> Result<(), String> {
+        let pid = target.pid;
         if self.refuse {
             return Err("operation not permitted (EPERM)".to_owned());
         }

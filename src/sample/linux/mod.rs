@@ -4,6 +4,9 @@ mod fds;
 mod host;
 mod net;
 mod process;
+mod signal;
+
+pub use signal::signal_process;
 
 /// See `sample::fuzzing`.
 pub mod fuzzing {
@@ -314,7 +317,11 @@ impl Collector {
                 uid,
                 state: reading.state,
                 threads: reading.threads,
-                start_time_ms: boot_time_ms + (start_secs * 1000.0) as u64,
+                start_time_ms: start_time_ms(
+                    host.boot_time_secs,
+                    key.start_ticks,
+                    self.ticks_per_sec,
+                ),
                 kernel_thread: reading.kernel_thread,
                 cpu,
                 cpu_time: CpuTime {
@@ -450,6 +457,12 @@ fn drop_excluded(processes: &mut Vec<Process>, excluded: &std::collections::Hash
         }
     }
     u32::try_from(before - processes.len()).unwrap_or(u32::MAX)
+}
+
+/// A process's start time in ms since the epoch, from the boot time and its start in clock
+/// ticks after boot. One formula for snapshots and for the identity check before a signal.
+fn start_time_ms(boot_time_secs: u64, start_ticks: u64, ticks_per_sec: f64) -> u64 {
+    boot_time_secs * 1000 + (start_ticks as f64 / ticks_per_sec * 1000.0) as u64
 }
 
 fn ms_since(start: Instant) -> f64 {

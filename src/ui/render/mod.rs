@@ -87,6 +87,16 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
                 width.saturating_sub(usize::from(x + 2 - area.x)),
                 theme.error(),
             );
+        } else if let Some(message) = view.message.as_ref().filter(|_| !editing) {
+            // A kill's result or a sampling failure must not hide behind an applied filter.
+            let message = crate::sanitize::for_terminal(message);
+            buf.set_stringn(
+                x + 2,
+                area.y,
+                message,
+                width.saturating_sub(usize::from(x + 2 - area.x)),
+                theme.label(),
+            );
         }
         return;
     }
