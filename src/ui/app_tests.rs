@@ -6,8 +6,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 
 use super::app::{App, Control};
 use super::columns::Column;
-use super::fixture::{self, screen, RecordingSignaller};
-use super::state::{Mode, ProcessId, ViewState};
+use super::fixture::{self, screen};
+use super::state::{Mode, ProcessId};
 use crate::model::Snapshot;
 
 fn key(app: &mut App, code: KeyCode) -> Control {
@@ -154,15 +154,7 @@ fn filter_typing_is_incremental_and_escape_clears_it() {
 
 #[test]
 fn kill_asks_for_confirmation_then_sends_the_chosen_signal() {
-    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut app = App::new(
-        ViewState::default(),
-        Box::new(RecordingSignaller {
-            sent: Arc::clone(&sent),
-            refuse: false,
-        }),
-    );
-    app.on_snapshot(Arc::new(fixture::snapshot()));
+    let (mut app, sent) = fixture::recording_app(false);
     screen(&mut app, 120, 30);
     select(&mut app, 1400);
     key(&mut app, KeyCode::F(9));
@@ -184,14 +176,7 @@ fn kill_asks_for_confirmation_then_sends_the_chosen_signal() {
 
 #[test]
 fn refused_kill_is_a_message_not_a_crash() {
-    let mut app = App::new(
-        ViewState::default(),
-        Box::new(RecordingSignaller {
-            sent: Arc::default(),
-            refuse: true,
-        }),
-    );
-    app.on_snapshot(Arc::new(fixture::snapshot()));
+    let (mut app, _) = fixture::recording_app(true);
     key(&mut app, KeyCode::Char('k'));
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
@@ -220,15 +205,7 @@ fn kill_is_refused_for_a_process_that_exited_meanwhile() {
 
 #[test]
 fn kill_is_refused_when_the_pid_now_belongs_to_another_process() {
-    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut app = App::new(
-        ViewState::default(),
-        Box::new(RecordingSignaller {
-            sent: Arc::clone(&sent),
-            refuse: false,
-        }),
-    );
-    app.on_snapshot(Arc::new(fixture::snapshot()));
+    let (mut app, sent) = fixture::recording_app(false);
     screen(&mut app, 120, 30);
     select(&mut app, 1400);
     key(&mut app, KeyCode::F(9));

@@ -234,7 +234,7 @@ pub fn snapshot() -> Snapshot {
 
 /// Records signals instead of sending them; answers as the kernel would to a non-root user.
 pub struct RecordingSignaller {
-    pub sent: Arc<std::sync::Mutex<Vec<(u32, i32)>>>,
+    pub sent: SentSignals,
     pub refuse: bool,
 }
 
@@ -251,15 +251,24 @@ impl Signaller for RecordingSignaller {
     }
 }
 
-/// An app showing the fixture snapshot.
-pub fn app() -> App {
+/// The signals a [`RecordingSignaller`] was asked to send, as (pid, signal).
+pub type SentSignals = Arc<std::sync::Mutex<Vec<(u32, i32)>>>;
+
+/// An app showing the fixture snapshot whose kills are recorded (or refused with EPERM).
+pub fn recording_app(refuse: bool) -> (App, SentSignals) {
+    let sent = SentSignals::default();
     let signaller = RecordingSignaller {
-        sent: Arc::default(),
-        refuse: false,
+        sent: Arc::clone(&sent),
+        refuse,
     };
     let mut app = App::new(ViewState::default(), Box::new(signaller));
     app.on_snapshot(Arc::new(snapshot()));
-    app
+    (app, sent)
+}
+
+/// An app showing the fixture snapshot.
+pub fn app() -> App {
+    recording_app(false).0
 }
 
 /// Draws `app` on a `width`x`height` test terminal and returns the screen as text, one line
