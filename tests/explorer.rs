@@ -319,6 +319,57 @@ fn kill_from_the_explorer_signals_the_process_on_the_row() {
     assert!(ui.wait_exit().success());
 }
 
+/// Emacs habits in a real terminal: Ctrl-Q (0x11) does not quit, Ctrl-K (0x0b) opens no kill
+/// dialog, and once the dialog asks, neither Ctrl-Y (0x19) nor a second Enter sends the signal.
+#[test]
+fn modified_keys_do_not_quit_or_kill() {
+    let mut sleep = Command::new("sleep");
+    sleep.arg("3600");
+    let mut sleeper = Child::start(sleep);
+    let pid = sleeper.pid();
+    let mut ui = Explorer::start(&["--interval", "500ms"]);
+    ui.wait_for("the first snapshot", |s| {
+        s.contains("tasks") && s.contains("COMMAND")
+    });
+    ui.type_keys("/");
+    ui.type_keys(&format!("pid:{pid}"));
+    ui.type_keys("\r");
+    ui.wait_for("only the sleeper", |s| row_of(s, pid).is_some());
+    ui.type_keys("\x11"); // Ctrl-Q
+    ui.type_keys("\x0b"); // Ctrl-K
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        ui.child.try_wait().unwrap().is_none(),
+        "Ctrl-Q did not quit"
+    );
+    assert!(
+        !ui.contents().contains("Send signal to"),
+        "Ctrl-K opened no dialog:\n{}",
+        ui.contents()
+    );
+    ui.type_keys("k");
+    ui.wait_for("the kill dialog", |s| {
+        s.contains(&format!("Send signal to {pid} (sleep)"))
+    });
+    ui.type_keys("\r"); // SIGTERM, the first choice
+    ui.wait_for("the confirmation", |s| {
+        s.contains(&format!("Send SIGTERM to {pid}? y / n"))
+    });
+    ui.type_keys("\x19"); // Ctrl-Y
+    ui.type_keys("\r");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        !sleeper.has_exited(),
+        "neither Ctrl-Y nor Enter sent the signal"
+    );
+    ui.wait_for("the dialog still asking", |s| {
+        s.contains(&format!("Send SIGTERM to {pid}? y / n"))
+    });
+    ui.type_keys("n");
+    ui.type_keys("q");
+    assert!(ui.wait_exit().success());
+}
+
 /// The ssh connection drops: the terminal is hung up under the explorer (as when sshd closes
 /// the pty's master). It must exit as a program stopped by SIGHUP, not panic on the writes that
 /// now fail, and not hang or spin on a terminal that is gone.

@@ -233,7 +233,11 @@ impl App {
             Action::OpenHelp => self.view.mode = Mode::Help,
             Action::OpenKill => self.open_kill(),
             Action::Ignore => return Control::Idle,
-            Action::Type(_) | Action::Backspace | Action::Confirm | Action::Cancel => {}
+            Action::Type(_)
+            | Action::Backspace
+            | Action::Confirm
+            | Action::Yes
+            | Action::Cancel => {}
         }
         self.settle_cursor();
         Control::Redraw
@@ -272,7 +276,7 @@ impl App {
         self.view.mode = match act {
             Action::Up => Mode::SortPicker((at + count - 1) % count),
             Action::Down => Mode::SortPicker((at + 1) % count),
-            Action::Confirm => {
+            Action::Confirm | Action::Yes => {
                 let column = Column::ALL[at.min(count - 1)];
                 if column != self.view.sort.column {
                     self.view.sort = self.view.sort.by(column);
@@ -315,8 +319,10 @@ impl App {
                     }
                 }
             }
-            Action::Confirm if !dialog.confirming => dialog.confirming = true,
-            Action::Confirm => {
+            Action::Confirm | Action::Yes if !dialog.confirming => dialog.confirming = true,
+            // Sent only on a plain `y`: Enter picked the signal, a second Enter must not
+            // send it.
+            Action::Yes => {
                 self.view.mode = Mode::Normal;
                 self.view.message = Some(self.send_signal(&dialog));
                 return Control::Redraw;

@@ -174,12 +174,37 @@ fn kill_asks_for_confirmation_then_sends_the_chosen_signal() {
         .contains("sent SIGKILL to 1400"));
 }
 
+/// Emacs habits: Ctrl-K, Ctrl-Y and a second Enter must never send a signal, and Ctrl-Q must
+/// not quit.
+#[test]
+fn modified_keys_and_a_second_enter_never_kill_or_quit() {
+    let (mut app, sent) = fixture::recording_app(false);
+    screen(&mut app, 120, 30);
+    select(&mut app, 1400);
+    let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+    let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
+    assert_eq!(app.on_key(ctrl('q')), Control::Idle, "Ctrl-Q does not quit");
+    assert_eq!(app.on_key(alt('q')), Control::Idle, "Alt-Q does not quit");
+    app.on_key(ctrl('k'));
+    assert_eq!(app.view.mode, Mode::Normal, "Ctrl-K opens nothing");
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Enter); // SIGTERM chosen: now asking
+    assert!(matches!(&app.view.mode, Mode::Kill(d) if d.confirming));
+    app.on_key(ctrl('y'));
+    key(&mut app, KeyCode::Enter);
+    app.on_key(alt('y'));
+    assert!(sent.lock().unwrap().is_empty(), "only a plain y sends");
+    assert!(matches!(&app.view.mode, Mode::Kill(d) if d.confirming));
+    key(&mut app, KeyCode::Char('y'));
+    assert_eq!(*sent.lock().unwrap(), vec![(1400, libc::SIGTERM)]);
+}
+
 #[test]
 fn refused_kill_is_a_message_not_a_crash() {
     let (mut app, _) = fixture::recording_app(true);
     key(&mut app, KeyCode::Char('k'));
     key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
     let message = app.view.message.clone().unwrap_or_default();
     assert!(message.contains("EPERM"), "{message}");
     assert!(screen(&mut app, 120, 30).contains("EPERM"));
@@ -194,7 +219,7 @@ fn kill_is_refused_for_a_process_that_exited_meanwhile() {
     app.on_snapshot(Arc::new(without(1300)));
     app.on_snapshot(Arc::new(without(1300)));
     key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
     assert!(app
         .view
         .message

@@ -42,6 +42,9 @@ pub enum Action {
     Type(char),
     Backspace,
     Confirm,
+    /// A plain `y`: the only key that sends a signal once the kill dialog asks for
+    /// confirmation, so a stray Enter (or an emacs user's Ctrl-Y) never does.
+    Yes,
     Cancel,
     Ignore,
 }
@@ -95,6 +98,12 @@ pub const HELP: [(&str, &str); 23] = [
 pub fn action(mode: &Mode, key: KeyEvent) -> Action {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return Action::Quit;
+    }
+    // A key held with Ctrl, Alt or another modifier is a different key: Ctrl-Q, Ctrl-K and
+    // Ctrl-Y are emacs habits, and must not quit, open the kill dialog or confirm a signal.
+    // Shift is part of the character itself (`P`, `?`, `<`), so it does not count.
+    if is_modified(key) {
+        return Action::Ignore;
     }
     match mode {
         Mode::Normal => normal(key),
@@ -158,10 +167,22 @@ fn filter(key: KeyEvent) -> Action {
     }
 }
 
+/// Whether a modifier other than Shift is held.
+fn is_modified(key: KeyEvent) -> bool {
+    key.modifiers.intersects(
+        KeyModifiers::CONTROL
+            | KeyModifiers::ALT
+            | KeyModifiers::SUPER
+            | KeyModifiers::HYPER
+            | KeyModifiers::META,
+    )
+}
+
 fn dialog(key: KeyEvent) -> Action {
     match key.code {
         KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => Action::Cancel,
-        KeyCode::Enter | KeyCode::Char('y') => Action::Confirm,
+        KeyCode::Enter => Action::Confirm,
+        KeyCode::Char('y') => Action::Yes,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Char(c) if c.is_ascii_digit() => Action::Type(c),

@@ -41,6 +41,11 @@ impl Child {
         self.inner.id()
     }
 
+    /// Whether the child has ended (reaping it if so).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.inner.try_wait(), Ok(None))
+    }
+
     /// The next line the child prints: how children say they are ready.
     pub fn line(&mut self) -> String {
         self.lines
