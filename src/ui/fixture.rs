@@ -275,9 +275,8 @@ pub fn app() -> App {
 /// per row with trailing spaces trimmed.
 pub fn screen(app: &mut App, width: u16, height: u16) -> String {
     let backend = TestBackend::new(width, height);
-    let Ok(mut terminal) = Terminal::new(backend) else {
-        panic!("test terminal");
-    };
+    // TestBackend cannot fail (its error type is Infallible).
+    let Ok(mut terminal) = Terminal::new(backend);
     let layout = render::prepare(app, Rect::new(0, 0, width, height));
     let theme = Theme::new(true);
     if let Err(e) = terminal.draw(|frame| render::draw(frame, app, &layout, &theme, NOW_MS)) {

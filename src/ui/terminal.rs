@@ -13,7 +13,7 @@ use crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind,
 };
 use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use crossterm::{cursor, execute};
 use ratatui::backend::CrosstermBackend;
@@ -107,9 +107,12 @@ impl TerminalGuard {
         STDERR_ON_TERMINAL.store(io::stderr().is_terminal(), Ordering::Relaxed);
         enable_raw_mode()?;
         let guard = TerminalGuard;
+        // Cleared here rather than with ratatui's `Terminal::clear`, which asks the terminal
+        // where its cursor is and gives up after two seconds on a slow or silent one.
         execute!(
             io::stdout(),
             EnterAlternateScreen,
+            Clear(ClearType::All),
             EnableMouseCapture,
             cursor::Hide
         )?;
@@ -151,7 +154,6 @@ pub fn run(settings: SamplerSettings, options: ExplorerOptions) -> anyhow::Resul
     let mut terminal =
         Terminal::new(CrosstermBackend::new(io::stdout())).context("opening the terminal")?;
     let _guard = TerminalGuard::enter().context("setting up the terminal")?;
-    terminal.clear().context("clearing the terminal")?;
 
     let input_tx = tx.clone();
     std::thread::Builder::new()
