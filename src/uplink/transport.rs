@@ -140,12 +140,15 @@ impl Transport {
             headers.insert(name, value);
         }
 
+        // reqwest leaves the choice of cryptography to us: ring, as everywhere else in the
+        // tree (aws-lc would add a C build of its own). Installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(config.timeout.0)
             .connect_timeout(config.timeout.0.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
-            .use_rustls_tls();
+            .tls_backend_rustls();
         if let Some(path) = &config.ca_file {
             let pem = read_file("uplink.ca_file", path)?;
             let certs =
