@@ -34,6 +34,8 @@ fn keyed(key: &str, value: any_value::Value) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue { value: Some(value) }),
+        // Profiles' string-table reference; zero (not set) outside profiles.
+        key_strindex: 0,
     }
 }
 
