@@ -7,7 +7,6 @@ mod common;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -165,7 +164,7 @@ impl Terminal {
         };
         let pty = nix::pty::openpty(Some(&size), None).expect("a pseudo-terminal");
         // Other tests spawn children concurrently: they must not inherit either end.
-        for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
+        for fd in [&pty.master, &pty.slave] {
             fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("close-on-exec");
         }
         let end = || Stdio::from(pty.slave.try_clone().expect("dup pty"));

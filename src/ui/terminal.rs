@@ -2,7 +2,6 @@
 //! every way out (quit, error, panic, SIGTERM, SIGHUP, SIGINT), plus the event loop.
 
 use std::io::{self, IsTerminal, Write};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -93,9 +92,9 @@ fn detach_from_terminal() {
     let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
         return;
     };
-    let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+    let _ = nix::unistd::dup2_stdout(&null);
     if STDERR_ON_TERMINAL.load(Ordering::Relaxed) {
-        let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDERR_FILENO);
+        let _ = nix::unistd::dup2_stderr(&null);
     }
 }
 

@@ -339,7 +339,6 @@ mod tests {
 
     #[test]
     fn socket_dup2ed_over_an_fd_is_found_without_a_full_scan() {
-        use std::os::fd::AsRawFd;
         let uid = nix::unistd::geteuid().as_raw();
         let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut tracker = OwnershipTracker::default();
@@ -353,7 +352,8 @@ mod tests {
         // Replace the socket behind `first`'s fd: the fd count is unchanged.
         let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let second_inode = inode_of(&second);
-        nix::unistd::dup2(second.as_raw_fd(), first.as_raw_fd()).unwrap();
+        let mut first = std::os::fd::OwnedFd::from(first);
+        nix::unistd::dup2(&second, &mut first).unwrap();
         drop(second);
         let pass = tracker.pass(&[me()], &[socket(second_inode, uid)]);
         assert!(
