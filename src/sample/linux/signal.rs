@@ -12,7 +12,7 @@ use crate::sample::SignalError;
 /// identity check and the signal are about the same process. On kernels without pidfds (before
 /// 5.3) the check is followed by a plain kill(2), which leaves the usual tiny window.
 pub fn signal_process(pid: u32, start_time_ms: u64, signal: i32) -> Result<(), SignalError> {
-    let signal = Signal::from_raw(signal).ok_or(SignalError::Invalid(signal))?;
+    let signal = Signal::from_named_raw(signal).ok_or(SignalError::Invalid(signal))?;
     let raw_pid = i32::try_from(pid).map_err(|_| SignalError::Exited)?;
     let target = Pid::from_raw(raw_pid).ok_or(SignalError::Exited)?;
     let pidfd = match pidfd_open(target, PidfdFlags::empty()) {
