@@ -513,17 +513,24 @@ fn the_api_key_never_appears_in_logs_or_errors() {
     assert!(log.contains("uplink stopped"));
 }
 
-/// A test CA and a leaf for 127.0.0.1 signed by it: (server config, CA certificate PEM).
-fn test_ca() -> (Arc<rustls::ServerConfig>, String) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+/// A fresh test certificate authority: its certificate, and the issuer that signs with it.
+fn certificate_authority() -> (rcgen::Certificate, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = ca_params.self_signed(&ca_key).unwrap();
+    (ca, Issuer::new(ca_params, ca_key))
+}
+
+/// A test CA and a leaf for 127.0.0.1 signed by it: (server config, CA certificate PEM).
+fn test_ca() -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{CertificateParams, KeyPair};
+    let (ca, issuer) = certificate_authority();
     let leaf_key = KeyPair::generate().unwrap();
     let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
         .unwrap()
-        .signed_by(&leaf_key, &ca, &ca_key)
+        .signed_by(&leaf_key, &issuer)
         .unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -755,20 +762,17 @@ fn api_key_file_is_read_and_sent() {
 
 #[test]
 fn client_certificate_is_presented_for_mutual_tls() {
-    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
+    use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, KeyPair};
+    let (ca, issuer) = certificate_authority();
     let server_key = KeyPair::generate().unwrap();
     let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
         .unwrap()
-        .signed_by(&server_key, &ca, &ca_key)
+        .signed_by(&server_key, &issuer)
         .unwrap();
     let client_key = KeyPair::generate().unwrap();
     let mut client_params = CertificateParams::new(vec!["wiretop-client".to_owned()]).unwrap();
     client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_cert = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
+    let client_cert = client_params.signed_by(&client_key, &issuer).unwrap();
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
