@@ -23,7 +23,8 @@ pub enum ConfigError {
         path: String,
         message: String,
     },
-    /// A file exists but cannot be read, or a file named with --config is missing.
+    /// A file exists but cannot be read, or a file named with --config is missing, or it is not
+    /// a regular file, or it is over the size limit.
     #[error("{file}: cannot read the configuration file: {reason}")]
     Unreadable { file: String, reason: String },
 }

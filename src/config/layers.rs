@@ -12,6 +12,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::error::ConfigError;
 use super::Config;
+use crate::files::{read_capped, Problem, CONFIG_FILE_LIMIT};
 
 /// The built-in defaults, as a layer (kept equal to `Config::default()` by a test).
 pub const DEFAULTS_YAML: &str = include_str!("defaults.yaml");
@@ -170,32 +171,40 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
 }
 
 /// Reads and validates one file. None when an optional file does not exist.
+///
+/// Only a regular file of at most [`CONFIG_FILE_LIMIT`] bytes is read (never more than that is
+/// held in memory).
 fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
-        // A directory on the way we may not enter (HOME still pointing at root's home under
-        // setpriv or sudo) hides whether the file exists at all: an optional file we cannot
-        // even see is treated as absent. A file we can see but not read is still an error.
-        Err(e)
-            if e.kind() == std::io::ErrorKind::PermissionDenied
-                && !required
-                && std::fs::symlink_metadata(file).is_err() =>
-        {
-            return Ok(None)
-        }
-        Err(e) => {
-            let reason = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_owned(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-                _ => e.to_string(),
-            };
-            return Err(ConfigError::Unreadable {
-                file: file.display().to_string(),
-                reason,
-            });
-        }
+    let unreadable = |reason: String| ConfigError::Unreadable {
+        file: file.display().to_string(),
+        reason,
     };
+    let bytes = match read_capped(file, CONFIG_FILE_LIMIT) {
+        Ok(bytes) => bytes,
+        Err(e) => match &e.problem {
+            Problem::Io(std::io::ErrorKind::NotFound, _) if !required => return Ok(None),
+            // A directory on the way we may not enter (HOME still pointing at root's home under
+            // setpriv or sudo) hides whether the file exists at all: an optional file we cannot
+            // even see is treated as absent. A file we can see but not read is still an error.
+            Problem::Io(std::io::ErrorKind::PermissionDenied, _)
+                if !required && std::fs::symlink_metadata(file).is_err() =>
+            {
+                return Ok(None)
+            }
+            problem => return Err(unreadable(problem.to_string())),
+        },
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = String::from_utf8_lossy(valid.rsplit(|&b| b == b'\n').next().unwrap_or(&[]))
+            .chars()
+            .count()
+            + 1;
+        unreadable(format!(
+            "it is not UTF-8 text (an invalid byte at line {line}, column {column})"
+        ))
+    })?;
     let deserializer = serde_yaml::Deserializer::from_str(&text);
     // An empty file is a valid, empty layer.
     if text.trim().is_empty() {

@@ -38,7 +38,9 @@ pub struct Uplink {
 }
 
 impl Uplink {
-    /// Builds the worker settings from the configuration (without starting anything).
+    /// Builds the worker settings from the configuration (without starting anything). Reads the
+    /// files the configuration names (API key, certificates) and, for a `file://` sink, opens the
+    /// file once (creating it) to find out now whether it can be written.
     pub fn settings(config: &Config) -> Result<WorkerSettings, SetupError> {
         let up = &config.uplink;
         let endpoint = up.endpoint.as_deref().ok_or(SetupError::NoEndpoint)?;
@@ -47,8 +49,15 @@ impl Uplink {
             .max(1);
         let (sink, encoder) = match up.protocol {
             Protocol::Ndjson if endpoint.starts_with("file://") => {
-                let path = endpoint.trim_start_matches("file://");
-                (Sink::File(path.into()), SnapshotEncoder::Ndjson)
+                let path = std::path::PathBuf::from(endpoint.trim_start_matches("file://"));
+                if !path.is_absolute() {
+                    return Err(SetupError::BadEndpoint(endpoint.to_owned()));
+                }
+                // Opened (and created, 0600) once now, so a sink that is refused (a symlink,
+                // someone else's file) or cannot be written stops `ship` at start with the
+                // reason; the worker checks again on every batch.
+                crate::files::open_private_append(&path).map_err(SetupError::Sink)?;
+                (Sink::File(path), SnapshotEncoder::Ndjson)
             }
             Protocol::Ndjson => (
                 Sink::Http(Transport::new(up, endpoint)?),

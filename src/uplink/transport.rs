@@ -11,6 +11,7 @@ use reqwest::header::{
 };
 
 use crate::config::{Secret, Uplink};
+use crate::files::{UnsafeFile, KEY_FILE_LIMIT, PEM_FILE_LIMIT};
 use crate::uplink::batch::Body;
 
 /// More than this of a response body is never read: a hostile or broken receiver cannot make
@@ -22,7 +23,10 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 pub enum SetupError {
     #[error("uplink.endpoint is not set")]
     NoEndpoint,
-    #[error("uplink.endpoint `{0}` is not an http:// or https:// URL")]
+    #[error(
+        "uplink.endpoint `{0}` is not an http:// or https:// URL (nor, for protocol ndjson, \
+         file:///absolute/path)"
+    )]
     BadEndpoint(String),
     #[error("reading {what} {path}: {reason}")]
     File {
@@ -36,6 +40,9 @@ pub enum SetupError {
     BadProxy(String),
     #[error("building the HTTP client: {0}")]
     Client(String),
+    /// The `file://` sink cannot be written (checked once at start).
+    #[error("uplink.endpoint: {0}")]
+    Sink(UnsafeFile),
 }
 
 /// What a request came to, as far as delivery cares.
@@ -81,11 +88,17 @@ pub fn redact(url: &reqwest::Url) -> String {
     shown.to_string()
 }
 
-fn read_file(what: &'static str, path: &std::path::Path) -> Result<Vec<u8>, SetupError> {
-    std::fs::read(path).map_err(|e| SetupError::File {
+/// Reads a file the configuration names: a regular file of at most `limit` bytes (so
+/// `api_key_file: /dev/zero` or a FIFO is an error at start, not a hang or a heap explosion).
+fn read_file(
+    what: &'static str,
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<Vec<u8>, SetupError> {
+    crate::files::read_capped(path, limit).map_err(|e| SetupError::File {
         what,
         path: path.display().to_string(),
-        reason: e.to_string(),
+        reason: e.problem.to_string(),
     })
 }
 
@@ -98,7 +111,7 @@ pub fn api_key(config: &Uplink) -> Result<Option<Secret>, SetupError> {
     let Some(path) = &config.api_key_file else {
         return Ok(None);
     };
-    let text = read_file("uplink.api_key_file", path)?;
+    let text = read_file("uplink.api_key_file", path, KEY_FILE_LIMIT)?;
     let line = String::from_utf8_lossy(&text)
         .lines()
         .next()
@@ -147,7 +160,7 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .use_rustls_tls();
         if let Some(path) = &config.ca_file {
-            let pem = read_file("uplink.ca_file", path)?;
+            let pem = read_file("uplink.ca_file", path, PEM_FILE_LIMIT)?;
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| SetupError::File {
                     what: "uplink.ca_file",
@@ -159,9 +172,9 @@ impl Transport {
             }
         }
         if let (Some(cert), Some(key)) = (&config.client_cert_file, &config.client_key_file) {
-            let mut pem = read_file("uplink.client_cert_file", cert)?;
+            let mut pem = read_file("uplink.client_cert_file", cert, PEM_FILE_LIMIT)?;
             pem.extend_from_slice(b"\n");
-            pem.extend(read_file("uplink.client_key_file", key)?);
+            pem.extend(read_file("uplink.client_key_file", key, PEM_FILE_LIMIT)?);
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| SetupError::File {
                 what: "uplink.client_cert_file",
                 path: cert.display().to_string(),

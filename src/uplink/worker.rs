@@ -308,10 +308,14 @@ impl Worker {
         match &self.settings.sink {
             Sink::File(path) => match ndjson::append_to_file(path, &entry.batch) {
                 Ok(()) => (Outcome::Success, None, None),
+                // A symlink, someone else's file, a FIFO: refused now, refused on every retry.
+                // The batch is dropped (counted under status 0) and the reason logged once.
+                Err(e) if e.is_refusal() => (Outcome::Permanent(0), None, Some(e.to_string())),
+                // A full disk or a missing directory may be fixed: retried like a network error.
                 Err(e) => (
                     classify(None, Some(TransportErrorKind::Io)),
                     None,
-                    Some(format!("writing {}: {e}", path.display())),
+                    Some(e.to_string()),
                 ),
             },
             Sink::Http(transport) => match transport.send(&body).await {
