@@ -27,6 +27,18 @@ pub enum ConfigError {
     /// a regular file, or it is over the size limit.
     #[error("{file}: cannot read the configuration file: {reason}")]
     Unreadable { file: String, reason: String },
+    /// A file (or an environment or flag value) nests deeper than the limit; `origin` is the
+    /// file, or the variable or flag, and the position is where the limit was passed.
+    #[error(
+        "{origin}:{line}:{column}: nested more than {limit} levels deep, the limit (wiretop's \
+         own keys go 4 deep)"
+    )]
+    TooDeep {
+        origin: String,
+        line: usize,
+        column: usize,
+        limit: usize,
+    },
 }
 
 impl ConfigError {

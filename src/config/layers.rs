@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::error::ConfigError;
-use super::Config;
+use super::{nesting, Config};
 use crate::files::{read_capped, Problem, CONFIG_FILE_LIMIT};
 
 /// The built-in defaults, as a layer (kept equal to `Config::default()` by a test).
@@ -153,14 +153,16 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
         }
     }
     for (path, text, var) in from_env {
-        let value = setting_value(&text, list_leaves.contains(&path));
-        validate_setting(&path, &value, format!("environment variable {var}"))?;
+        let origin = format!("environment variable {var}");
+        let value = setting_value(&text, list_leaves.contains(&path), &origin)?;
+        validate_setting(&path, &value, origin)?;
         leaves.insert(path, (value, Source::Env(var)));
     }
 
     for (path, text, flag) in &options.flags {
-        let value = setting_value(text, list_leaves.contains(path));
-        validate_setting(path, &value, format!("flag {flag}"))?;
+        let origin = format!("flag {flag}");
+        let value = setting_value(text, list_leaves.contains(path), &origin)?;
+        validate_setting(path, &value, origin)?;
         leaves.insert(path.clone(), (value, Source::Flag(flag.clone())));
     }
 
@@ -173,7 +175,8 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
 /// Reads and validates one file. None when an optional file does not exist.
 ///
 /// Only a regular file of at most [`CONFIG_FILE_LIMIT`] bytes is read (never more than that is
-/// held in memory).
+/// held in memory), and its nesting is checked before serde_yaml parses it, so any file is
+/// accepted or refused quickly.
 fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> {
     let unreadable = |reason: String| ConfigError::Unreadable {
         file: file.display().to_string(),
@@ -205,6 +208,12 @@ fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
             "it is not UTF-8 text (an invalid byte at line {line}, column {column})"
         ))
     })?;
+    nesting::check_depth(&text).map_err(|at| ConfigError::TooDeep {
+        origin: file.display().to_string(),
+        line: at.line,
+        column: at.column,
+        limit: nesting::MAX_DEPTH,
+    })?;
     let deserializer = serde_yaml::Deserializer::from_str(&text);
     // An empty file is a valid, empty layer.
     if text.trim().is_empty() {
@@ -224,7 +233,9 @@ fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
 
 /// Reads an environment or flag value: YAML for scalars (`true`, `5`, `2s`), and for lists
 /// either a YAML list (`[a, b]`) or comma-separated items (`env:prod,service:web`).
-fn setting_value(text: &str, is_list: bool) -> Value {
+/// A value nested past the limit is refused like a file would be (an environment variable can
+/// hold 128 KiB of `[`).
+fn setting_value(text: &str, is_list: bool, origin: &str) -> Result<Value, ConfigError> {
     let trimmed = text.trim();
     if is_list && !trimmed.starts_with('[') {
         let items = trimmed
@@ -233,12 +244,18 @@ fn setting_value(text: &str, is_list: bool) -> Value {
             .filter(|s| !s.is_empty())
             .map(|s| Value::String(s.to_owned()))
             .collect();
-        return Value::Sequence(items);
+        return Ok(Value::Sequence(items));
     }
-    match serde_yaml::from_str::<Value>(trimmed) {
+    nesting::check_depth(trimmed).map_err(|at| ConfigError::TooDeep {
+        origin: origin.to_owned(),
+        line: at.line,
+        column: at.column,
+        limit: nesting::MAX_DEPTH,
+    })?;
+    Ok(match serde_yaml::from_str::<Value>(trimmed) {
         Ok(Value::Mapping(_)) | Err(_) => Value::String(text.to_owned()),
         Ok(value) => value,
-    }
+    })
 }
 
 fn validate_setting(path: &str, value: &Value, origin: String) -> Result<(), ConfigError> {
