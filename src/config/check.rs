@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use serde_yaml::Value;
 
-use super::layers::{env_var_for, Effective};
+use super::env::env_var_for;
+use super::layers::Effective;
 
 /// Keys whose values are never shown.
 fn is_secret(path: &str) -> bool {

@@ -39,6 +39,12 @@ pub enum ConfigError {
         column: usize,
         limit: usize,
     },
+    /// A `WIRETOP_*` environment variable that names no key (a typo, most likely).
+    #[error(
+        "environment variable {var}: not a wiretop setting{suggestion}; settings are WIRETOP_ \
+         and the key path in capitals, such as WIRETOP_PROCESS_AGENT_INTERVAL"
+    )]
+    UnknownVariable { var: String, suggestion: String },
 }
 
 impl ConfigError {
@@ -129,7 +135,7 @@ fn explain(path: &str, raw: &str) -> (String, String) {
 }
 
 /// ` (did you mean `x`?)` for the closest known name, when one is close enough.
-fn suggestion(unknown: &str, known: &[&str]) -> String {
+pub(super) fn suggestion(unknown: &str, known: &[&str]) -> String {
     known
         .iter()
         .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))

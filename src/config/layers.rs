@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::error::ConfigError;
-use super::{nesting, Config};
+use super::{env, nesting, Config};
 use crate::files::{read_capped, Problem, CONFIG_FILE_LIMIT};
 
 /// The built-in defaults, as a layer (kept equal to `Config::default()` by a test).
@@ -95,14 +95,6 @@ pub fn leaf_paths() -> Vec<String> {
     leaves.into_keys().collect()
 }
 
-/// The environment variable that sets `path`.
-pub fn env_var_for(path: &str) -> String {
-    format!("WIRETOP_{}", path.replace('.', "_").to_uppercase())
-}
-
-/// Shorter names for the variables people set most.
-const ENV_ALIASES: [(&str, &str); 1] = [("WIRETOP_API_KEY", "uplink.api_key")];
-
 /// Reads every layer and returns the validated result.
 pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     let defaults = defaults_tree();
@@ -140,19 +132,7 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let mut from_env = Vec::new();
-    for path in leaves.keys() {
-        let var = env_var_for(path);
-        if let Some(value) = env.get(var.as_str()) {
-            from_env.push((path.clone(), (*value).to_owned(), var));
-        }
-    }
-    for (var, path) in ENV_ALIASES {
-        if let Some(value) = env.get(var) {
-            from_env.push((path.to_owned(), (*value).to_owned(), var.to_owned()));
-        }
-    }
-    for (path, text, var) in from_env {
+    for (path, text, var) in env::settings_from(&env, leaves.keys())? {
         let origin = format!("environment variable {var}");
         let value = setting_value(&text, list_leaves.contains(&path), &origin)?;
         validate_setting(&path, &value, origin)?;

@@ -6,6 +6,7 @@
 //! flags. Every value remembers which layer set it, for `wiretop config check`.
 
 mod check;
+mod env;
 mod error;
 mod layers;
 mod nesting;
@@ -19,8 +20,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use check::render as render_check;
+pub use env::{env_var_for, ENV_ALIASES, NON_CONFIG_VARIABLES};
 pub use error::ConfigError;
-pub use layers::{env_var_for, leaf_paths, load, Effective, LoadOptions, Source};
+pub use layers::{leaf_paths, load, Effective, LoadOptions, Source};
 pub use nesting::MAX_DEPTH;
 pub use value::{
     parse_duration, parse_interval, parse_size, Interval, Pattern, PerMinute, Secret,
