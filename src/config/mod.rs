@@ -12,6 +12,7 @@ mod layers;
 mod nesting;
 #[cfg(test)]
 mod tests_layers;
+mod url_secrets;
 mod value;
 
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ pub use env::{env_var_for, ENV_ALIASES, NON_CONFIG_VARIABLES};
 pub use error::ConfigError;
 pub use layers::{leaf_paths, load, Effective, LoadOptions, Source};
 pub use nesting::MAX_DEPTH;
+pub use url_secrets::{is_secret_name, mask_url, url_has_credentials};
 pub use value::{
     parse_duration, parse_interval, parse_size, Interval, Pattern, PerMinute, Secret,
     SensitiveWord, Size, Tag, ThemeName, Timeout, MAX_LIST_ENTRIES,

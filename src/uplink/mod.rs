@@ -51,7 +51,9 @@ impl Uplink {
             Protocol::Ndjson if endpoint.starts_with("file://") => {
                 let path = std::path::PathBuf::from(endpoint.trim_start_matches("file://"));
                 if !path.is_absolute() {
-                    return Err(SetupError::BadEndpoint(endpoint.to_owned()));
+                    return Err(SetupError::BadEndpoint(
+                        crate::config::mask_url(endpoint).into_owned(),
+                    ));
                 }
                 // Opened (and created, 0600) once now, so a sink that is refused (a symlink,
                 // someone else's file) or cannot be written stops `ship` at start with the
