@@ -144,6 +144,9 @@ fn ship(effective: &Effective) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let uplink = wiretop::uplink::Uplink::start(settings);
+        for warning in uplink.status().warnings {
+            tracing::warn!("{}", warning.message);
+        }
         tracing::info!(
             endpoint = uplink.endpoint(),
             protocol = ?config.uplink.protocol,

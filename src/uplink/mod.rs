@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod encode;
 pub mod remote_config;
 pub mod transport;
+pub mod warnings;
 mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -103,6 +104,7 @@ impl Uplink {
             backoff: Backoff::default(),
             breaker: BreakerConfig::default(),
             shutdown_timeout: up.shutdown_timeout.0,
+            warnings: warnings::security_warnings(config),
         })
     }
 
@@ -113,7 +115,10 @@ impl Uplink {
             Sink::File(path) => format!("file://{}", path.display()),
         };
         let (commands, receiver) = mpsc::unbounded_channel();
-        let status = Arc::new(Mutex::new(UplinkStatus::default()));
+        let status = Arc::new(Mutex::new(UplinkStatus {
+            warnings: settings.warnings.clone(),
+            ..UplinkStatus::default()
+        }));
         let task = tokio::spawn(worker::run(settings, receiver, Arc::clone(&status)));
         Uplink {
             commands,

@@ -179,10 +179,8 @@ impl Transport {
             builder = builder.identity(identity);
         }
         if config.insecure_skip_verify {
-            tracing::warn!(
-                "uplink.insecure_skip_verify is on: the backend's certificate is NOT checked, \
-                 anyone on the path can read and change what wiretop sends"
-            );
+            // Warned about once at start (uplink::warnings), not here: this runs for the remote
+            // configuration's client too.
             builder = builder.danger_accept_invalid_certs(true);
         }
         if let Some(proxy) = &config.proxy_url {
