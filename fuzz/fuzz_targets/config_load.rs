@@ -3,7 +3,12 @@
 //! Any `Err` is fine (a bad file must be reported, with where); a panic is not.
 //!
 //! Input: the whole input is the file. Then, for the environment layer, the first byte picks
-//! one of the known key paths and the rest (lossy UTF-8) is that key's `WIRETOP_…` value.
+//! one of the known key paths (or an alias, a variable that is not a setting, or a misspelt
+//! one) and the rest (lossy UTF-8) is that variable's value. A configuration that loads is also
+//! rendered as `config check` does, which masks the credentials of every URL in it.
+//!
+//! Inputs deep in `[`, `{` and `- ` exercise the nesting check that runs before serde_yaml
+//! (config::MAX_DEPTH) through libyaml's own event parser; seeds are in the corpus.
 
 #![no_main]
 
@@ -12,7 +17,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use wiretop::config::{env_var_for, leaf_paths, load, ConfigError, Effective, LoadOptions};
+use wiretop::config::{
+    env_var_for, leaf_paths, load, render_check, ConfigError, Effective, LoadOptions,
+    NON_CONFIG_VARIABLES,
+};
 use wiretop::scrub::{ScrubOptions, Scrubber};
 
 /// One file per fuzzing process, rewritten for every input.
@@ -23,12 +31,15 @@ fn config_file() -> &'static PathBuf {
     })
 }
 
-/// Every configuration key's environment variable, plus the `WIRETOP_API_KEY` alias.
+/// Every configuration key's environment variable, the `WIRETOP_API_KEY` alias, one variable
+/// that is not a setting and one misspelt (an error, never a panic).
 fn env_vars() -> &'static [String] {
     static VARS: OnceLock<Vec<String>> = OnceLock::new();
     VARS.get_or_init(|| {
         let mut vars: Vec<String> = leaf_paths().iter().map(|p| env_var_for(p)).collect();
         vars.push("WIRETOP_API_KEY".to_owned());
+        vars.push(NON_CONFIG_VARIABLES[0].0.to_owned());
+        vars.push("WIRETOP_PROCES_AGENT_INTERVAL".to_owned());
         vars
     })
 }
@@ -64,6 +75,7 @@ fn check(result: Result<Effective, ConfigError>) {
             return;
         }
     };
+    let _ = render_check(&effective);
     let agent = &effective.config.process_agent;
     let interval = agent.interval.0;
     assert!(
