@@ -8,7 +8,10 @@
 //! rendered as `config check` does, which masks the credentials of every URL in it.
 //!
 //! Inputs deep in `[`, `{` and `- ` exercise the nesting check that runs before serde_yaml
-//! (config::MAX_DEPTH) through libyaml's own event parser; seeds are in the corpus.
+//! (`config::check_depth`); seeds are in the corpus. That check is a hand-written walk that must
+//! never see less nesting than libyaml: every input is also run through libyaml's own event
+//! parser (`support/libyaml_depth.rs`) and a walk that passes a document libyaml nests deeper
+//! than `config::MAX_DEPTH` is a crash.
 
 #![no_main]
 
@@ -18,9 +21,12 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use wiretop::config::{
-    env_var_for, leaf_paths, load, render_check, ConfigError, Effective, LoadOptions,
-    NON_CONFIG_VARIABLES,
+    check_depth, deepest_nesting, env_var_for, leaf_paths, load, render_check, ConfigError,
+    Effective, LoadOptions, MAX_DEPTH, NON_CONFIG_VARIABLES,
 };
+
+#[path = "support/libyaml_depth.rs"]
+mod libyaml_depth;
 use wiretop::scrub::{ScrubOptions, Scrubber};
 
 /// One file per fuzzing process, rewritten for every input.
@@ -45,6 +51,19 @@ fn env_vars() -> &'static [String] {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        // The walk must never see less nesting than libyaml does (up to libyaml's first
+        // error): compared exactly, so that small inputs find what a deep one would exploit.
+        let (libyaml, at) = libyaml_depth::deepest(text);
+        let walk = deepest_nesting(text);
+        assert!(
+            walk >= libyaml,
+            "the nesting walk sees {walk} levels where libyaml sees {libyaml} (at byte {at})"
+        );
+        if check_depth(text).is_ok() {
+            assert!(libyaml <= MAX_DEPTH, "check_depth passed {libyaml} levels");
+        }
+    }
     let file = config_file();
     std::fs::write(file, data).expect("the fuzz config file can be written");
     let from_file = LoadOptions {
@@ -85,7 +104,11 @@ fn check(result: Result<Effective, ConfigError>) {
     assert!(agent.max_per_minute.0 >= 1, "loaded max_per_minute 0");
     let options = ScrubOptions {
         scrub_args: agent.scrub_args,
-        custom_sensitive_words: agent.custom_sensitive_words.iter().map(|w| w.0.clone()).collect(),
+        custom_sensitive_words: agent
+            .custom_sensitive_words
+            .iter()
+            .map(|w| w.0.clone())
+            .collect(),
         strip_proc_arguments: agent.strip_proc_arguments,
     };
     if let Err(error) = Scrubber::new(&options) {
