@@ -5,6 +5,7 @@
 //! the explorer, the printers in [`output`] and the uplink only ever read.
 
 pub mod config;
+pub mod files;
 pub mod format;
 pub mod model;
 pub mod output;

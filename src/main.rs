@@ -15,6 +15,7 @@ use wiretop::sample::{sample_once, SamplerSettings};
 use wiretop::scrub::{ScrubOptions, Scrubber};
 use wiretop::ui::{ExitReason, ExplorerOptions};
 use wiretop::uplink::remote_config::{next_poll_in, Poll, Poller, RemoteSettings};
+use wiretop::uplink::transport::SetupError;
 
 /// Printed once on stderr when some processes could not be inspected.
 const PRIVILEGE_HINT: &str =
@@ -42,6 +43,12 @@ fn main() -> ExitCode {
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             {
                 return ExitCode::SUCCESS;
+            }
+            // The uplink's settings are configuration too (a key file that is a FIFO, a sink
+            // that is a symlink): exit as for any other configuration error.
+            if e.downcast_ref::<SetupError>().is_some() {
+                eprintln!("wiretop: configuration error: {e:#}");
+                return ExitCode::from(EXIT_CONFIG);
             }
             eprintln!("wiretop: error: {e:#}");
             ExitCode::FAILURE
@@ -137,6 +144,9 @@ fn ship(effective: &Effective) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let uplink = wiretop::uplink::Uplink::start(settings);
+        for warning in uplink.status().warnings {
+            tracing::warn!("{}", warning.message);
+        }
         tracing::info!(
             endpoint = uplink.endpoint(),
             protocol = ?config.uplink.protocol,

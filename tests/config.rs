@@ -94,13 +94,7 @@ fn config_check_shows_sources_and_masks_the_api_key() {
         !stdout.contains("sentinel") && !stderr.contains("sentinel"),
         "key never printed"
     );
-    let line = |key: &str| {
-        stdout
-            .lines()
-            .find(|l| l.starts_with(&format!("{key}:")))
-            .unwrap_or_else(|| panic!("{key} in {stdout}"))
-            .to_owned()
-    };
+    let line = |key: &str| check_line(&stdout, key);
     assert!(
         line("process_agent.interval").contains("3s")
             && line("process_agent.interval").contains("flag --interval")
@@ -111,6 +105,15 @@ fn config_check_shows_sources_and_masks_the_api_key() {
             && line("uplink.api_key").contains("WIRETOP_API_KEY")
     );
     assert!(line("ui.sort").contains("# default"));
+}
+
+/// The `key: value  # source` line of `config check` output for `key`.
+fn check_line(stdout: &str, key: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("{key} in {stdout}"))
+        .to_owned()
 }
 
 #[test]
@@ -229,4 +232,167 @@ fn disabled_collection_is_explained_not_silent() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn config_check_masks_credentials_and_secret_parameters_of_every_url() {
+    let scratch = Scratch::new("urls");
+    let file = scratch.file(
+        "uplink:\n\
+         \x20 endpoint: https://otlp-user:sentinel-pw-1@otlp.example.com:4318/v1?region=eu&token=sentinel-tok-2\n\
+         \x20 proxy_url: http://proxy-user:sentinel-pw-3@proxy.internal:3128\n\
+         \x20 headers: {Authorization: Bearer sentinel-hdr-4, X-Scope-OrgID: tenant-1}\n",
+    );
+    let (code, stdout, stderr) = wiretop(
+        &scratch,
+        &["--config", &file, "config", "check"],
+        &[(
+            "WIRETOP_UPLINK_REMOTE_CONFIG_URL",
+            "https://sentinel-tok-5@config.example.com/wiretop?X-Amz-Signature=sentinel-sig-6&sig=sentinel-sig-7&api_key=sentinel-key-8&password=sentinel-pw-9&v=2",
+        )],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stdout.contains("sentinel") && !stderr.contains("sentinel"),
+        "a secret was printed:\n{stdout}"
+    );
+    let line = |key: &str| check_line(&stdout, key);
+    assert!(line("uplink.endpoint")
+        .contains("https://otlp-user:********@otlp.example.com:4318/v1?region=eu&token=********"));
+    assert!(line("uplink.proxy_url").contains("http://proxy-user:********@proxy.internal:3128"));
+    let remote = line("uplink.remote_config_url");
+    assert!(remote.contains(
+        "https://********@config.example.com/wiretop?X-Amz-Signature=********&sig=********&api_key=********&password=********&v=2"
+    ), "{remote}");
+    assert!(remote.contains("# environment WIRETOP_UPLINK_REMOTE_CONFIG_URL"));
+    assert!(line("uplink.headers.Authorization").contains("********"));
+}
+
+#[test]
+fn a_misspelt_environment_variable_stops_wiretop_with_a_did_you_mean() {
+    let scratch = Scratch::new("env-typo");
+    let (code, stdout, stderr) = wiretop(
+        &scratch,
+        &["config", "check"],
+        &[("WIRETOP_PROCES_AGENT_INTERVAL", "5s")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.starts_with("wiretop: configuration error: environment variable WIRETOP_PROCES_AGENT_INTERVAL: not a wiretop setting (did you mean `WIRETOP_PROCESS_AGENT_INTERVAL`?)"),
+        "{stderr}"
+    );
+    // Variables wiretop reads for other purposes are no settings and no errors either.
+    let (code, _, stderr) = wiretop(
+        &scratch,
+        &["config", "check"],
+        &[("WIRETOP_LOG", "debug"), ("WIRETOP_CHURN_SECS", "60")],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// Every WIRETOP_ variable the code, tests, benchmarks and CI scripts read is either a setting
+/// or listed in config::NON_CONFIG_VARIABLES, so none of them stops wiretop as a typo.
+#[test]
+fn every_wiretop_variable_read_anywhere_is_known() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", ".ci", "fuzz/fuzz_targets"] {
+        collect_files(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "found the sources: {files:?}");
+    let settings: Vec<String> = wiretop::config::leaf_paths()
+        .iter()
+        .map(|p| wiretop::config::env_var_for(p))
+        .collect();
+    let readers = [
+        "var(\"",
+        "var_os(\"",
+        "try_from_env(\"",
+        "env_number(\"",
+        "env_flag(\"",
+        "${",
+        "$",
+    ];
+    let mut read = std::collections::BTreeSet::new();
+    for file in &files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for reader in readers {
+            for (at, _) in text.match_indices(&format!("{reader}WIRETOP_")) {
+                let name: String = text[at + reader.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                read.insert((name, file.display().to_string()));
+            }
+        }
+    }
+    let names: std::collections::BTreeSet<&String> = read.iter().map(|(name, _)| name).collect();
+    assert!(
+        names.len() >= 20 && names.contains(&"WIRETOP_LOG".to_owned()),
+        "found the readers: {names:?}"
+    );
+    for (name, file) in read {
+        let known = settings.contains(&name)
+            || wiretop::config::ENV_ALIASES
+                .iter()
+                .any(|(alias, _)| *alias == name)
+            || wiretop::config::NON_CONFIG_VARIABLES
+                .iter()
+                .any(|(known, _)| *known == name);
+        assert!(
+            known,
+            "{file} reads {name}: add it to config::NON_CONFIG_VARIABLES"
+        );
+    }
+}
+
+fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The limits leave room for real configurations: a file just under 1 MiB with 1,000 patterns,
+/// 1,000 sensitive words, comments full of brackets and quotes, and thousands of tags loads.
+/// The time it takes is printed (`-- --nocapture`), not asserted.
+#[test]
+fn a_configuration_just_under_the_size_limit_with_every_list_full_loads() {
+    let scratch = Scratch::new("legit-1mib");
+    let mut text = String::from("process_agent:\n  exclude_patterns:\n");
+    for i in 0..wiretop::config::MAX_LIST_ENTRIES {
+        text.push_str(&format!(
+            "    - '^/opt/app-{i}/bin/[a-z]+ --flag=x'   # pattern {i} [not a list] {{nor a map}}\n"
+        ));
+    }
+    text.push_str("  custom_sensitive_words:\n");
+    for i in 0..wiretop::config::MAX_LIST_ENTRIES {
+        text.push_str(&format!("    - 'x_secret_{i}_*'\n"));
+    }
+    text.push_str("uplink:\n  headers: {X-Scope-OrgID: tenant-1}\ntags:\n");
+    let mut i = 0;
+    while text.len() < (1 << 20) - 100 {
+        text.push_str(&format!("  - team:t{i}   # tag {i} 'quoted' [bracket]\n"));
+        i += 1;
+    }
+    let file = scratch.file(&text);
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = wiretop(&scratch, &["--config", &file, "config", "check"], &[]);
+    println!(
+        "{} bytes, {i} tags: config check took {:?}",
+        text.len(),
+        started.elapsed()
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(&format!("team:t{}", i - 1)));
 }

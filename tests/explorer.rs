@@ -515,3 +515,26 @@ fn unprivileged_explorer_marks_what_it_cannot_see_and_shows_own_sockets() {
     assert!(ui.wait_exit().success());
     ui.assert_terminal_restored();
 }
+
+#[test]
+fn credentials_over_plain_http_are_warned_about_in_the_header() {
+    let mut ui = Explorer::start_with_env(
+        &["--interval", "500ms"],
+        &[
+            ("WIRETOP_UPLINK_ENABLED", "true"),
+            (
+                "WIRETOP_UPLINK_ENDPOINT",
+                "http://wiretop-collector.invalid:4318",
+            ),
+            ("WIRETOP_API_KEY", "sentinel-explorer-key"),
+        ],
+    );
+    ui.wait_for("the warning in the header", |s| {
+        s.contains("⚠ credentials sent over plain http")
+    });
+    ui.type_keys("q");
+    assert!(ui.wait_exit().success());
+    ui.assert_terminal_restored();
+    let raw = String::from_utf8_lossy(&ui.raw.lock().unwrap()).into_owned();
+    assert!(!raw.contains("sentinel-explorer-key"));
+}

@@ -872,3 +872,80 @@ fn lifecycle_events_and_the_size_cap_shape_what_is_sent() {
     assert!(exited, "the child's exit was shipped as a log event");
     assert_books_balance(&status);
 }
+
+/// `wiretop ship` with `env` (and no other WIRETOP_ variable) for about a second, stopped with
+/// SIGTERM; returns its log.
+fn ship_briefly(env: &[(&str, &str)]) -> String {
+    let scratch = std::env::temp_dir().join(format!("wiretop-brief-{}", std::process::id()));
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wiretop"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("WIRETOP_")) {
+        command.env_remove(key);
+    }
+    let child = command
+        .args(["--interval", "300ms", "ship"])
+        .env("XDG_CONFIG_HOME", &scratch)
+        .env("WIRETOP_UPLINK_ENABLED", "true")
+        .env("WIRETOP_UPLINK_SHUTDOWN_TIMEOUT", "300ms")
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wiretop ship starts");
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let output = child.wait_with_output().expect("ship exits");
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "clean exit on SIGTERM: {log}");
+    log
+}
+
+#[test]
+fn credentials_over_plain_http_to_another_host_are_warned_about_at_start() {
+    // .invalid never resolves: nothing leaves the machine, but the host is not loopback.
+    let log = ship_briefly(&[
+        (
+            "WIRETOP_UPLINK_ENDPOINT",
+            "http://wiretop-collector.invalid:4318",
+        ),
+        ("WIRETOP_API_KEY", SENTINEL_KEY),
+    ]);
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("plain http://"))
+        .unwrap_or_else(|| panic!("no warning: {log}"));
+    assert!(
+        warning.contains("uplink.endpoint http://wiretop-collector.invalid:4318 is plain http:// to a host that is not this machine, so these travel unencrypted, readable by anyone on the path: the API key (dd-api-key); use https://"),
+        "{warning}"
+    );
+    assert!(!log.contains(SENTINEL_KEY), "{log}");
+
+    let log = ship_briefly(&[(
+        "WIRETOP_UPLINK_ENDPOINT",
+        &format!("http://user:{SENTINEL_KEY}@wiretop-collector.invalid:4318"),
+    )]);
+    assert!(
+        log.contains(
+            "uplink.endpoint http://user:********@wiretop-collector.invalid:4318 is plain http://"
+        ) && log.contains("the credentials in the URL"),
+        "{log}"
+    );
+    assert!(!log.contains(SENTINEL_KEY), "{log}");
+}
+
+#[test]
+fn plain_http_to_loopback_or_without_credentials_is_not_warned_about() {
+    let receiver = Receiver::start(|_, _| Reply::ok());
+    let log = ship_briefly(&[
+        ("WIRETOP_UPLINK_ENDPOINT", &receiver.url()),
+        ("WIRETOP_API_KEY", SENTINEL_KEY),
+    ]);
+    assert!(!log.contains("plain http"), "{log}");
+    assert!(!receiver.requests().is_empty(), "it did ship: {log}");
+    let log = ship_briefly(&[(
+        "WIRETOP_UPLINK_ENDPOINT",
+        "http://wiretop-collector.invalid:4318",
+    )]);
+    assert!(!log.contains("plain http"), "{log}");
+}

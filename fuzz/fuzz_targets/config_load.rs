@@ -3,7 +3,15 @@
 //! Any `Err` is fine (a bad file must be reported, with where); a panic is not.
 //!
 //! Input: the whole input is the file. Then, for the environment layer, the first byte picks
-//! one of the known key paths and the rest (lossy UTF-8) is that key's `WIRETOP_…` value.
+//! one of the known key paths (or an alias, a variable that is not a setting, or a misspelt
+//! one) and the rest (lossy UTF-8) is that variable's value. A configuration that loads is also
+//! rendered as `config check` does, which masks the credentials of every URL in it.
+//!
+//! Inputs deep in `[`, `{` and `- ` exercise the nesting check that runs before serde_yaml
+//! (`config::check_depth`); seeds are in the corpus. That check is a hand-written walk that must
+//! never see less nesting than libyaml: every input is also run through libyaml's own event
+//! parser (`support/libyaml_depth.rs`) and a walk that passes a document libyaml nests deeper
+//! than `config::MAX_DEPTH` is a crash.
 
 #![no_main]
 
@@ -12,7 +20,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use wiretop::config::{env_var_for, leaf_paths, load, ConfigError, Effective, LoadOptions};
+use wiretop::config::{
+    check_depth, deepest_nesting, env_var_for, leaf_paths, load, render_check, ConfigError,
+    Effective, LoadOptions, MAX_DEPTH, NON_CONFIG_VARIABLES,
+};
+
+#[path = "support/libyaml_depth.rs"]
+mod libyaml_depth;
 use wiretop::scrub::{ScrubOptions, Scrubber};
 
 /// One file per fuzzing process, rewritten for every input.
@@ -23,17 +37,33 @@ fn config_file() -> &'static PathBuf {
     })
 }
 
-/// Every configuration key's environment variable, plus the `WIRETOP_API_KEY` alias.
+/// Every configuration key's environment variable, the `WIRETOP_API_KEY` alias, one variable
+/// that is not a setting and one misspelt (an error, never a panic).
 fn env_vars() -> &'static [String] {
     static VARS: OnceLock<Vec<String>> = OnceLock::new();
     VARS.get_or_init(|| {
         let mut vars: Vec<String> = leaf_paths().iter().map(|p| env_var_for(p)).collect();
         vars.push("WIRETOP_API_KEY".to_owned());
+        vars.push(NON_CONFIG_VARIABLES[0].0.to_owned());
+        vars.push("WIRETOP_PROCES_AGENT_INTERVAL".to_owned());
         vars
     })
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        // The walk must never see less nesting than libyaml does (up to libyaml's first
+        // error): compared exactly, so that small inputs find what a deep one would exploit.
+        let (libyaml, at) = libyaml_depth::deepest(text);
+        let walk = deepest_nesting(text);
+        assert!(
+            walk >= libyaml,
+            "the nesting walk sees {walk} levels where libyaml sees {libyaml} (at byte {at})"
+        );
+        if check_depth(text).is_ok() {
+            assert!(libyaml <= MAX_DEPTH, "check_depth passed {libyaml} levels");
+        }
+    }
     let file = config_file();
     std::fs::write(file, data).expect("the fuzz config file can be written");
     let from_file = LoadOptions {
@@ -64,6 +94,7 @@ fn check(result: Result<Effective, ConfigError>) {
             return;
         }
     };
+    let _ = render_check(&effective);
     let agent = &effective.config.process_agent;
     let interval = agent.interval.0;
     assert!(
@@ -73,7 +104,11 @@ fn check(result: Result<Effective, ConfigError>) {
     assert!(agent.max_per_minute.0 >= 1, "loaded max_per_minute 0");
     let options = ScrubOptions {
         scrub_args: agent.scrub_args,
-        custom_sensitive_words: agent.custom_sensitive_words.iter().map(|w| w.0.clone()).collect(),
+        custom_sensitive_words: agent
+            .custom_sensitive_words
+            .iter()
+            .map(|w| w.0.clone())
+            .collect(),
         strip_proc_arguments: agent.strip_proc_arguments,
     };
     if let Err(error) = Scrubber::new(&options) {

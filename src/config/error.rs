@@ -23,9 +23,28 @@ pub enum ConfigError {
         path: String,
         message: String,
     },
-    /// A file exists but cannot be read, or a file named with --config is missing.
+    /// A file exists but cannot be read, or a file named with --config is missing, or it is not
+    /// a regular file, or it is over the size limit.
     #[error("{file}: cannot read the configuration file: {reason}")]
     Unreadable { file: String, reason: String },
+    /// A file (or an environment or flag value) nests deeper than the limit; `origin` is the
+    /// file, or the variable or flag, and the position is where the limit was passed.
+    #[error(
+        "{origin}:{line}:{column}: nested more than {limit} levels deep, the limit (wiretop's \
+         own keys go 4 deep)"
+    )]
+    TooDeep {
+        origin: String,
+        line: usize,
+        column: usize,
+        limit: usize,
+    },
+    /// A `WIRETOP_*` environment variable that names no key (a typo, most likely).
+    #[error(
+        "environment variable {var}: not a wiretop setting{suggestion}; settings are WIRETOP_ \
+         and the key path in capitals, such as WIRETOP_PROCESS_AGENT_INTERVAL"
+    )]
+    UnknownVariable { var: String, suggestion: String },
 }
 
 impl ConfigError {
@@ -116,7 +135,7 @@ fn explain(path: &str, raw: &str) -> (String, String) {
 }
 
 /// ` (did you mean `x`?)` for the closest known name, when one is close enough.
-fn suggestion(unknown: &str, known: &[&str]) -> String {
+pub(super) fn suggestion(unknown: &str, known: &[&str]) -> String {
     known
         .iter()
         .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::error::ConfigError;
-use super::Config;
+use super::{env, nesting, Config};
+use crate::files::{read_capped, Problem, CONFIG_FILE_LIMIT};
 
 /// The built-in defaults, as a layer (kept equal to `Config::default()` by a test).
 pub const DEFAULTS_YAML: &str = include_str!("defaults.yaml");
@@ -94,14 +95,6 @@ pub fn leaf_paths() -> Vec<String> {
     leaves.into_keys().collect()
 }
 
-/// The environment variable that sets `path`.
-pub fn env_var_for(path: &str) -> String {
-    format!("WIRETOP_{}", path.replace('.', "_").to_uppercase())
-}
-
-/// Shorter names for the variables people set most.
-const ENV_ALIASES: [(&str, &str); 1] = [("WIRETOP_API_KEY", "uplink.api_key")];
-
 /// Reads every layer and returns the validated result.
 pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
     let defaults = defaults_tree();
@@ -139,27 +132,17 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let mut from_env = Vec::new();
-    for path in leaves.keys() {
-        let var = env_var_for(path);
-        if let Some(value) = env.get(var.as_str()) {
-            from_env.push((path.clone(), (*value).to_owned(), var));
-        }
-    }
-    for (var, path) in ENV_ALIASES {
-        if let Some(value) = env.get(var) {
-            from_env.push((path.to_owned(), (*value).to_owned(), var.to_owned()));
-        }
-    }
-    for (path, text, var) in from_env {
-        let value = setting_value(&text, list_leaves.contains(&path));
-        validate_setting(&path, &value, format!("environment variable {var}"))?;
+    for (path, text, var) in env::settings_from(&env, leaves.keys())? {
+        let origin = format!("environment variable {var}");
+        let value = setting_value(&text, list_leaves.contains(&path), &origin)?;
+        validate_setting(&path, &value, origin)?;
         leaves.insert(path, (value, Source::Env(var)));
     }
 
     for (path, text, flag) in &options.flags {
-        let value = setting_value(text, list_leaves.contains(path));
-        validate_setting(path, &value, format!("flag {flag}"))?;
+        let origin = format!("flag {flag}");
+        let value = setting_value(text, list_leaves.contains(path), &origin)?;
+        validate_setting(path, &value, origin)?;
         leaves.insert(path.clone(), (value, Source::Flag(flag.clone())));
     }
 
@@ -170,32 +153,47 @@ pub fn load(options: &LoadOptions) -> Result<Effective, ConfigError> {
 }
 
 /// Reads and validates one file. None when an optional file does not exist.
+///
+/// Only a regular file of at most [`CONFIG_FILE_LIMIT`] bytes is read (never more than that is
+/// held in memory), and its nesting is checked before serde_yaml parses it, so any file is
+/// accepted or refused quickly.
 fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
-        // A directory on the way we may not enter (HOME still pointing at root's home under
-        // setpriv or sudo) hides whether the file exists at all: an optional file we cannot
-        // even see is treated as absent. A file we can see but not read is still an error.
-        Err(e)
-            if e.kind() == std::io::ErrorKind::PermissionDenied
-                && !required
-                && std::fs::symlink_metadata(file).is_err() =>
-        {
-            return Ok(None)
-        }
-        Err(e) => {
-            let reason = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_owned(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-                _ => e.to_string(),
-            };
-            return Err(ConfigError::Unreadable {
-                file: file.display().to_string(),
-                reason,
-            });
-        }
+    let unreadable = |reason: String| ConfigError::Unreadable {
+        file: file.display().to_string(),
+        reason,
     };
+    let bytes = match read_capped(file, CONFIG_FILE_LIMIT) {
+        Ok(bytes) => bytes,
+        Err(e) => match &e.problem {
+            Problem::Io(std::io::ErrorKind::NotFound, _) if !required => return Ok(None),
+            // A directory on the way we may not enter (HOME still pointing at root's home under
+            // setpriv or sudo) hides whether the file exists at all: an optional file we cannot
+            // even see is treated as absent. A file we can see but not read is still an error.
+            Problem::Io(std::io::ErrorKind::PermissionDenied, _)
+                if !required && std::fs::symlink_metadata(file).is_err() =>
+            {
+                return Ok(None)
+            }
+            problem => return Err(unreadable(problem.to_string())),
+        },
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = String::from_utf8_lossy(valid.rsplit(|&b| b == b'\n').next().unwrap_or(&[]))
+            .chars()
+            .count()
+            + 1;
+        unreadable(format!(
+            "it is not UTF-8 text (an invalid byte at line {line}, column {column})"
+        ))
+    })?;
+    nesting::check_depth(&text).map_err(|at| ConfigError::TooDeep {
+        origin: file.display().to_string(),
+        line: at.line,
+        column: at.column,
+        limit: nesting::MAX_DEPTH,
+    })?;
     let deserializer = serde_yaml::Deserializer::from_str(&text);
     // An empty file is a valid, empty layer.
     if text.trim().is_empty() {
@@ -215,7 +213,9 @@ fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
 
 /// Reads an environment or flag value: YAML for scalars (`true`, `5`, `2s`), and for lists
 /// either a YAML list (`[a, b]`) or comma-separated items (`env:prod,service:web`).
-fn setting_value(text: &str, is_list: bool) -> Value {
+/// A value nested past the limit is refused like a file would be (an environment variable can
+/// hold 128 KiB of `[`).
+fn setting_value(text: &str, is_list: bool, origin: &str) -> Result<Value, ConfigError> {
     let trimmed = text.trim();
     if is_list && !trimmed.starts_with('[') {
         let items = trimmed
@@ -224,12 +224,18 @@ fn setting_value(text: &str, is_list: bool) -> Value {
             .filter(|s| !s.is_empty())
             .map(|s| Value::String(s.to_owned()))
             .collect();
-        return Value::Sequence(items);
+        return Ok(Value::Sequence(items));
     }
-    match serde_yaml::from_str::<Value>(trimmed) {
+    nesting::check_depth(trimmed).map_err(|at| ConfigError::TooDeep {
+        origin: origin.to_owned(),
+        line: at.line,
+        column: at.column,
+        limit: nesting::MAX_DEPTH,
+    })?;
+    Ok(match serde_yaml::from_str::<Value>(trimmed) {
         Ok(Value::Mapping(_)) | Err(_) => Value::String(text.to_owned()),
         Ok(value) => value,
-    }
+    })
 }
 
 fn validate_setting(path: &str, value: &Value, origin: String) -> Result<(), ConfigError> {

@@ -6,10 +6,13 @@
 //! flags. Every value remembers which layer set it, for `wiretop config check`.
 
 mod check;
+mod env;
 mod error;
 mod layers;
+mod nesting;
 #[cfg(test)]
 mod tests_layers;
+mod url_secrets;
 mod value;
 
 use std::path::PathBuf;
@@ -18,11 +21,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use check::render as render_check;
+pub use env::{env_var_for, ENV_ALIASES, NON_CONFIG_VARIABLES};
 pub use error::ConfigError;
-pub use layers::{env_var_for, leaf_paths, load, Effective, LoadOptions, Source};
+pub use layers::{leaf_paths, load, Effective, LoadOptions, Source};
+pub use nesting::{check_depth, deepest_nesting, TooDeep, MAX_DEPTH};
+pub use url_secrets::{is_secret_name, mask_url, url_has_credentials};
 pub use value::{
     parse_duration, parse_interval, parse_size, Interval, Pattern, PerMinute, Secret,
-    SensitiveWord, Size, Tag, ThemeName, Timeout,
+    SensitiveWord, Size, Tag, ThemeName, Timeout, MAX_LIST_ENTRIES,
 };
 
 /// Everything wiretop can be told.
@@ -48,9 +54,13 @@ pub struct ProcessAgent {
     /// Uplink: at most this many messages per minute.
     pub max_per_minute: PerMinute,
     pub remote_config: RemoteConfig,
-    /// Processes whose command line matches any of these are not collected.
+    /// Processes whose command line matches any of these are not collected (at most
+    /// [`MAX_LIST_ENTRIES`]).
+    #[serde(deserialize_with = "value::at_most_max_entries")]
     pub exclude_patterns: Vec<Pattern>,
     pub scrub_args: bool,
+    /// At most [`MAX_LIST_ENTRIES`].
+    #[serde(deserialize_with = "value::at_most_max_entries")]
     pub custom_sensitive_words: Vec<SensitiveWord>,
     pub strip_proc_arguments: bool,
 }

@@ -259,3 +259,79 @@ fn empty_file_is_an_empty_layer() {
     let (result, _) = load_text("empty", "\n# nothing here\n");
     assert_eq!(result.unwrap().config, super::Config::default());
 }
+
+#[test]
+fn nesting_past_the_limit_names_where_it_was_passed() {
+    let text = format!(
+        "process_agent:\n  interval: 2s\ntags: {}{}\n",
+        "[".repeat(70),
+        "]".repeat(70)
+    );
+    let (result, path) = load_text("deep", &text);
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        format!("{path}:3:70: nested more than 64 levels deep, the limit (wiretop's own keys go 4 deep)")
+    );
+    // Brackets in quotes and comments are text, however many.
+    let many = "[".repeat(500);
+    let (result, _) = load_text(
+        "deep_text",
+        &format!("# {many}\nprocess_agent:\n  exclude_patterns: ['{many}x]']\n"),
+    );
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("not a valid regular expression"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_file_over_the_size_limit_or_not_utf8_is_refused_saying_why() {
+    let big = format!(
+        "# {}\n",
+        "x".repeat(crate::files::CONFIG_FILE_LIMIT as usize)
+    );
+    let (result, path) = load_text("big", &big);
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        format!(
+            "{path}: cannot read the configuration file: it is {} bytes, over the limit of 1 MiB",
+            big.len()
+        )
+    );
+    let file = TempFile::new("latin1", "");
+    std::fs::write(&file.path, b"tags: [caf\xe9]\n").unwrap();
+    let options = LoadOptions {
+        explicit_file: Some(file.path.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        load(&options).unwrap_err().to_string(),
+        format!(
+            "{}: cannot read the configuration file: it is not UTF-8 text (an invalid byte at line 1, column 11)",
+            file.path.display()
+        )
+    );
+}
+
+#[test]
+fn lists_that_are_compiled_hold_at_most_a_thousand_entries() {
+    let entries = |n: usize| {
+        (0..n)
+            .map(|i| format!("    - 'p{i}'\n"))
+            .collect::<String>()
+    };
+    for key in ["exclude_patterns", "custom_sensitive_words"] {
+        let (result, _) = load_text(key, &format!("process_agent:\n  {key}:\n{}", entries(1000)));
+        assert!(result.is_ok(), "{key}: 1000 entries are fine");
+        let (result, path) =
+            load_text(key, &format!("process_agent:\n  {key}:\n{}", entries(1001)));
+        let message = result.unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!(
+                "{path}:3:5: process_agent.{key}: more than 1000 entries (the limit)"
+            )),
+            "{message}"
+        );
+    }
+}

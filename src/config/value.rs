@@ -184,6 +184,43 @@ impl<'de> Deserialize<'de> for PerMinute {
     }
 }
 
+/// The most entries `exclude_patterns` and `custom_sensitive_words` may hold. Each entry is
+/// compiled when read and tried against every command line on every sample: a thousand is far
+/// past any real use, and keeps a configuration of any size that is accepted quick to read.
+pub const MAX_LIST_ENTRIES: usize = 1000;
+
+/// Reads a list of at most [`MAX_LIST_ENTRIES`], refusing at the first entry too many (before it
+/// is compiled).
+pub(super) fn at_most_max_entries<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Bounded<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> de::Visitor<'de> for Bounded<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a list of at most {MAX_LIST_ENTRIES} entries")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if items.len() == MAX_LIST_ENTRIES {
+                    return Err(de::Error::custom(format!(
+                        "more than {MAX_LIST_ENTRIES} entries (the limit)"
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+
+    d.deserialize_seq(Bounded(std::marker::PhantomData))
+}
+
 /// A regular expression, compiled when read.
 #[derive(Debug, Clone)]
 pub struct Pattern(pub regex::Regex);

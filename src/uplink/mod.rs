@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod encode;
 pub mod remote_config;
 pub mod transport;
+pub mod warnings;
 mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -38,7 +39,9 @@ pub struct Uplink {
 }
 
 impl Uplink {
-    /// Builds the worker settings from the configuration (without starting anything).
+    /// Builds the worker settings from the configuration (without starting anything). Reads the
+    /// files the configuration names (API key, certificates) and, for a `file://` sink, opens the
+    /// file once (creating it) to find out now whether it can be written.
     pub fn settings(config: &Config) -> Result<WorkerSettings, SetupError> {
         let up = &config.uplink;
         let endpoint = up.endpoint.as_deref().ok_or(SetupError::NoEndpoint)?;
@@ -47,8 +50,17 @@ impl Uplink {
             .max(1);
         let (sink, encoder) = match up.protocol {
             Protocol::Ndjson if endpoint.starts_with("file://") => {
-                let path = endpoint.trim_start_matches("file://");
-                (Sink::File(path.into()), SnapshotEncoder::Ndjson)
+                let path = std::path::PathBuf::from(endpoint.trim_start_matches("file://"));
+                if !path.is_absolute() {
+                    return Err(SetupError::BadEndpoint(
+                        crate::config::mask_url(endpoint).into_owned(),
+                    ));
+                }
+                // Opened (and created, 0600) once now, so a sink that is refused (a symlink,
+                // someone else's file) or cannot be written stops `ship` at start with the
+                // reason; the worker checks again on every batch.
+                crate::files::open_private_append(&path).map_err(SetupError::Sink)?;
+                (Sink::File(path), SnapshotEncoder::Ndjson)
             }
             Protocol::Ndjson => (
                 Sink::Http(Transport::new(up, endpoint)?),
@@ -92,6 +104,7 @@ impl Uplink {
             backoff: Backoff::default(),
             breaker: BreakerConfig::default(),
             shutdown_timeout: up.shutdown_timeout.0,
+            warnings: warnings::security_warnings(config),
         })
     }
 
@@ -102,7 +115,10 @@ impl Uplink {
             Sink::File(path) => format!("file://{}", path.display()),
         };
         let (commands, receiver) = mpsc::unbounded_channel();
-        let status = Arc::new(Mutex::new(UplinkStatus::default()));
+        let status = Arc::new(Mutex::new(UplinkStatus {
+            warnings: settings.warnings.clone(),
+            ..UplinkStatus::default()
+        }));
         let task = tokio::spawn(worker::run(settings, receiver, Arc::clone(&status)));
         Uplink {
             commands,

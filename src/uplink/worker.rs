@@ -24,6 +24,7 @@ use crate::uplink::encode::ndjson;
 use crate::uplink::encode::otlp::OtlpEncoder;
 use crate::uplink::encode::remote_write::RemoteWriteEncoder;
 use crate::uplink::transport::Transport;
+use crate::uplink::warnings::SecurityWarning;
 
 /// What the uplink reports to whoever shows it (the explorer header, the ship log).
 #[derive(Debug, Clone, Default)]
@@ -34,6 +35,8 @@ pub struct UplinkStatus {
     pub queued: u64,
     /// The remote configuration version in force, if any was applied.
     pub remote_config_version: Option<String>,
+    /// Risks in the settings, found at start (plain-http credentials, unchecked certificates).
+    pub warnings: Vec<SecurityWarning>,
 }
 
 /// Which protocol turns snapshots into batches.
@@ -92,6 +95,8 @@ pub struct WorkerSettings {
     pub backoff: Backoff,
     pub breaker: BreakerConfig,
     pub shutdown_timeout: Duration,
+    /// Shown in the status from the start: see [`super::warnings`].
+    pub warnings: Vec<SecurityWarning>,
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -308,10 +313,14 @@ impl Worker {
         match &self.settings.sink {
             Sink::File(path) => match ndjson::append_to_file(path, &entry.batch) {
                 Ok(()) => (Outcome::Success, None, None),
+                // A symlink, someone else's file, a FIFO: refused now, refused on every retry.
+                // The batch is dropped (counted under status 0) and the reason logged once.
+                Err(e) if e.is_refusal() => (Outcome::Permanent(0), None, Some(e.to_string())),
+                // A full disk or a missing directory may be fixed: retried like a network error.
                 Err(e) => (
                     classify(None, Some(TransportErrorKind::Io)),
                     None,
-                    Some(format!("writing {}: {e}", path.display())),
+                    Some(e.to_string()),
                 ),
             },
             Sink::Http(transport) => match transport.send(&body).await {

@@ -181,9 +181,14 @@ fn full(buf: &mut Buffer, area: Rect, s: &Snapshot, app: &App, theme: &Theme) {
         .and_then(|u| u.lock().ok().map(|s| s.clone()))
     {
         let c = &uplink.counters;
+        status.push_str(&format!("  uplink {}", uplink.state.label()));
+        // Risks in the uplink's settings, first so a narrow terminal still shows them (the
+        // explorer owns the terminal: no log line can say it).
+        for warning in &uplink.warnings {
+            status.push_str(&format!(" ⚠ {}", warning.headline));
+        }
         status.push_str(&format!(
-            "  uplink {} sent {} queued {} dropped {}",
-            uplink.state.label(),
+            " sent {} queued {} dropped {}",
             c.sent,
             uplink.queued,
             c.dropped_total()

@@ -222,3 +222,22 @@ fn huge_command_line_wraps_a_few_lines_then_says_how_much_is_left() {
     assert!(wrapped <= 9, "a bounded number of lines: {wrapped}");
     assert!(text.contains("more characters"), "{text}");
 }
+
+#[test]
+fn uplink_security_warnings_show_in_the_header_next_to_its_state() {
+    let mut app = app();
+    let status = crate::uplink::UplinkStatus {
+        warnings: vec![crate::uplink::warnings::SecurityWarning {
+            headline: "credentials sent over plain http".to_owned(),
+            message: "uplink.endpoint http://collector:4318 is plain http:// ...".to_owned(),
+        }],
+        ..Default::default()
+    };
+    app.uplink = Some(std::sync::Arc::new(std::sync::Mutex::new(status)));
+    let text = screen(&mut app, 120, 24);
+    let header = text.lines().nth(3).unwrap_or_default();
+    assert!(
+        header.contains("uplink starting ⚠ credentials sent over plain http sent 0"),
+        "{header}"
+    );
+}

@@ -35,7 +35,8 @@ pub enum DropReason {
     Coalesced,
     /// Larger than the queue's byte budget, or refused by the backend (413) and not splittable.
     TooLarge,
-    /// The backend answered with a status that must not be retried.
+    /// The backend answered with a status that must not be retried; 0 when the batch was refused
+    /// before any request (it could not be encoded, or the `file://` sink refused its file).
     Permanent(u16),
     /// Still queued when the uplink stopped.
     Shutdown,

@@ -1,10 +1,10 @@
 //! Newline-delimited JSON: one snapshot document per line, exactly as `wiretop snapshot --format
 //! json` prints it, so anything that reads that output reads what the uplink sends.
 
-use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::files::{open_private_append, Problem, UnsafeFile};
 use crate::model::Snapshot;
 use crate::uplink::batch::{Batch, Class, Records};
 
@@ -30,28 +30,33 @@ pub fn encode_snapshot(snapshot: &Snapshot) -> Batch {
     }
 }
 
-/// Appends an NDJSON batch's lines, each followed by `\n`, to the file at `path` (created if
-/// missing). Meant for debugging and recording what would be sent, not as a durable store: there
-/// is no rotation and no fsync.
+/// Appends an NDJSON batch's lines, each followed by `\n`, to the file at `path` (created 0600
+/// if missing). Meant for debugging and recording what would be sent, not as a durable store:
+/// there is no rotation and no fsync.
 ///
-/// The whole batch goes out in one write on a file opened for appending, so lines from several
-/// writers of the same file do not interleave mid-line. A batch of any other kind of records is
-/// refused with [`io::ErrorKind::InvalidInput`].
-pub fn append_to_file(path: &Path, batch: &Batch) -> io::Result<()> {
+/// The file is opened afresh for every batch through [`open_private_append`], so a file that is
+/// rotated away is created again, and one replaced by a symbolic link or someone else's file is
+/// refused (checked again each time). The whole batch goes out in one write on a file opened for
+/// appending, so lines from several writers of the same file do not interleave mid-line. A batch
+/// of any other kind of records is refused with [`io::ErrorKind::InvalidInput`].
+pub fn append_to_file(path: &Path, batch: &Batch) -> Result<(), UnsafeFile> {
+    let failed = |error: io::Error| UnsafeFile {
+        path: path.to_path_buf(),
+        problem: Problem::io(&error),
+    };
     let Records::Ndjson(lines) = &batch.records else {
-        return Err(io::Error::new(
+        return Err(failed(io::Error::new(
             io::ErrorKind::InvalidInput,
             "only NDJSON batches can be appended to a file",
-        ));
+        )));
     };
     let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for line in lines {
         buf.extend_from_slice(line.as_bytes());
         buf.push(b'\n');
     }
-    let mut file = OpenOptions::new().append(true).create(true).open(path)?;
-    file.write_all(&buf)?;
-    file.flush()
+    let mut file = open_private_append(path)?;
+    file.write_all(&buf).map_err(failed)
 }
 
 #[cfg(test)]
@@ -175,7 +180,10 @@ mod tests {
             records: Records::RemoteWrite(vec![vec![0x0a, 0]]),
         };
         let err = append_to_file(&path, &batch).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(matches!(
+            err.problem,
+            Problem::Io(io::ErrorKind::InvalidInput, _)
+        ));
         assert!(!path.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,0 +1,262 @@
+//! Opening a file wiretop writes (the NDJSON sink today; recordings and baselines later) so that
+//! it cannot be turned into a write to someone else's file.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{kind_of, shown, Problem};
+
+/// The mode of every file wiretop creates: its snapshots list every process's sockets.
+pub const PRIVATE_MODE: u32 = 0o600;
+
+/// A file that was not opened for writing, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsafeFile {
+    pub path: PathBuf,
+    pub problem: Problem,
+}
+
+impl UnsafeFile {
+    /// True when the file itself is unacceptable (a link, someone else's file, a FIFO...), which
+    /// trying again will not change; false when the system failed (a missing directory, a full
+    /// disk, permission denied), which may pass.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self.problem, Problem::Io(..))
+    }
+}
+
+impl std::fmt::Display for UnsafeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = if self.is_refusal() {
+            "refusing to write"
+        } else {
+            "cannot write"
+        };
+        write!(f, "{verb} {}: {}", shown(&self.path), self.problem)
+    }
+}
+
+impl std::error::Error for UnsafeFile {}
+
+/// Opens `path` for appending, creating it with mode 0600 if it does not exist.
+///
+/// Refused: a symbolic link as the last component (`O_NOFOLLOW`: never written through), a file
+/// that is not regular (a FIFO, a device, a socket; opened non-blocking so a FIFO cannot hang
+/// the caller), an existing file owned by anyone but the effective user, and an existing file
+/// with more than one hard link (its other name could be `/etc/shadow`). Ownership, type and
+/// link count are read from the opened descriptor. A new file gets mode 0600 explicitly, whatever
+/// the umask. Directories on the way are followed as usual: whoever chose the path chose them.
+pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
+    let refuse = |problem| UnsafeFile {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+    // A file that vanishes between "it exists" and opening it is simply created on the next
+    // round; a few rounds end any race someone could keep up.
+    for _ in 0..3 {
+        let created = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(PRIVATE_MODE)
+            .custom_flags(flags)
+            .open(path);
+        match created {
+            Ok(file) => {
+                // The umask may have taken bits away (0400 under umask 0200): set exactly 0600.
+                file.set_permissions(Permissions::from_mode(PRIVATE_MODE))
+                    .map_err(|e| refuse(Problem::io(&e)))?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(refuse(open_problem(path, &e))),
+        }
+        let existing = OpenOptions::new()
+            .append(true)
+            .custom_flags(flags)
+            .open(path);
+        match existing {
+            Ok(file) => return check_existing(file).map_err(refuse),
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(refuse(open_problem(path, &e))),
+        }
+    }
+    Err(refuse(Problem::Io(
+        ErrorKind::Other,
+        "it keeps being replaced while it is opened".to_owned(),
+    )))
+}
+
+/// An existing file may be appended to only if it is a regular file of ours with one name.
+fn check_existing(file: File) -> Result<File, Problem> {
+    let metadata = file.metadata().map_err(|e| Problem::io(&e))?;
+    if let Some(kind) = kind_of(&metadata) {
+        return Err(Problem::NotRegular(kind));
+    }
+    let us = nix::unistd::geteuid().as_raw();
+    if metadata.uid() != us {
+        return Err(Problem::OwnedByOther {
+            owner: metadata.uid(),
+            us,
+        });
+    }
+    if metadata.nlink() > 1 {
+        return Err(Problem::HardLinks(metadata.nlink()));
+    }
+    Ok(file)
+}
+
+/// What a failed open means. The path is looked at again only to word the message (a symlink
+/// gives ELOOP, a FIFO without a reader ENXIO); the refusal itself came from the open.
+fn open_problem(path: &Path, error: &std::io::Error) -> Problem {
+    match error.raw_os_error() {
+        Some(libc::ELOOP) => Problem::Symlink,
+        Some(libc::ENXIO | libc::ENODEV | libc::EISDIR | libc::ETXTBSY) => {
+            match std::fs::symlink_metadata(path)
+                .ok()
+                .and_then(|m| kind_of(&m))
+            {
+                Some(kind) => Problem::NotRegular(kind),
+                None => Problem::io(error),
+            }
+        }
+        Some(libc::ENOENT) => Problem::Io(
+            ErrorKind::NotFound,
+            "its directory does not exist".to_owned(),
+        ),
+        _ => Problem::io(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+    use crate::files::tests::Scratch;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().mode() & 0o7777
+    }
+
+    // The umask is process-wide and these tests run in parallel threads: umask 000 and 0277 are
+    // tested on the binary, in a child process (tests/files.rs).
+    #[test]
+    fn a_new_file_is_created_0600_and_then_appended_to() {
+        let dir = Scratch::new("write-new");
+        let path = dir.path("out.ndjson");
+        open_private_append(&path)
+            .unwrap()
+            .write_all(b"one\n")
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        open_private_append(&path)
+            .unwrap()
+            .write_all(b"two\n")
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
+    }
+
+    #[test]
+    fn a_symlink_is_never_written_through() {
+        let dir = Scratch::new("write-link");
+        let target = dir.path("target");
+        std::fs::write(&target, b"precious\n").unwrap();
+        let link = dir.path("out.ndjson");
+        symlink(&target, &link).unwrap();
+        let dangling = dir.path("dangling.ndjson");
+        symlink(dir.path("would-be-created"), &dangling).unwrap();
+        for path in [&link, &dangling] {
+            let error = open_private_append(path).unwrap_err();
+            assert_eq!(error.problem, Problem::Symlink);
+            assert!(error.is_refusal());
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "refusing to write {}: it is a symbolic link",
+                    path.display()
+                )
+            );
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"precious\n");
+        assert!(!dir.path("would-be-created").exists());
+    }
+
+    #[test]
+    fn a_second_hard_link_is_refused() {
+        let dir = Scratch::new("write-hardlink");
+        let precious = dir.path("precious");
+        std::fs::write(&precious, b"keep\n").unwrap();
+        let alias = dir.path("out.ndjson");
+        std::fs::hard_link(&precious, &alias).unwrap();
+        let error = open_private_append(&alias).unwrap_err();
+        assert_eq!(error.problem, Problem::HardLinks(2));
+        assert_eq!(std::fs::read(&precious).unwrap(), b"keep\n");
+    }
+
+    #[test]
+    fn fifos_devices_and_directories_are_refused_without_blocking() {
+        let dir = Scratch::new("write-special");
+        let fifo = dir.path("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // With a reader the open succeeds; the type check still refuses it.
+        let reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        for (path, kind) in [
+            (fifo.clone(), "a FIFO"),
+            (PathBuf::from("/dev/null"), "a character device"),
+            (dir.path(""), "a directory"),
+        ] {
+            let error = open_private_append(&path).unwrap_err();
+            assert_eq!(
+                error.problem,
+                Problem::NotRegular(kind),
+                "{}",
+                path.display()
+            );
+        }
+        drop(reader);
+        // Without a reader, opening for writing fails at once (ENXIO) instead of blocking.
+        let error = open_private_append(&fifo).unwrap_err();
+        assert_eq!(error.problem, Problem::NotRegular("a FIFO"));
+    }
+
+    #[test]
+    fn a_file_owned_by_another_user_is_refused() {
+        // Run as root (as CI does): chown needs it.
+        let dir = Scratch::new("write-foreign");
+        let path = dir.path("out.ndjson");
+        std::fs::write(&path, b"theirs\n").unwrap();
+        std::fs::set_permissions(&path, Permissions::from_mode(0o666)).unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534))
+            .expect("chown needs root: run the tests as root, as CI does");
+        let error = open_private_append(&path).unwrap_err();
+        assert!(
+            matches!(error.problem, Problem::OwnedByOther { owner: 65534, .. }),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("it belongs to nobody (uid 65534)"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"theirs\n");
+    }
+
+    #[test]
+    fn a_missing_directory_is_a_failure_not_a_refusal() {
+        let error = open_private_append(Path::new("/nonexistent/wiretop/out.ndjson")).unwrap_err();
+        assert!(!error.is_refusal());
+        assert_eq!(
+            error.to_string(),
+            "cannot write /nonexistent/wiretop/out.ndjson: its directory does not exist"
+        );
+    }
+}
