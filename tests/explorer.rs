@@ -241,6 +241,21 @@ fn filter_expand_sort_and_quit_in_a_real_terminal() {
             })
     });
     assert!(screen.contains("CPU%▼"));
+    // htop's habit: P again keeps the biggest CPU user on top (it does not invert).
+    ui.type_keys("P");
+    std::thread::sleep(Duration::from_millis(1200));
+    let screen = ui.wait_for("the spinner still on top after P again", |s| {
+        s.contains("CPU%▼")
+            && s.lines()
+                .skip_while(|l| !l.contains("COMMAND"))
+                .nth(1)
+                .is_some_and(|first| {
+                    first
+                        .trim_start()
+                        .starts_with(&format!("{} ", spinner.pid()))
+                })
+    });
+    assert!(!screen.contains("CPU%▲"), "{screen}");
 
     ui.type_keys("q");
     let status = ui.wait_exit();

@@ -12,7 +12,7 @@ use super::columns::Column;
 use super::keys::{action, Action};
 use super::layout::TableLayout;
 use super::rows::{self, Line};
-use super::state::{Cursor, KillDialog, Mode, ProcessId, ViewState, SIGNALS};
+use super::state::{Cursor, KillDialog, Mode, ProcessId, Sort, ViewState, SIGNALS};
 
 /// What the event loop should do after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +205,7 @@ impl App {
                     c.socket = None;
                 }
             }
-            Action::SortBy(column) => self.view.sort = self.view.sort.by(column),
+            Action::SortBy(column) => self.view.sort = Sort::natural(column),
             Action::SortNext => self.view.sort = self.view.sort.shift(1),
             Action::SortPrevious => self.view.sort = self.view.sort.shift(-1),
             Action::SortInvert => self.view.sort.descending = !self.view.sort.descending,

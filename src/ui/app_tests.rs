@@ -137,6 +137,34 @@ fn jumping_to_a_peer_hidden_by_the_filter_clears_the_filter() {
     assert!(app.view.filter_text.is_empty());
 }
 
+/// htop's habit: `P` sets CPU, biggest first, and pressing it again keeps it so; only `I`
+/// or a second click on the header inverts.
+#[test]
+fn sort_keys_set_the_natural_order_and_keep_it_when_pressed_again() {
+    let mut app = fixture::app();
+    for _ in 0..2 {
+        key(&mut app, KeyCode::Char('P'));
+        assert_eq!(
+            (app.view.sort.column, app.view.sort.descending),
+            (Column::Cpu, true)
+        );
+    }
+    key(&mut app, KeyCode::Char('N'));
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(
+        (app.view.sort.column, app.view.sort.descending),
+        (Column::Pid, false),
+        "pid: lowest first, again"
+    );
+    key(&mut app, KeyCode::Char('M'));
+    key(&mut app, KeyCode::Char('I'));
+    assert_eq!(
+        (app.view.sort.column, app.view.sort.descending),
+        (Column::Mem, false),
+        "I inverts"
+    );
+}
+
 #[test]
 fn filter_typing_is_incremental_and_escape_clears_it() {
     let mut app = fixture::app();

@@ -1,5 +1,6 @@
-//! Key bindings: every key the explorer understands, per mode, in one table. The help overlay is
-//! generated from [`HELP`], so it cannot drift from what the keys do.
+//! Key bindings as data: every key the explorer understands, per mode, in tables that both
+//! dispatch ([`action`]) and the help overlay ([`help_lines`]) read, so what the help says a key
+//! does is what it does.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -26,6 +27,8 @@ pub enum Action {
     ScrollRight,
     ExpandAll,
     CollapseAll,
+    /// Sort on this column in its natural direction (htop's `P`, `M`, `T`: pressing `P` again
+    /// keeps the biggest CPU users on top).
     SortBy(Column),
     SortNext,
     SortPrevious,
@@ -49,55 +52,295 @@ pub enum Action {
     Ignore,
 }
 
-/// Key, what it does; shown by the help overlay in this order.
-pub const HELP: [(&str, &str); 23] = [
-    (
-        "Up/Down j/k",
+/// A key as bindings name it. Letters are case-sensitive (`K` is Shift-k); only Ctrl-C carries
+/// a modifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    F(u8),
+    Ctrl(char),
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Enter,
+    Esc,
+    Backspace,
+}
+
+impl Key {
+    /// Whether the key press `event` is this key.
+    pub fn matches(self, event: KeyEvent) -> bool {
+        match self {
+            Key::Ctrl(c) => {
+                event.code == KeyCode::Char(c) && event.modifiers.contains(KeyModifiers::CONTROL)
+            }
+            key => !is_modified(event) && event.code == key.code(),
+        }
+    }
+
+    /// The key press, as crossterm reports it.
+    pub fn event(self) -> KeyEvent {
+        match self {
+            Key::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            key => KeyEvent::new(key.code(), KeyModifiers::NONE),
+        }
+    }
+
+    fn code(self) -> KeyCode {
+        match self {
+            Key::Char(c) | Key::Ctrl(c) => KeyCode::Char(c),
+            Key::F(n) => KeyCode::F(n),
+            Key::Up => KeyCode::Up,
+            Key::Down => KeyCode::Down,
+            Key::Left => KeyCode::Left,
+            Key::Right => KeyCode::Right,
+            Key::PageUp => KeyCode::PageUp,
+            Key::PageDown => KeyCode::PageDown,
+            Key::Home => KeyCode::Home,
+            Key::End => KeyCode::End,
+            Key::Enter => KeyCode::Enter,
+            Key::Esc => KeyCode::Esc,
+            Key::Backspace => KeyCode::Backspace,
+        }
+    }
+
+    /// How the help names the key.
+    pub fn label(self) -> String {
+        match self {
+            Key::Char(' ') => "Space".to_owned(),
+            Key::Char(c) => c.to_string(),
+            Key::F(n) => format!("F{n}"),
+            Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Up => "Up".to_owned(),
+            Key::Down => "Down".to_owned(),
+            Key::Left => "Left".to_owned(),
+            Key::Right => "Right".to_owned(),
+            Key::PageUp => "PgUp".to_owned(),
+            Key::PageDown => "PgDn".to_owned(),
+            Key::Home => "Home".to_owned(),
+            Key::End => "End".to_owned(),
+            Key::Enter => "Enter".to_owned(),
+            Key::Esc => "Esc".to_owned(),
+            Key::Backspace => "Backspace".to_owned(),
+        }
+    }
+}
+
+/// Keys bound to one action, and the help line they start.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub action: Action,
+    /// What the help says. `None`: the keys join the help line of the binding before, whose
+    /// words cover this action too (`P M N T C`: sort by CPU, memory, ...).
+    pub help: Option<&'static str>,
+}
+
+const fn bind(keys: &'static [Key], action: Action, help: &'static str) -> Binding {
+    Binding {
+        keys,
+        action,
+        help: Some(help),
+    }
+}
+
+const fn also(keys: &'static [Key], action: Action) -> Binding {
+    Binding {
+        keys,
+        action,
+        help: None,
+    }
+}
+
+/// Keys that work in every mode.
+pub const GLOBAL: &[Binding] = &[bind(&[Key::Ctrl('c')], Action::Quit, "quit, from anywhere")];
+
+/// The table's keys, in the order the help lists them.
+pub const NORMAL: &[Binding] = &[
+    bind(
+        &[Key::Up],
+        Action::Up,
         "move the selection (also onto an expanded row's sockets)",
     ),
-    (
-        "PgUp/PgDn Home/End",
-        "move by a page / to the top or bottom",
+    also(&[Key::Down, Key::Char('j')], Action::Down),
+    bind(
+        &[Key::PageUp],
+        Action::PageUp,
+        "move by a page / to the top / to the bottom",
     ),
-    (
-        "Enter",
+    also(&[Key::PageDown], Action::PageDown),
+    also(&[Key::Home, Key::Char('g')], Action::Home),
+    also(&[Key::End, Key::Char('G')], Action::End),
+    bind(
+        &[Key::Enter],
+        Action::Activate,
         "expand or collapse the row; on a connection: jump to its peer",
     ),
-    (
-        "Right / Left",
+    bind(
+        &[Key::Right],
+        Action::Right,
         "expand / collapse the row, or scroll the command",
     ),
-    ("[ / ]", "scroll the command column left / right"),
-    ("e / E", "expand all / collapse all"),
-    (
-        "/ or F4",
-        "filter: text, port:8080 user:x pid:1 state:listen",
+    also(&[Key::Left], Action::Left),
+    bind(
+        &[Key::Char('[')],
+        Action::ScrollLeft,
+        "scroll the command column left / right",
     ),
-    ("", "remote:10.0.0.0/8 cpu>5 mem>100M (terms AND together)"),
-    ("Esc", "clear the filter / close a dialog"),
-    (
-        "F6 or < >",
-        "choose the sort column / previous / next column",
+    also(&[Key::Char(']')], Action::ScrollRight),
+    bind(
+        &[Key::Char('e')],
+        Action::ExpandAll,
+        "expand all / collapse all",
     ),
-    ("I", "invert the sort order"),
-    ("P M N T C", "sort by CPU, memory, pid, time, connections"),
+    also(&[Key::Char('E')], Action::CollapseAll),
+    bind(
+        &[Key::Char('/'), Key::F(4), Key::F(3)],
+        Action::OpenFilter,
+        "filter as you type: words, port:8080 user:x pid:1 state:listen \
+         remote:10.0.0.0/8 peer:node cpu>5 mem>100M !term (terms AND together)",
+    ),
+    bind(
+        &[Key::Esc],
+        Action::ClearFilter,
+        "clear the filter (in a dialog: close it)",
+    ),
+    bind(
+        &[Key::F(6)],
+        Action::OpenSortPicker,
+        "choose the sort column / the column left / right of it",
+    ),
+    also(&[Key::Char('<'), Key::Char(',')], Action::SortPrevious),
+    also(&[Key::Char('>'), Key::Char('.')], Action::SortNext),
+    bind(&[Key::Char('I')], Action::SortInvert, "invert the sort order"),
+    bind(
+        &[Key::Char('P')],
+        Action::SortBy(Column::Cpu),
+        "sort by CPU, memory, pid, time, connections (each its natural way: pressed again, the same)",
+    ),
+    also(&[Key::Char('M')], Action::SortBy(Column::Mem)),
+    also(&[Key::Char('N')], Action::SortBy(Column::Pid)),
+    also(&[Key::Char('T')], Action::SortBy(Column::Time)),
+    also(&[Key::Char('C')], Action::SortBy(Column::Conns)),
+    bind(
+        &[Key::Char('t'), Key::F(5)],
+        Action::ToggleTree,
+        "tree view by parent process",
+    ),
+    bind(
+        &[Key::Char('K')],
+        Action::ToggleKernelThreads,
+        "show / hide kernel threads",
+    ),
+    bind(
+        &[Key::Char('z'), Key::Char(' ')],
+        Action::TogglePause,
+        "pause (freeze the display); again to resume",
+    ),
+    // `k` moves up in vi terms, but htop users reach for it to kill: htop wins, since Up is
+    // always there for moving.
+    bind(
+        &[Key::Char('k'), Key::F(9)],
+        Action::OpenKill,
+        "send a signal to the selected process (confirmed with y)",
+    ),
+    bind(
+        &[Key::Char('?'), Key::F(1), Key::Char('h')],
+        Action::OpenHelp,
+        "this help",
+    ),
+    bind(&[Key::Char('q'), Key::F(10)], Action::Quit, "quit"),
+];
+
+/// Typing into the filter: these keys, and any other character is typed.
+pub const FILTER: &[Binding] = &[
+    bind(&[Key::Esc], Action::Cancel, "clear the filter and close it"),
+    bind(
+        &[Key::Enter],
+        Action::Confirm,
+        "keep the filter, back to the table",
+    ),
+    bind(&[Key::Backspace], Action::Backspace, "delete a character"),
+    bind(&[Key::Up], Action::Up, "move the selection"),
+    also(&[Key::Down], Action::Down),
+    bind(&[Key::F(10)], Action::Quit, "quit"),
+];
+
+/// The sort picker and the kill dialog: these keys, and digits pick a line.
+pub const DIALOG: &[Binding] = &[
+    bind(
+        &[Key::Esc, Key::Char('n'), Key::Char('q')],
+        Action::Cancel,
+        "close",
+    ),
+    bind(&[Key::Enter], Action::Confirm, "choose"),
+    bind(&[Key::Char('y')], Action::Yes, "choose; send the signal"),
+    bind(&[Key::Up, Key::Char('k')], Action::Up, "move"),
+    also(&[Key::Down, Key::Char('j')], Action::Down),
+];
+
+/// The help overlay: these keys, and any other closes it.
+pub const HELP_MODE: &[Binding] = &[bind(&[Key::Char('q'), Key::F(10)], Action::Quit, "quit")];
+
+/// What the mouse does, for the help (it has no keys to bind).
+pub const MOUSE_HELP: [(&str, &str); 2] = [
     ("click header", "sort by that column (again: invert)"),
-    ("t or F5", "tree view by parent process"),
-    ("K", "show / hide kernel threads"),
-    ("z or Space", "pause (freeze the display); again to resume"),
-    ("k or F9", "send a signal to the selected process"),
-    ("click / wheel", "select a row / scroll"),
-    ("? or F1", "this help"),
-    ("q F10 Ctrl-C", "quit"),
-    ("", ""),
+    ("click / wheel", "select a row (again: expand) / scroll"),
+];
+
+/// What the table's less obvious columns mean, for the help.
+pub const LEGEND: [(&str, &str); 2] = [
     ("LISTEN", "ports the process accepts on (u: = UDP)"),
     ("CONN", "connections it holds; expand to see peers"),
 ];
 
+/// The help overlay's lines: the keys (as labels) and what they do, from [`GLOBAL`] and
+/// [`NORMAL`], then the mouse and the legend.
+pub fn help_lines() -> Vec<(String, &'static str)> {
+    let mut lines: Vec<(String, &'static str)> = Vec::new();
+    for binding in NORMAL.iter().chain(GLOBAL) {
+        let labels: Vec<String> = binding.keys.iter().map(|k| k.label()).collect();
+        match (binding.help, lines.last_mut()) {
+            (None, Some((keys, _))) => {
+                keys.push(' ');
+                keys.push_str(&labels.join(" "));
+            }
+            (help, _) => lines.push((labels.join(" "), help.unwrap_or_default())),
+        }
+    }
+    lines.push((String::new(), ""));
+    lines.extend(
+        MOUSE_HELP
+            .iter()
+            .chain(&LEGEND)
+            .map(|(keys, what)| ((*keys).to_owned(), *what)),
+    );
+    lines
+}
+
+/// The bindings in force in `mode`, after [`GLOBAL`].
+pub fn bindings(mode: &Mode) -> &'static [Binding] {
+    match mode {
+        Mode::Normal => NORMAL,
+        Mode::Filter => FILTER,
+        Mode::Help => HELP_MODE,
+        Mode::SortPicker(_) | Mode::Kill(_) => DIALOG,
+    }
+}
+
 /// Maps a key press to an action in `mode`.
 pub fn action(mode: &Mode, key: KeyEvent) -> Action {
-    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        return Action::Quit;
+    let bound = GLOBAL
+        .iter()
+        .chain(bindings(mode))
+        .find(|binding| binding.keys.iter().any(|k| k.matches(key)));
+    if let Some(binding) = bound {
+        return binding.action;
     }
     // A key held with Ctrl, Alt or another modifier is a different key: Ctrl-Q, Ctrl-K and
     // Ctrl-Y are emacs habits, and must not quit, open the kill dialog or confirm a signal.
@@ -105,64 +348,12 @@ pub fn action(mode: &Mode, key: KeyEvent) -> Action {
     if is_modified(key) {
         return Action::Ignore;
     }
-    match mode {
-        Mode::Normal => normal(key),
-        Mode::Filter => filter(key),
-        Mode::Help => match key.code {
-            KeyCode::Char('q') | KeyCode::F(10) => Action::Quit,
-            _ => Action::Cancel,
-        },
-        Mode::SortPicker(_) | Mode::Kill(_) => dialog(key),
-    }
-}
-
-fn normal(key: KeyEvent) -> Action {
-    match key.code {
-        KeyCode::Char('q') | KeyCode::F(10) => Action::Quit,
-        KeyCode::Up => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::Home,
-        KeyCode::End | KeyCode::Char('G') => Action::End,
-        KeyCode::Enter => Action::Activate,
-        KeyCode::Right => Action::Right,
-        KeyCode::Left => Action::Left,
-        KeyCode::Char('[') => Action::ScrollLeft,
-        KeyCode::Char(']') => Action::ScrollRight,
-        KeyCode::Char('e') => Action::ExpandAll,
-        KeyCode::Char('E') => Action::CollapseAll,
-        KeyCode::Char('P') => Action::SortBy(Column::Cpu),
-        KeyCode::Char('M') => Action::SortBy(Column::Mem),
-        KeyCode::Char('N') => Action::SortBy(Column::Pid),
-        KeyCode::Char('T') => Action::SortBy(Column::Time),
-        KeyCode::Char('C') => Action::SortBy(Column::Conns),
-        KeyCode::Char('>') | KeyCode::Char('.') => Action::SortNext,
-        KeyCode::Char('<') | KeyCode::Char(',') => Action::SortPrevious,
-        KeyCode::Char('I') => Action::SortInvert,
-        KeyCode::F(6) => Action::OpenSortPicker,
-        KeyCode::Char('/') | KeyCode::F(4) | KeyCode::F(3) => Action::OpenFilter,
-        KeyCode::Esc => Action::ClearFilter,
-        KeyCode::Char('t') | KeyCode::F(5) => Action::ToggleTree,
-        KeyCode::Char('K') => Action::ToggleKernelThreads,
-        KeyCode::Char('z') | KeyCode::Char(' ') => Action::TogglePause,
-        KeyCode::Char('?') | KeyCode::F(1) | KeyCode::Char('h') => Action::OpenHelp,
-        // `k` moves up in vi terms, but htop users reach for it to kill: htop wins, since
-        // Up is always there for moving.
-        KeyCode::Char('k') | KeyCode::F(9) => Action::OpenKill,
-        _ => Action::Ignore,
-    }
-}
-
-fn filter(key: KeyEvent) -> Action {
-    match key.code {
-        KeyCode::Esc => Action::Cancel,
-        KeyCode::Enter => Action::Confirm,
-        KeyCode::Backspace => Action::Backspace,
-        KeyCode::Up => Action::Up,
-        KeyCode::Down => Action::Down,
-        KeyCode::F(10) => Action::Quit,
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Action::Type(c),
+    match (mode, key.code) {
+        (Mode::Filter, KeyCode::Char(c)) => Action::Type(c),
+        (Mode::SortPicker(_) | Mode::Kill(_), KeyCode::Char(c)) if c.is_ascii_digit() => {
+            Action::Type(c)
+        }
+        (Mode::Help, _) => Action::Cancel,
         _ => Action::Ignore,
     }
 }
@@ -178,49 +369,105 @@ fn is_modified(key: KeyEvent) -> bool {
     )
 }
 
-fn dialog(key: KeyEvent) -> Action {
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => Action::Cancel,
-        KeyCode::Enter => Action::Confirm,
-        KeyCode::Char('y') => Action::Yes,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::Char(c) if c.is_ascii_digit() => Action::Type(c),
-        _ => Action::Ignore,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::state::{KillDialog, ProcessId};
 
     fn press(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
     }
 
+    fn all_modes() -> Vec<Mode> {
+        let dialog = KillDialog {
+            target: ProcessId {
+                pid: 1,
+                start_time_ms: 0,
+            },
+            name: "init".to_owned(),
+            signal: 0,
+            confirming: false,
+        };
+        vec![
+            Mode::Normal,
+            Mode::Filter,
+            Mode::Help,
+            Mode::SortPicker(0),
+            Mode::Kill(dialog),
+        ]
+    }
+
+    /// Every key on every help line does what that line's bindings say: the help is built
+    /// from the table, and dispatch reads the same table, so this holds by construction; the
+    /// test keeps it so if either ever stops reading the table.
+    #[test]
+    fn every_help_line_keys_do_what_it_says() {
+        let lines = help_lines();
+        let mut line = 0;
+        for binding in NORMAL {
+            if binding.help.is_some() {
+                line = lines
+                    .iter()
+                    .position(|(_, what)| Some(*what) == binding.help)
+                    .unwrap_or_else(|| panic!("{:?} has a help line", binding.action));
+            }
+            for key in binding.keys {
+                assert!(
+                    lines[line].0.split(' ').any(|label| label == key.label()),
+                    "help line {:?} names {}",
+                    lines[line],
+                    key.label()
+                );
+                assert_eq!(
+                    action(&Mode::Normal, key.event()),
+                    binding.action,
+                    "{} does what its help line says",
+                    key.label()
+                );
+            }
+        }
+        // and every key label on a help line is one of that line's keys
+        for (keys, what) in lines.iter().filter(|(keys, _)| !keys.is_empty()) {
+            if MOUSE_HELP.iter().chain(&LEGEND).any(|(_, w)| w == what) {
+                continue;
+            }
+            for label in keys.split(' ') {
+                assert!(
+                    NORMAL
+                        .iter()
+                        .chain(GLOBAL)
+                        .any(|b| b.keys.iter().any(|k| k.label() == label)),
+                    "{label} on the help line {what:?} is bound"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_mode() {
+        for mode in all_modes() {
+            let mut seen: Vec<Key> = Vec::new();
+            for binding in GLOBAL.iter().chain(bindings(&mode)) {
+                for key in binding.keys {
+                    assert!(!seen.contains(key), "{key:?} bound twice in {mode:?}");
+                    seen.push(*key);
+                }
+            }
+        }
+    }
+
     #[test]
     fn htop_keys_do_what_htop_users_expect() {
-        assert_eq!(action(&Mode::Normal, press(KeyCode::F(10))), Action::Quit);
-        assert_eq!(
-            action(&Mode::Normal, press(KeyCode::Char('P'))),
-            Action::SortBy(Column::Cpu)
-        );
-        assert_eq!(
-            action(&Mode::Normal, press(KeyCode::F(9))),
-            Action::OpenKill
-        );
-        assert_eq!(
-            action(&Mode::Normal, press(KeyCode::Char('k'))),
-            Action::OpenKill
-        );
-        assert_eq!(
-            action(&Mode::Normal, press(KeyCode::F(5))),
-            Action::ToggleTree
-        );
-        assert_eq!(
-            action(&Mode::Normal, press(KeyCode::Char('I'))),
-            Action::SortInvert
-        );
+        let normal = |code| action(&Mode::Normal, press(code));
+        assert_eq!(normal(KeyCode::F(10)), Action::Quit);
+        assert_eq!(normal(KeyCode::Char('P')), Action::SortBy(Column::Cpu));
+        assert_eq!(normal(KeyCode::F(9)), Action::OpenKill);
+        assert_eq!(normal(KeyCode::Char('k')), Action::OpenKill);
+        assert_eq!(normal(KeyCode::F(5)), Action::ToggleTree);
+        assert_eq!(normal(KeyCode::Char('I')), Action::SortInvert);
+        // crossterm reports Shift with the capital letter; it is still `P`.
+        let shifted = KeyEvent::new(KeyCode::Char('P'), KeyModifiers::SHIFT);
+        assert_eq!(action(&Mode::Normal, shifted), Action::SortBy(Column::Cpu));
     }
 
     #[test]
@@ -235,5 +482,17 @@ mod tests {
         );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(&Mode::Filter, ctrl_c), Action::Quit);
+    }
+
+    #[test]
+    fn modified_letters_are_not_the_plain_letter_in_any_mode() {
+        for mode in all_modes() {
+            for c in ['q', 'k', 'y', 'P', 'e'] {
+                for modifiers in [KeyModifiers::CONTROL, KeyModifiers::ALT] {
+                    let got = action(&mode, KeyEvent::new(KeyCode::Char(c), modifiers));
+                    assert_eq!(got, Action::Ignore, "{modifiers:?}-{c} in {mode:?}");
+                }
+            }
+        }
     }
 }

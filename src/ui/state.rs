@@ -48,6 +48,15 @@ pub struct Sort {
 }
 
 impl Sort {
+    /// Sorts on `column` in its natural direction, whatever the sort was: htop's `P`, `M`,
+    /// `T`, so pressing `P` twice still answers "who uses the most CPU?".
+    pub fn natural(column: Column) -> Sort {
+        Sort {
+            column,
+            descending: column.default_descending(),
+        }
+    }
+
     /// Sorts on `column`; choosing the current column again flips the direction, like a
     /// header click in most tables.
     pub fn by(self, column: Column) -> Sort {
@@ -57,10 +66,7 @@ impl Sort {
                 descending: !self.descending,
             }
         } else {
-            Sort {
-                column,
-                descending: column.default_descending(),
-            }
+            Sort::natural(column)
         }
     }
 
@@ -68,11 +74,7 @@ impl Sort {
     pub fn shift(self, step: isize) -> Sort {
         let all = Column::ALL;
         let at = all.iter().position(|c| *c == self.column).unwrap_or(0) as isize;
-        let next = all[(at + step).rem_euclid(all.len() as isize) as usize];
-        Sort {
-            column: next,
-            descending: next.default_descending(),
-        }
+        Sort::natural(all[(at + step).rem_euclid(all.len() as isize) as usize])
     }
 }
 

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use crate::sanitize::for_terminal;
 use crate::ui::columns::Column;
-use crate::ui::keys::HELP;
+use crate::ui::keys::help_lines;
 use crate::ui::state::{KillDialog, Sort, SIGNALS};
 use crate::ui::theme::Theme;
 
@@ -29,31 +29,95 @@ fn popup(buf: &mut Buffer, area: Rect, width: u16, height: u16, title: &str) -> 
     inner
 }
 
+/// The help box: as wide as its longest line needs, narrower only when the terminal is, and
+/// then each description wraps under itself instead of being cut at the box's edge.
 pub fn help(buf: &mut Buffer, area: Rect, theme: &Theme) {
+    let lines = help_lines();
+    let key_width = lines
+        .iter()
+        .map(|(keys, _)| columns(keys))
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let text_width = lines
+        .iter()
+        .map(|(_, what)| columns(what))
+        .max()
+        .unwrap_or(0);
+    // Borders, a space either side.
+    let width = (key_width + text_width + 4).min(usize::from(area.width));
+    let wrap_at = width.saturating_sub(key_width + 4).max(10);
+    let rows: Vec<(&str, Vec<String>)> = lines
+        .iter()
+        .map(|(keys, what)| (keys.as_str(), wrap(what, wrap_at)))
+        .collect();
+    let height = rows
+        .iter()
+        .map(|(_, text)| text.len().max(1))
+        .sum::<usize>()
+        + 2;
     let inner = popup(
         buf,
         area,
-        76,
-        HELP.len() as u16 + 3,
+        u16::try_from(width).unwrap_or(u16::MAX),
+        u16::try_from(height).unwrap_or(u16::MAX),
         " wiretop keys (any key closes) ",
     );
-    for (row, (key, what)) in HELP.iter().enumerate().take(usize::from(inner.height)) {
-        let y = inner.y + row as u16;
-        let (x, _) = buf.set_stringn(
+    let mut y = inner.y;
+    let bottom = inner.y + inner.height;
+    for (keys, text) in rows {
+        if y >= bottom {
+            break;
+        }
+        buf.set_stringn(
             inner.x + 1,
             y,
-            format!("{key:<20}"),
-            usize::from(inner.width),
+            keys,
+            usize::from(inner.width.saturating_sub(1)),
             theme.label(),
         );
-        buf.set_stringn(
-            x,
-            y,
-            *what,
-            usize::from((inner.x + inner.width).saturating_sub(x)),
-            theme.value(),
-        );
+        if text.is_empty() {
+            y += 1;
+        }
+        for part in text {
+            if y >= bottom {
+                break;
+            }
+            let x = inner.x + 1 + u16::try_from(key_width).unwrap_or(u16::MAX);
+            buf.set_stringn(
+                x,
+                y,
+                part,
+                usize::from((inner.x + inner.width).saturating_sub(x)),
+                theme.value(),
+            );
+            y += 1;
+        }
     }
+}
+
+/// Cells taken by the help's text, which is ours and plain ASCII.
+fn columns(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// `text` in lines of at most `width` columns, broken at spaces (a longer word is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && columns(&line) + 1 + columns(word) > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 pub fn sort_picker(buf: &mut Buffer, area: Rect, at: usize, sort: Sort, theme: &Theme) {
