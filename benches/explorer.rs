@@ -47,10 +47,10 @@ use wiretop::model::{
     Host, HostCpu, Listening, LoadAverage, Memory, Process, ProcessMemory, ProcessState, Proto,
     Role, Snapshot, SocketState, SCHEMA_VERSION,
 };
-use wiretop::ui::app::{App, KillSignaller};
+use wiretop::ui::app::{App, AppOptions, KillSignaller};
 use wiretop::ui::render::{draw, prepare};
 use wiretop::ui::rows::Line;
-use wiretop::ui::state::{ProcessId, ViewState};
+use wiretop::ui::state::ProcessId;
 use wiretop::ui::theme::Theme;
 
 /// When the synthetic snapshot was taken, and the "now" every frame is drawn at.
@@ -929,7 +929,7 @@ fn char_key(c: char) -> KeyEvent {
 }
 
 fn new_app(snapshot: &Arc<Snapshot>) -> App {
-    let mut app = App::new(ViewState::default(), Box::new(KillSignaller));
+    let mut app = App::new(AppOptions::new(Box::new(KillSignaller)));
     app.on_snapshot(Arc::clone(snapshot));
     app
 }

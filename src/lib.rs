@@ -12,5 +12,6 @@ pub mod output;
 pub mod sample;
 pub mod sanitize;
 pub mod scrub;
+pub mod time;
 pub mod ui;
 pub mod uplink;

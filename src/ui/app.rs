@@ -2,11 +2,12 @@
 //! no /proc: the event loop in `run` feeds it, the renderer reads it.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
 use crate::model::{Process, Snapshot};
+use crate::uplink::UplinkStatus;
 
 use super::columns::Column;
 use super::keys::{action, Action};
@@ -41,39 +42,96 @@ impl Signaller for KillSignaller {
     }
 }
 
-/// The explorer's whole state.
-pub struct App {
-    /// The snapshot on screen.
-    pub snapshot: Option<Arc<Snapshot>>,
-    /// A newer snapshot held back while paused.
-    pending: Option<Arc<Snapshot>>,
-    /// Processes that exited in the latest refresh, shown greyed until the next.
-    pub ghosts: Vec<Process>,
-    pub view: ViewState,
-    /// Where the table was drawn last, for paging and mouse hits.
-    pub table: TableLayout,
-    /// The columns the user configured, in order.
+/// How the explorer starts: what the user configured, and how signals are sent.
+pub struct AppOptions {
+    /// The sort in force at start (the configuration's `ui.sort`).
+    pub sort: Sort,
+    /// The columns shown, in order.
     pub columns: Vec<Column>,
     /// Set when collection is switched off: the reason, shown instead of a table.
     pub disabled: Option<String>,
     /// The uplink's state, when one runs beside the explorer.
-    pub uplink: Option<Arc<std::sync::Mutex<crate::uplink::UplinkStatus>>>,
-    signaller: Box<dyn Signaller>,
+    pub uplink: Option<Arc<Mutex<UplinkStatus>>>,
+    pub signaller: Box<dyn Signaller>,
 }
 
-impl App {
-    pub fn new(view: ViewState, signaller: Box<dyn Signaller>) -> App {
-        App {
-            snapshot: None,
-            pending: None,
-            ghosts: Vec::new(),
-            view,
-            table: TableLayout::default(),
+impl AppOptions {
+    /// Every column, sorted by CPU, signals sent with `signaller`.
+    pub fn new(signaller: Box<dyn Signaller>) -> AppOptions {
+        AppOptions {
+            sort: ViewState::default().sort,
             columns: Column::ALL.to_vec(),
             disabled: None,
             uplink: None,
             signaller,
         }
+    }
+}
+
+/// The explorer's whole state.
+pub struct App {
+    /// The snapshot on screen.
+    snapshot: Option<Arc<Snapshot>>,
+    /// A newer snapshot held back while paused.
+    pending: Option<Arc<Snapshot>>,
+    /// Processes that exited in the latest refresh, shown greyed until the next.
+    ghosts: Vec<Process>,
+    /// What the user has chosen to see; tests set it up directly.
+    pub view: ViewState,
+    /// Where the table was drawn last, for paging and mouse hits.
+    table: TableLayout,
+    columns: Vec<Column>,
+    disabled: Option<String>,
+    uplink: Option<Arc<Mutex<UplinkStatus>>>,
+    signaller: Box<dyn Signaller>,
+}
+
+impl App {
+    pub fn new(options: AppOptions) -> App {
+        App {
+            snapshot: None,
+            pending: None,
+            ghosts: Vec::new(),
+            view: ViewState {
+                sort: options.sort,
+                ..ViewState::default()
+            },
+            table: TableLayout::default(),
+            columns: options.columns,
+            disabled: options.disabled,
+            uplink: options.uplink,
+            signaller: options.signaller,
+        }
+    }
+
+    /// The snapshot on screen.
+    pub fn snapshot(&self) -> Option<&Arc<Snapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    /// Processes that exited in the latest refresh, shown greyed until the next.
+    pub fn ghosts(&self) -> &[Process] {
+        &self.ghosts
+    }
+
+    /// Where the table was drawn last.
+    pub fn table(&self) -> &TableLayout {
+        &self.table
+    }
+
+    /// The columns the user configured, in order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// Why collection is off, when it is.
+    pub fn disabled(&self) -> Option<&str> {
+        self.disabled.as_deref()
+    }
+
+    /// The uplink's state, when one runs beside the explorer.
+    pub fn uplink(&self) -> Option<&Arc<Mutex<UplinkStatus>>> {
+        self.uplink.as_ref()
     }
 
     /// The table's lines for the current snapshot and view.

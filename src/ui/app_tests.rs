@@ -74,21 +74,20 @@ fn selection_follows_the_process_across_refreshes_that_reorder_rows() {
 fn exited_process_stays_one_refresh_then_goes_and_its_expansion_with_it() {
     let mut app = fixture::app();
     let curl = app
-        .snapshot
-        .as_ref()
+        .snapshot()
         .and_then(|s| s.process(1300))
         .map(ProcessId::of)
         .unwrap();
     app.view.expanded.insert(curl);
     app.on_snapshot(Arc::new(without(1300)));
-    assert_eq!(app.ghosts.len(), 1, "greyed for one refresh");
+    assert_eq!(app.ghosts().len(), 1, "greyed for one refresh");
     assert!(
         app.view.expanded.contains(&curl),
         "still expanded while shown"
     );
     assert!(screen(&mut app, 120, 30).contains("curl -sN"));
     app.on_snapshot(Arc::new(without(1300)));
-    assert!(app.ghosts.is_empty());
+    assert!(app.ghosts().is_empty());
     assert!(!app.view.expanded.contains(&curl));
     assert!(!screen(&mut app, 120, 30).contains("curl -sN"));
 }
@@ -284,7 +283,7 @@ fn pause_holds_new_snapshots_until_resumed() {
     assert!(screen(&mut app, 120, 30).contains("postgres"));
     key(&mut app, KeyCode::Char(' '));
     assert!(
-        app.ghosts.iter().any(|p| p.pid == 1400),
+        app.ghosts().iter().any(|p| p.pid == 1400),
         "resuming applies the held snapshot: postgres has exited"
     );
 }
@@ -293,7 +292,7 @@ fn pause_holds_new_snapshots_until_resumed() {
 fn header_click_sorts_and_row_click_selects_then_expands() {
     let mut app = fixture::app();
     screen(&mut app, 120, 30);
-    let table = app.table.clone();
+    let table = app.table().clone();
     let pid_title = table
         .columns
         .iter()
@@ -336,7 +335,7 @@ fn paging_keeps_the_selection_on_screen() {
     let mut app = fixture::app();
     screen(&mut app, 120, 12); // a table of 6 rows for 8 processes
     key(&mut app, KeyCode::End);
-    let rows = app.table.rows;
+    let rows = app.table().rows;
     let line = app.view.cursor_line;
     assert!(line >= app.view.scroll && line < app.view.scroll + rows);
     key(&mut app, KeyCode::Home);

@@ -14,9 +14,9 @@ use crate::model::{
     Snapshot, SocketState, SCHEMA_VERSION,
 };
 
-use super::app::{App, Signaller};
+use super::app::{App, AppOptions, Signaller};
 use super::render;
-use super::state::{ProcessId, ViewState};
+use super::state::ProcessId;
 use super::theme::Theme;
 
 /// The fixed "now" of every test frame: two seconds after the fixture was taken.
@@ -261,7 +261,7 @@ pub fn recording_app(refuse: bool) -> (App, SentSignals) {
         sent: Arc::clone(&sent),
         refuse,
     };
-    let mut app = App::new(ViewState::default(), Box::new(signaller));
+    let mut app = App::new(AppOptions::new(Box::new(signaller)));
     app.on_snapshot(Arc::new(snapshot()));
     (app, sent)
 }
@@ -269,6 +269,18 @@ pub fn recording_app(refuse: bool) -> (App, SentSignals) {
 /// An app showing the fixture snapshot.
 pub fn app() -> App {
     recording_app(false).0
+}
+
+/// An app showing the fixture snapshot, started with `options` changed by `configure`.
+pub fn app_with(configure: impl FnOnce(&mut AppOptions)) -> App {
+    let mut options = AppOptions::new(Box::new(RecordingSignaller {
+        sent: SentSignals::default(),
+        refuse: false,
+    }));
+    configure(&mut options);
+    let mut app = App::new(options);
+    app.on_snapshot(Arc::new(snapshot()));
+    app
 }
 
 /// Draws `app` on a `width`x`height` test terminal and returns the screen as text, one line

@@ -6,6 +6,9 @@
 
 pub mod app;
 pub mod columns;
+pub mod event_loop;
+mod explorer;
+mod feeders;
 pub mod keys;
 pub mod layout;
 pub mod render;
@@ -19,4 +22,5 @@ mod app_tests;
 #[cfg(test)]
 mod fixture;
 
-pub use terminal::{run, ExitReason, ExplorerOptions, SnapshotHook};
+pub use explorer::{run, ExitReason, ExplorerOptions};
+pub use feeders::SnapshotHook;

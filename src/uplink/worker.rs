@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -138,13 +138,6 @@ struct Worker {
     last_refusal: Option<String>,
     status: Arc<Mutex<UplinkStatus>>,
     counters: DeliveryCounters,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 pub(super) async fn run(
@@ -371,12 +364,13 @@ impl Worker {
         }
         match outcome {
             Outcome::Success => {
-                self.counters.record_sent(now_ms());
+                self.counters.record_sent(crate::time::now_ms());
                 self.retry_at = None;
                 self.auth_failed = false;
             }
             Outcome::PartialSuccess { rejected } => {
-                self.counters.record_partial_success(rejected, now_ms());
+                self.counters
+                    .record_partial_success(rejected, crate::time::now_ms());
                 if let Some(message) = &message {
                     tracing::warn!(
                         "backend accepted a batch but rejected {rejected} records: {message}"

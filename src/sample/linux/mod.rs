@@ -15,7 +15,7 @@ pub mod fuzzing {
 }
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::model::{
     assemble_sockets, Collection, CollectionPhases, Counts, CpuTime, CpuUsage, DiskIo, Host,
@@ -112,7 +112,7 @@ impl Collector {
     /// One full pass: host, processes, sockets, ownership, peers.
     pub fn collect(&mut self, settings: &SamplerSettings) -> Result<Snapshot, SampleError> {
         let started = Instant::now();
-        let taken_at_ms = unix_ms(SystemTime::now());
+        let taken_at_ms = crate::time::now_ms();
         let host = read_host()?;
         let boot_time_ms = host.boot_time_secs * 1000;
         let window_secs = self.prev_uptime.map(|prev| host.uptime_secs - prev);
@@ -471,12 +471,6 @@ fn ms_since(start: Instant) -> f64 {
 
 fn ticks_to_ms(ticks: u64, ticks_per_sec: f64) -> u64 {
     (ticks as f64 * 1000.0 / ticks_per_sec) as u64
-}
-
-fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Every pid in /proc, ascending.

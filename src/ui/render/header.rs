@@ -11,7 +11,7 @@ use crate::ui::app::App;
 use crate::ui::theme::Theme;
 
 pub fn draw(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now_ms: u64) {
-    let Some(snapshot) = app.snapshot.as_deref() else {
+    let Some(snapshot) = app.snapshot().map(|s| &**s) else {
         buf.set_stringn(
             area.x,
             area.y,
@@ -175,11 +175,7 @@ fn full(buf: &mut Buffer, area: Rect, s: &Snapshot, app: &App, theme: &Theme) {
     if s.collection.restricted {
         status.push_str("  not root: some processes' sockets hidden");
     }
-    if let Some(uplink) = app
-        .uplink
-        .as_ref()
-        .and_then(|u| u.lock().ok().map(|s| s.clone()))
-    {
+    if let Some(uplink) = app.uplink().and_then(|u| u.lock().ok().map(|s| s.clone())) {
         let c = &uplink.counters;
         status.push_str(&format!("  uplink {}", uplink.state.label()));
         // Risks in the uplink's settings, first so a narrow terminal still shows them (the

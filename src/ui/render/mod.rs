@@ -18,7 +18,7 @@ use super::theme::Theme;
 /// hits match what is about to be drawn. Call before [`draw`].
 pub fn prepare(app: &mut App, area: Rect) -> ScreenLayout {
     let screen = super::layout::screen(area);
-    let layout = super::layout::TableLayout::new(screen.table, &app.columns);
+    let layout = super::layout::TableLayout::new(screen.table, app.columns());
     app.set_table_layout(layout);
     screen
 }
@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, app: &App, layout: &ScreenLayout, theme: &Theme, 
         return;
     }
     header::draw(buf, layout.header, app, theme, now_ms);
-    if let Some(reason) = &app.disabled {
+    if let Some(reason) = app.disabled() {
         let area = layout.table;
         buf.set_stringn(
             area.x + 1,

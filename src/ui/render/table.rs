@@ -16,7 +16,7 @@ use crate::ui::theme::Theme;
 const ADDR_WIDTH: usize = 26;
 
 pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
-    let layout = &app.table;
+    let layout = app.table();
     let area = layout.area;
     if area.height == 0 {
         return;
@@ -25,7 +25,7 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
 
     let lines = app.lines();
     if lines.is_empty() {
-        let text = if app.snapshot.is_none() {
+        let text = if app.snapshot().is_none() {
             "waiting for the first sample…"
         } else if !app.view.filter_text.is_empty() {
             "no process matches the filter (Esc clears it)"

@@ -8,8 +8,7 @@ use crate::ui::state::{Mode, ProcessId};
 
 fn expand(app: &mut crate::ui::app::App, pid: u32) {
     let id = app
-        .snapshot
-        .as_ref()
+        .snapshot()
         .and_then(|s| s.process(pid))
         .map(ProcessId::of)
         .expect("fixture pid");
@@ -249,7 +248,6 @@ fn huge_command_line_wraps_a_few_lines_then_says_how_much_is_left() {
 
 #[test]
 fn uplink_security_warnings_show_in_the_header_next_to_its_state() {
-    let mut app = app();
     let status = crate::uplink::UplinkStatus {
         warnings: vec![crate::uplink::warnings::SecurityWarning {
             headline: "credentials sent over plain http".to_owned(),
@@ -257,7 +255,9 @@ fn uplink_security_warnings_show_in_the_header_next_to_its_state() {
         }],
         ..Default::default()
     };
-    app.uplink = Some(std::sync::Arc::new(std::sync::Mutex::new(status)));
+    let mut app = crate::ui::fixture::app_with(|options| {
+        options.uplink = Some(std::sync::Arc::new(std::sync::Mutex::new(status)));
+    });
     let text = screen(&mut app, 120, 24);
     let header = text.lines().nth(3).unwrap_or_default();
     assert!(
