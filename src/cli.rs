@@ -115,7 +115,7 @@ impl Cli {
 
 /// Checks an interval the same way the configuration file does, keeping the text as given.
 fn check_interval(text: &str) -> Result<String, String> {
-    wiretop::config::parse_interval(text).map(|_| text.to_owned())
+    crate::config::parse_interval(text).map(|_| text.to_owned())
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! Data flows one way: [`sample`] reads the operating system into a [`model::Snapshot`], which
 //! the explorer, the printers in [`output`] and the uplink only ever read.
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod files;
 pub mod format;

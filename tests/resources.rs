@@ -227,12 +227,6 @@ fn background_sampler_publishes_snapshots_and_stops_when_dropped() {
         .recv_timeout(Duration::from_secs(5))
         .expect("second snapshot");
     assert!(second > first);
-    let latest = running
-        .feed()
-        .latest()
-        .expect("feed holds the latest snapshot");
-    assert!(latest.host.taken_at_ms >= second);
-    assert!(running.feed().last_error().is_none());
     running.stop();
     // The thread is gone, so the callback's sender is dropped and the channel closes.
     while rx.recv_timeout(Duration::from_secs(5)).is_ok() {}

@@ -1,4 +1,4 @@
-//! `uplink::remote_config::parse_document` on arbitrary bytes: a document the backend sends
+//! `config::remote::parse_document` on arbitrary bytes: a document the backend sends
 //! is untrusted, and any `Err` is fine, a panic is not.
 //!
 //! What is accepted must be usable as is: a version, an interval in the documented range, and
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use wiretop::scrub::{ScrubOptions, Scrubber};
-use wiretop::uplink::remote_config::parse_document;
+use wiretop::config::remote::parse_document;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(settings) = parse_document(data) else {

@@ -10,6 +10,7 @@ mod env;
 mod error;
 mod layers;
 mod nesting;
+pub mod remote;
 #[cfg(test)]
 mod tests_layers;
 mod url_secrets;

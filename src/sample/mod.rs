@@ -1,11 +1,15 @@
 //! The sampler: reads the operating system into [`Snapshot`]s and publishes them.
 //!
 //! This is the only part of wiretop that touches the operating system. It never knows who reads
-//! its snapshots: the explorer, the JSON printer and the uplink all take them from a
-//! [`SnapshotFeed`] (or a publish callback) without ever waiting for a scan.
+//! its snapshots: the explorer and the uplink receive each one through the callback given to
+//! [`spawn`], on the sampler's thread, and never wait for a scan; `wiretop snapshot` takes one
+//! from [`sample_once`].
 
 #[cfg(target_os = "linux")]
 mod linux;
+mod settings;
+
+pub use settings::SamplerSettings;
 
 /// The parsers of process-controlled `/proc` text, reachable only for the fuzz targets in
 /// `fuzz/` (they link the crate from outside, so `pub(crate)` would hide them). Not an API.
@@ -16,15 +20,11 @@ pub mod fuzzing {
 }
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
-use regex::Regex;
-
 use crate::model::Snapshot;
-use crate::scrub::Scrubber;
 
 #[cfg(target_os = "linux")]
 use linux::Collector;
@@ -32,33 +32,6 @@ use linux::Collector;
 /// The gap between the two readings of a one-shot sample: long enough for CPU figures to mean
 /// something, short enough for an interactive command.
 pub const ONE_SHOT_GAP: Duration = Duration::from_millis(250);
-
-/// What the sampler does and how often.
-#[derive(Debug, Clone)]
-pub struct SamplerSettings {
-    /// Time between snapshots.
-    pub interval: Duration,
-    /// Read sockets and their ownership (the costly part). When false, processes only.
-    pub collect_connections: bool,
-    /// Applied to every command line as it is read, so no snapshot ever holds the secret.
-    pub scrubber: Arc<Scrubber>,
-    /// Processes whose command line matches any of these are left out of snapshots.
-    pub exclude: Vec<Regex>,
-    /// Host tags attached to every snapshot.
-    pub tags: Vec<String>,
-}
-
-impl Default for SamplerSettings {
-    fn default() -> Self {
-        SamplerSettings {
-            interval: Duration::from_secs(2),
-            collect_connections: true,
-            scrubber: Arc::new(Scrubber::default()),
-            exclude: Vec::new(),
-            tags: Vec::new(),
-        }
-    }
-}
 
 /// Failures that make a whole sample impossible. Per-process problems (an exited process, a
 /// field we may not read) are not errors: they are recorded in the snapshot.
@@ -137,41 +110,8 @@ pub fn sample_once(settings: &SamplerSettings) -> Result<Snapshot, SampleError> 
     sampler.sample()
 }
 
-/// The latest snapshot, readable from any thread without waiting for the sampler.
-#[derive(Default)]
-pub struct SnapshotFeed {
-    latest: ArcSwapOption<Snapshot>,
-    last_error: Mutex<Option<SampleError>>,
-}
-
-impl SnapshotFeed {
-    /// The most recent snapshot, if one has been taken yet.
-    pub fn latest(&self) -> Option<Arc<Snapshot>> {
-        self.latest.load_full()
-    }
-
-    /// The error of the most recent failed sample, cleared by the next success.
-    pub fn last_error(&self) -> Option<SampleError> {
-        self.last_error.lock().ok().and_then(|e| e.clone())
-    }
-
-    fn publish(&self, snapshot: Arc<Snapshot>) {
-        self.latest.store(Some(snapshot));
-        if let Ok(mut e) = self.last_error.lock() {
-            *e = None;
-        }
-    }
-
-    fn fail(&self, error: SampleError) {
-        if let Ok(mut e) = self.last_error.lock() {
-            *e = Some(error);
-        }
-    }
-}
-
 /// A sampler running on its own thread. Dropping it stops the thread.
 pub struct RunningSampler {
-    feed: Arc<SnapshotFeed>,
     control: Option<mpsc::Sender<Control>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -183,11 +123,6 @@ enum Control {
 }
 
 impl RunningSampler {
-    /// Where the snapshots appear.
-    pub fn feed(&self) -> Arc<SnapshotFeed> {
-        Arc::clone(&self.feed)
-    }
-
     /// Stops the thread and waits for the scan in progress, if any, to end.
     pub fn stop(mut self) {
         self.shutdown();
@@ -217,9 +152,9 @@ impl Drop for RunningSampler {
 
 /// What the sampler thread reports after each attempt.
 pub enum SampleOutcome<'a> {
-    /// A new snapshot, already stored in the feed.
+    /// A new snapshot.
     Published(&'a Arc<Snapshot>),
-    /// The attempt failed; the feed keeps the previous snapshot.
+    /// The attempt failed; the next one comes at the next tick.
     Failed(&'a SampleError),
 }
 
@@ -229,14 +164,11 @@ pub fn spawn(
     settings: SamplerSettings,
     on_publish: impl Fn(SampleOutcome<'_>) + Send + 'static,
 ) -> std::io::Result<RunningSampler> {
-    let feed = Arc::new(SnapshotFeed::default());
     let (stop_tx, stop_rx) = mpsc::channel::<Control>();
-    let thread_feed = Arc::clone(&feed);
     let thread = std::thread::Builder::new()
         .name("wiretop-sampler".to_owned())
-        .spawn(move || run(settings, &thread_feed, &stop_rx, &on_publish))?;
+        .spawn(move || run(settings, &stop_rx, &on_publish))?;
     Ok(RunningSampler {
-        feed,
         control: Some(stop_tx),
         thread: Some(thread),
     })
@@ -244,7 +176,6 @@ pub fn spawn(
 
 fn run(
     settings: SamplerSettings,
-    feed: &SnapshotFeed,
     control: &mpsc::Receiver<Control>,
     on_publish: &dyn Fn(SampleOutcome<'_>),
 ) {
@@ -255,7 +186,6 @@ fn run(
     let mut next = Instant::now() + ONE_SHOT_GAP.min(interval);
     if let Err(e) = sampler.prime() {
         on_publish(SampleOutcome::Failed(&e));
-        feed.fail(e);
     }
     loop {
         let wait = next.saturating_duration_since(Instant::now());
@@ -275,12 +205,10 @@ fn run(
         match sampler.sample() {
             Ok(snapshot) => {
                 let snapshot = Arc::new(snapshot);
-                feed.publish(Arc::clone(&snapshot));
                 on_publish(SampleOutcome::Published(&snapshot));
             }
             Err(e) => {
                 on_publish(SampleOutcome::Failed(&e));
-                feed.fail(e);
             }
         }
         // Keep to the schedule, but never queue up missed ticks after a slow scan.

@@ -1,0 +1,59 @@
+//! What each subcommand does, given the parsed arguments and the configuration in force.
+//! `main` only parses, loads the configuration and reports what comes back.
+
+mod explore;
+mod ship;
+mod snapshot;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::{self, Effective};
+
+/// Runs the subcommand `cli` names (the explorer without one).
+pub fn run(cli: Cli, effective: &Effective) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Snapshot(args)) => {
+            snapshot::run(effective, &args).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Command::Schema) => {
+            let schema = schemars::schema_for!(crate::model::Snapshot);
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &schema)?;
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Ship) => ship::run(effective),
+        Some(Command::Config(ConfigCommand::Check)) => {
+            print!("{}", config::render_check(effective));
+            Ok(ExitCode::SUCCESS)
+        }
+        None => explore::run(effective),
+    }
+}
+
+/// Why collection is off, naming where that was decided.
+fn disabled_reason(effective: &Effective) -> Option<String> {
+    if effective.config.process_agent.enabled {
+        return None;
+    }
+    let source = effective
+        .leaves
+        .get("process_agent.enabled")
+        .map_or_else(|| "default".to_owned(), |(_, source)| source.to_string());
+    Some(format!(
+        "process collection is disabled by the configuration (process_agent.enabled: false, from {source})"
+    ))
+}
+
+/// Logs to stderr (journald picks it up under systemd). Level from WIRETOP_LOG (default info).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WIRETOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
