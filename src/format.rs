@@ -20,7 +20,7 @@ pub fn human_bytes(bytes: u64) -> String {
 }
 
 /// argv joined, or the bracketed name for kernel threads and zombies, as ps shows them. Not
-/// yet safe for a terminal: pass it through [`crate::sanitize::for_terminal`].
+/// yet safe for a terminal: pass it through [`crate::escape::for_terminal`].
 pub fn command_text(p: &Process) -> String {
     if p.cmdline.is_empty() {
         format!("[{}]", p.name)

@@ -12,7 +12,7 @@ pub mod format;
 pub mod model;
 pub mod output;
 pub mod sample;
-pub mod sanitize;
+pub mod escape;
 pub mod scrub;
 pub mod time;
 pub mod ui;

@@ -1,5 +1,5 @@
 //! Text parsing that handles what processes control or what people type:
-//! `sanitize::for_terminal` (process names and command lines put on a terminal), the
+//! `escape::for_terminal` (process names and command lines put on a terminal), the
 //! configuration's `parse_duration`, `parse_interval` and `parse_size`, and the sampler's
 //! `/proc` parsers (`split_cmdline`, `cgroup_path`, `container_id`, `parse_ns_link`,
 //! `socket_inode`), re-exported for this target as `wiretop::sample::fuzzing`.
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use wiretop::config::{parse_duration, parse_interval, parse_size};
-use wiretop::sanitize::for_terminal;
+use wiretop::escape::for_terminal;
 
 /// What `for_terminal` must leave out of its output: control characters and bidirectional
 /// overrides and isolates.

@@ -133,7 +133,7 @@ fn human_limit(bytes: u64) -> String {
 
 /// A path as it is shown in messages: a path may hold any byte, the terminal must not get them.
 fn shown(path: &std::path::Path) -> String {
-    crate::sanitize::for_terminal(&path.display().to_string()).into_owned()
+    crate::escape::for_terminal(&path.display().to_string()).into_owned()
 }
 
 #[cfg(test)]

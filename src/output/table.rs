@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::format::{command_text, endpoint, human_bytes, listen_ports, proto};
 use crate::model::{Connection, Process, Role, Snapshot};
-use crate::sanitize::for_terminal;
+use crate::escape::for_terminal;
 
 /// What the table shows besides the process rows.
 #[derive(Debug, Clone, Copy, Default)]

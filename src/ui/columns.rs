@@ -147,7 +147,7 @@ impl Column {
         }
     }
 
-    /// The cell text (not yet sanitized for the command column: the table does that).
+    /// The cell text (not yet escaped for the terminal in the command column: the table does that).
     pub fn cell(self, p: &Process) -> String {
         match self {
             Column::Pid => p.pid.to_string(),

@@ -128,7 +128,7 @@ fn detail_lines<'a>(
     lines: &mut Vec<Line<'a>>,
 ) {
     // Escaped before wrapping, so an escape sequence is counted at the width it is shown.
-    let cmd = crate::sanitize::for_terminal(&crate::format::command_text(p)).into_owned();
+    let cmd = crate::escape::for_terminal(&crate::format::command_text(p)).into_owned();
     let room = width.saturating_sub(DETAIL_INDENT).max(20);
     let chars: Vec<char> = cmd.chars().collect();
     for (i, chunk) in chars.chunks(room).enumerate() {

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 
 use crate::format::{human_bytes, uptime};
 use crate::model::Snapshot;
-use crate::sanitize::for_terminal;
+use crate::escape::for_terminal;
 use crate::ui::app::App;
 use crate::ui::theme::Theme;
 

@@ -69,7 +69,7 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
             "Filter (/ edits, Esc clears): "
         };
         let (x, _) = buf.set_stringn(area.x, area.y, label, width, theme.label());
-        let text = crate::sanitize::for_terminal(&view.filter_text);
+        let text = crate::escape::for_terminal(&view.filter_text);
         let cursor = if editing { "_" } else { "" };
         let (x, _) = buf.set_stringn(
             x,
@@ -79,7 +79,7 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
             theme.value(),
         );
         if let Some(error) = &view.filter_error {
-            let message = crate::sanitize::for_terminal(&error.to_string()).into_owned();
+            let message = crate::escape::for_terminal(&error.to_string()).into_owned();
             buf.set_stringn(
                 x + 2,
                 area.y,
@@ -89,7 +89,7 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
             );
         } else if let Some(message) = view.message.as_ref().filter(|_| !editing) {
             // A kill's result or a sampling failure must not hide behind an applied filter.
-            let message = crate::sanitize::for_terminal(message);
+            let message = crate::escape::for_terminal(message);
             buf.set_stringn(
                 x + 2,
                 area.y,
@@ -101,7 +101,7 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
         return;
     }
     if let Some(message) = &view.message {
-        let message = crate::sanitize::for_terminal(message);
+        let message = crate::escape::for_terminal(message);
         buf.set_stringn(area.x, area.y, message, width, theme.label());
         return;
     }

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
-use crate::sanitize::for_terminal;
+use crate::escape::for_terminal;
 use crate::ui::columns::Column;
 use crate::ui::keys::help_lines;
 use crate::ui::state::{KillDialog, Sort, SIGNALS};

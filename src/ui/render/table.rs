@@ -5,7 +5,7 @@ use ratatui::style::Style;
 
 use crate::format::{endpoint, proto};
 use crate::model::{Connection, Direction, Listening, Role};
-use crate::sanitize::for_terminal;
+use crate::escape::for_terminal;
 use crate::ui::app::App;
 use crate::ui::columns::Column;
 use crate::ui::layout::TableLayout;

@@ -76,7 +76,7 @@ impl DeliveryCounters {
     /// Remembers `error` as the last error, escaped for the terminal and cut to
     /// [`MAX_ERROR_CHARS`].
     pub fn record_error(&mut self, error: &str) {
-        let safe = crate::sanitize::for_terminal(error);
+        let safe = crate::escape::for_terminal(error);
         let text = match safe.char_indices().nth(MAX_ERROR_CHARS) {
             Some((cut, _)) => format!("{}…", &safe[..cut]),
             None => safe.into_owned(),
