@@ -7,12 +7,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod escape;
 pub mod files;
 pub mod format;
 pub mod model;
 pub mod output;
 pub mod sample;
-pub mod escape;
 pub mod scrub;
 pub mod time;
 pub mod ui;

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::ui::columns::Column;
+
 pub use check::render as render_check;
 pub use env::{env_var_for, ENV_ALIASES, NON_CONFIG_VARIABLES};
 pub use error::ConfigError;
@@ -179,27 +181,10 @@ impl Default for Uplink {
 #[serde(default, deny_unknown_fields)]
 pub struct Ui {
     /// Initial sort column (a name from `columns`).
-    pub sort: ColumnName,
+    pub sort: Column,
     /// Columns shown, in order.
-    pub columns: Vec<ColumnName>,
+    pub columns: Vec<Column>,
     pub theme: ThemeName,
-}
-
-/// A process-table column, by the name the configuration uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColumnName {
-    Pid,
-    User,
-    Cpu,
-    Mem,
-    MemPct,
-    Threads,
-    Listen,
-    Conn,
-    State,
-    Time,
-    Command,
 }
 
 impl Default for ProcessAgent {
@@ -220,7 +205,7 @@ impl Default for ProcessAgent {
 
 impl Default for Ui {
     fn default() -> Self {
-        use ColumnName::*;
+        use Column::*;
         Ui {
             sort: Cpu,
             columns: vec![

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use crate::escape::for_terminal;
 use crate::format::{command_text, endpoint, human_bytes, listen_ports, proto};
 use crate::model::{Connection, Process, Role, Snapshot};
-use crate::escape::for_terminal;
 
 /// What the table shows besides the process rows.
 #[derive(Debug, Clone, Copy, Default)]

@@ -5,8 +5,10 @@ use std::cmp::Ordering;
 use crate::format::{command_text as command, cpu_time, human_bytes, listen_ports};
 use crate::model::Process;
 
-/// A column of the process table, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A column of the process table, in display order. The configuration names columns the same
+/// way (`ui.sort`, `ui.columns`: the snake_case of the variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Column {
     Pid,
     User,
@@ -15,29 +17,10 @@ pub enum Column {
     MemPct,
     Threads,
     Listen,
-    Conns,
+    Conn,
     State,
     Time,
     Command,
-}
-
-impl From<crate::config::ColumnName> for Column {
-    fn from(name: crate::config::ColumnName) -> Column {
-        use crate::config::ColumnName as N;
-        match name {
-            N::Pid => Column::Pid,
-            N::User => Column::User,
-            N::Cpu => Column::Cpu,
-            N::Mem => Column::Mem,
-            N::MemPct => Column::MemPct,
-            N::Threads => Column::Threads,
-            N::Listen => Column::Listen,
-            N::Conn => Column::Conns,
-            N::State => Column::State,
-            N::Time => Column::Time,
-            N::Command => Column::Command,
-        }
-    }
 }
 
 impl Column {
@@ -50,7 +33,7 @@ impl Column {
         Column::MemPct,
         Column::Threads,
         Column::Listen,
-        Column::Conns,
+        Column::Conn,
         Column::State,
         Column::Time,
         Column::Command,
@@ -66,7 +49,7 @@ impl Column {
             Column::MemPct => "MEM%",
             Column::Threads => "THR",
             Column::Listen => "LISTEN",
-            Column::Conns => "CONN",
+            Column::Conn => "CONN",
             Column::State => "S",
             Column::Time => "TIME+",
             Column::Command => "COMMAND",
@@ -83,7 +66,7 @@ impl Column {
             Column::MemPct => 5,
             Column::Threads => 4,
             Column::Listen => 12,
-            Column::Conns => 5,
+            Column::Conn => 5,
             Column::State => 1,
             Column::Time => 9,
             Column::Command => 0,
@@ -99,7 +82,7 @@ impl Column {
                 | Column::Mem
                 | Column::MemPct
                 | Column::Threads
-                | Column::Conns
+                | Column::Conn
                 | Column::Time
         )
     }
@@ -140,7 +123,7 @@ impl Column {
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
             },
-            Column::Conns => a.connections.len().cmp(&b.connections.len()),
+            Column::Conn => a.connections.len().cmp(&b.connections.len()),
             Column::State => a.state.letter().cmp(&b.state.letter()),
             Column::Time => time(a).cmp(&time(b)),
             Column::Command => command(a).cmp(&command(b)),
@@ -159,7 +142,7 @@ impl Column {
             Column::MemPct => format!("{:.1}", p.memory.percent),
             Column::Threads => p.threads.to_string(),
             Column::Listen => listen_ports(p),
-            Column::Conns => p.connections.len().to_string(),
+            Column::Conn => p.connections.len().to_string(),
             Column::State => p.state.letter().to_string(),
             Column::Time => cpu_time(p.cpu_time.user_ms + p.cpu_time.system_ms),
             Column::Command => command(p),

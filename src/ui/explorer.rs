@@ -8,7 +8,6 @@ use anyhow::Context;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
-use crate::config::ColumnName;
 use crate::sample::SamplerSettings;
 use crate::uplink::UplinkStatus;
 
@@ -24,9 +23,9 @@ use super::theme::Theme;
 pub struct ExplorerOptions {
     pub no_color: bool,
     /// Initial sort column.
-    pub sort: ColumnName,
+    pub sort: Column,
     /// Columns shown, in order.
-    pub columns: Vec<ColumnName>,
+    pub columns: Vec<Column>,
     /// Collection is switched off: show this instead of sampling.
     pub disabled: Option<String>,
     /// The uplink beside the explorer: where snapshots go, and its state for the header.
@@ -64,10 +63,9 @@ pub fn run(settings: SamplerSettings, options: ExplorerOptions) -> anyhow::Resul
         Some(_) => None,
         None => Some(feeders::sampler(settings, tx, hook)?),
     };
-    let sort = Column::from(options.sort);
     let mut app = App::new(AppOptions {
-        sort: Sort::natural(sort),
-        columns: options.columns.iter().copied().map(Column::from).collect(),
+        sort: Sort::natural(options.sort),
+        columns: options.columns,
         disabled: options.disabled,
         uplink,
         signaller: Box::new(KillSignaller),

@@ -226,7 +226,7 @@ pub const NORMAL: &[Binding] = &[
     also(&[Key::Char('M')], Action::SortBy(Column::Mem)),
     also(&[Key::Char('N')], Action::SortBy(Column::Pid)),
     also(&[Key::Char('T')], Action::SortBy(Column::Time)),
-    also(&[Key::Char('C')], Action::SortBy(Column::Conns)),
+    also(&[Key::Char('C')], Action::SortBy(Column::Conn)),
     bind(
         &[Key::Char('t'), Key::F(5)],
         Action::ToggleTree,

@@ -4,9 +4,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use crate::escape::for_terminal;
 use crate::format::{human_bytes, uptime};
 use crate::model::Snapshot;
-use crate::escape::for_terminal;
 use crate::ui::app::App;
 use crate::ui::theme::Theme;
 

@@ -3,9 +3,9 @@
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
+use crate::escape::for_terminal;
 use crate::format::{endpoint, proto};
 use crate::model::{Connection, Direction, Listening, Role};
-use crate::escape::for_terminal;
 use crate::ui::app::App;
 use crate::ui::columns::Column;
 use crate::ui::layout::TableLayout;
