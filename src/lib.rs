@@ -14,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod sample;
 pub mod scrub;
+pub mod suggest;
 pub mod time;
 pub mod ui;
 pub mod uplink;

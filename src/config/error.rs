@@ -136,12 +136,8 @@ fn explain(path: &str, raw: &str) -> (String, String) {
 
 /// ` (did you mean `x`?)` for the closest known name, when one is close enough.
 pub(super) fn suggestion(unknown: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))
-        .filter(|(distance, k)| *distance <= 2.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+    crate::suggest::closest(unknown, known)
+        .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
 }
 

@@ -362,51 +362,9 @@ pub(super) fn field_names() -> String {
     Field::ALL.map(Field::name).join(", ")
 }
 
-/// The field an unknown name most likely meant: one or two typing mistakes away (`prot`,
-/// `treads`), or failing that sharing its first three letters (`memory`, `status`).
+/// The field an unknown name most likely meant (`prot`, `treads`, `memory`).
 fn suggest_field(typed: &str) -> Option<&'static str> {
-    let typed = typed.to_ascii_lowercase();
-    let allowed = if typed.len() >= 5 { 2 } else { 1 };
-    let closest = Field::ALL
-        .into_iter()
-        .map(|field| (edit_distance(&typed, field.name()), field.name()))
-        .min_by_key(|(distance, _)| *distance)
-        .filter(|(distance, _)| *distance <= allowed)
-        .map(|(_, name)| name);
-    closest.or_else(|| {
-        Field::ALL.into_iter().map(Field::name).find(|name| {
-            typed
-                .get(..3)
-                .is_some_and(|start| name.get(..3) == Some(start))
-        })
-    })
-}
-
-/// Edit distance counting an insertion, deletion, substitution or swap of neighbours as one
-/// edit (optimal string alignment), so the common `prot` for `port` is one edit, not two.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    // d[i][j]: distance between the first i chars of a and the first j chars of b.
-    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
+    crate::suggest::closest(typed, &Field::ALL.map(Field::name))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -588,21 +546,6 @@ mod tests {
                 ("\"q\\\"z\"", 21, 3, "q\"z", 0),
             ]
         );
-    }
-
-    #[test]
-    fn edit_distance_counts_a_swap_as_one_edit() {
-        let cases = [
-            ("port", "port", 0),
-            ("prot", "port", 1),
-            ("usr", "user", 1),
-            ("treads", "threads", 1),
-            ("cpu", "mem", 3),
-            ("", "fds", 3),
-        ];
-        for (a, b, expected) in cases {
-            assert_eq!(edit_distance(a, b), expected, "{a} -> {b}");
-        }
     }
 
     #[test]
