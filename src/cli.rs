@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// wiretop: every process, the connections it owns, and who is on the other end.
 ///
-/// Without a subcommand, opens the interactive explorer.
+/// Without a subcommand, opens the interactive explorer (q quits, ? lists every key).
 #[derive(Debug, Parser)]
 #[command(name = "wiretop", version, about, long_about = None)]
 pub struct Cli {
@@ -44,6 +44,18 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell), e.g.
+    /// `wiretop completions bash > ~/.local/share/bash-completion/completions/wiretop`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff): wiretop's own, or a subcommand's (`wiretop man snapshot`,
+    /// `wiretop man config check`). `wiretop man | man -l -` reads it.
+    Man {
+        /// The subcommand, as typed after `wiretop`.
+        subcommand: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! What each subcommand does, given the parsed arguments and the configuration in force.
 //! `main` only parses, loads the configuration and reports what comes back.
 
+pub mod docs;
 mod explore;
 mod ship;
 mod snapshot;
@@ -11,9 +12,33 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::config::{self, Effective};
 
+/// The subcommands that need no configuration (so a broken one cannot keep a user from their
+/// completions or manual): run them, or None for every other.
+pub fn run_standalone(cli: &Cli) -> Option<anyhow::Result<ExitCode>> {
+    match &cli.command {
+        Some(Command::Completions { shell }) => Some(
+            docs::run_completions(*shell)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(anyhow::Error::from),
+        ),
+        Some(Command::Man { subcommand }) => {
+            let mut out = std::io::stdout().lock();
+            Some(
+                docs::man_page(subcommand, &mut out)
+                    .and_then(|()| out.flush().map_err(anyhow::Error::from))
+                    .map(|()| ExitCode::SUCCESS),
+            )
+        }
+        _ => None,
+    }
+}
+
 /// Runs the subcommand `cli` names (the explorer without one).
 pub fn run(cli: Cli, effective: &Effective) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Some(Command::Completions { .. } | Command::Man { .. }) => {
+            run_standalone(&cli).unwrap_or(Ok(ExitCode::SUCCESS))
+        }
         Some(Command::Snapshot(args)) => {
             snapshot::run(effective, &args).map(|()| ExitCode::SUCCESS)
         }
