@@ -402,7 +402,7 @@ fn the_systemd_units_example_sink_is_in_a_directory_the_unit_can_write() {
     let copy = dir.join("wiretop.service");
     std::fs::write(
         &copy,
-        unit.replace("/usr/local/bin/wiretop", env!("CARGO_BIN_EXE_wiretop")),
+        unit.replace("/usr/bin/wiretop", env!("CARGO_BIN_EXE_wiretop")),
     )
     .unwrap();
     let verify = Command::new("systemd-analyze")
