@@ -212,8 +212,9 @@ fn committed_schema_matches_the_model() {
 /// Unprivileged runs list everything, mark what they cannot read, and hint once.
 #[test]
 fn unprivileged_run_marks_unreadable_fields_and_sees_its_own_sockets() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to drop to an unprivileged user");
+    if !common::not_run::runs_as_root(
+        "unprivileged_run_marks_unreadable_fields_and_sees_its_own_sockets",
+    ) {
         return;
     }
     let (root_server, _) = tcp_server("127.0.0.1");

@@ -121,8 +121,7 @@ fn new_process_gets_cpu_figure_from_its_own_lifetime() {
 #[test]
 fn reused_pid_is_a_new_process_not_a_continuation() {
     let _turn = one_cpu_hog_at_a_time();
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: forcing pid reuse needs root");
+    if !common::not_run::runs_as_root("reused_pid_is_a_new_process_not_a_continuation") {
         return;
     }
     let spin = "print('ready', flush=True)\nwhile True: pass";

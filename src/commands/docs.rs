@@ -68,13 +68,11 @@ fn main_page_sections() -> Roff {
     section(
         &mut roff,
         "ENVIRONMENT",
-        &[
-            "WIRETOP_ followed by a key path in capitals sets that key \
+        &["WIRETOP_ followed by a key path in capitals sets that key \
              (WIRETOP_PROCESS_AGENT_INTERVAL=5s, WIRETOP_TAGS=env:prod,service:web); an unknown \
              WIRETOP_ variable is an error. WIRETOP_API_KEY sets the uplink's API key. \
              WIRETOP_LOG sets the log level of `wiretop ship` (info by default). NO_COLOR turns \
-             the explorer's colours off.",
-        ],
+             the explorer's colours off."],
     );
     section(
         &mut roff,
@@ -121,8 +119,16 @@ mod tests {
         assert!(text.starts_with(".ie"), "roff: {}", &text[..40]);
         assert!(text.contains(".TH WIRETOP 1"), "{text}");
         for expected in [
-            "snapshot", "ship", "schema", "config", "\\-\\-interval", "\\-\\-no\\-color",
-            "FILES", "/etc/wiretop/config.yaml", "ENVIRONMENT", "EXIT STATUS",
+            "snapshot",
+            "ship",
+            "schema",
+            "config",
+            "\\-\\-interval",
+            "\\-\\-no\\-color",
+            "FILES",
+            "/etc/wiretop/config.yaml",
+            "ENVIRONMENT",
+            "EXIT STATUS",
         ] {
             assert!(text.contains(expected), "{expected} in:\n{text}");
         }
@@ -132,7 +138,10 @@ mod tests {
     fn each_subcommand_has_its_page() {
         let text = page(&["snapshot"]);
         assert!(text.contains(".TH WIRETOP-SNAPSHOT 1"), "{text}");
-        assert!(text.contains("\\-\\-pretty") && text.contains("\\-\\-port"), "{text}");
+        assert!(
+            text.contains("\\-\\-pretty") && text.contains("\\-\\-port"),
+            "{text}"
+        );
         assert!(page(&["config", "check"]).contains(".TH WIRETOP-CONFIG-CHECK 1"));
         let mut out = Vec::new();
         let error = man_page(&["snapshto".to_owned()], &mut out).err();

@@ -72,6 +72,10 @@ pub const NON_CONFIG_VARIABLES: &[(&str, &str)] = &[
     ),
     ("WIRETOP_FUZZ_TARGETS", ".ci/fuzz-smoke: targets to run"),
     ("WIRETOP_RECEIVERS_DIR", ".ci/receivers: cache directory"),
+    (
+        "WIRETOP_KEEP_PACKAGE",
+        ".ci/package: leave the Debian package installed",
+    ),
 ];
 
 /// The configuration variables present in `env`: (key path, value, variable), the aliases last

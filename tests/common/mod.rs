@@ -2,6 +2,8 @@
 //! and killed when dropped.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod not_run;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
