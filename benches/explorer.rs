@@ -43,9 +43,8 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
 use wiretop::model::{
-    Collection, CollectionPhases, Connection, Counts, CpuTime, CpuUsage, Direction, DiskIo, Family,
-    Host, HostCpu, Listening, LoadAverage, Memory, Process, ProcessMemory, ProcessState, Proto,
-    Role, Snapshot, SocketState, SCHEMA_VERSION,
+    Connection, CpuTime, CpuUsage, Direction, DiskIo, Family, Listening, LoadAverage, Memory,
+    Process, ProcessMemory, ProcessState, Proto, Role, Snapshot, SocketState,
 };
 use wiretop::ui::app::{App, AppOptions, KillSignaller};
 use wiretop::ui::render::{draw, prepare};
@@ -834,64 +833,31 @@ fn synthetic_processes(count: usize, seed: u64) -> Vec<Process> {
 }
 
 fn snapshot_of(processes: Vec<Process>, taken_at_ms: u64) -> Snapshot {
-    let listening = processes.iter().map(|p| p.listening.len()).sum::<usize>() as u32;
-    let established = processes
-        .iter()
-        .flat_map(|p| &p.connections)
-        .filter(|c| c.state == SocketState::Established)
-        .count() as u32;
-    let threads = processes.iter().map(|p| p.threads).sum();
-    Snapshot {
-        schema_version: SCHEMA_VERSION,
-        host: Host {
-            hostname: "bench-host-1".to_owned(),
-            kernel: "6.1.0-bench".to_owned(),
-            boot_time_ms: TAKEN_AT_MS - 45 * 86_400_000,
-            uptime_secs: 45.0 * 86_400.0,
-            cpu_count: 32,
-            load_average: LoadAverage {
-                one: 6.2,
-                five: 5.8,
-                fifteen: 5.1,
-            },
-            memory: Memory {
-                total_bytes: 64 * 1024 * MIB,
-                used_bytes: 41 * 1024 * MIB,
-                available_bytes: 23 * 1024 * MIB,
-                swap_total_bytes: 8 * 1024 * MIB,
-                swap_used_bytes: 512 * MIB,
-            },
-            cpu: Some(HostCpu {
-                user_pct: 21.0,
-                system_pct: 6.0,
-                iowait_pct: 1.5,
-                idle_pct: 71.5,
-                steal_pct: 0.0,
-            }),
-            taken_at_ms,
-            interval_ms: 2000,
-            counts: Counts {
-                processes: processes.len() as u32,
-                threads,
-                listening_sockets: listening,
-                established_connections: established,
-            },
-            tags: vec!["env:bench".to_owned(), "service:explorer".to_owned()],
-        },
-        processes,
-        unowned_sockets: Vec::new(),
-        collection: Collection {
-            duration_ms: 48.0,
-            phases: CollectionPhases::default(),
-            connections_collected: true,
-            full_ownership_scan: false,
-            network_namespaces: vec![HOST_NETNS],
-            restricted: false,
-            processes_with_unreadable_fields: 0,
-            excluded_processes: 0,
-            warnings: Vec::new(),
-        },
-    }
+    let mut snapshot = Snapshot::example(processes);
+    let host = &mut snapshot.host;
+    host.hostname = "bench-host-1".to_owned();
+    host.kernel = "6.1.0-bench".to_owned();
+    host.boot_time_ms = TAKEN_AT_MS - 45 * 86_400_000;
+    host.uptime_secs = 45.0 * 86_400.0;
+    host.cpu_count = 32;
+    host.load_average = LoadAverage {
+        one: 6.2,
+        five: 5.8,
+        fifteen: 5.1,
+    };
+    host.memory = Memory {
+        total_bytes: 64 * 1024 * MIB,
+        used_bytes: 41 * 1024 * MIB,
+        available_bytes: 23 * 1024 * MIB,
+        swap_total_bytes: 8 * 1024 * MIB,
+        swap_used_bytes: 512 * MIB,
+    };
+    host.taken_at_ms = taken_at_ms;
+    host.tags = vec!["env:bench".to_owned(), "service:explorer".to_owned()];
+    snapshot.collection.duration_ms = 48.0;
+    snapshot.collection.full_ownership_scan = false;
+    snapshot.collection.network_namespaces = vec![HOST_NETNS];
+    snapshot
 }
 
 /// The next refresh of `before`: new CPU figures everywhere, twenty processes gone and twenty

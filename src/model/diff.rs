@@ -177,57 +177,12 @@ fn event(kind: LifecycleKind, p: &Process, observed_at_ms: u64) -> LifecycleEven
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        Collection, CollectionPhases, Counts, Family, Host, Listening, LoadAverage, Memory,
-    };
+    use crate::model::{Family, Listening};
 
-    fn snapshot(taken_at_ms: u64, mut processes: Vec<Process>) -> Snapshot {
-        processes.sort_by_key(|p| p.pid);
-        Snapshot {
-            schema_version: crate::model::SCHEMA_VERSION,
-            host: Host {
-                hostname: "h".to_owned(),
-                kernel: "6.1".to_owned(),
-                boot_time_ms: 0,
-                uptime_secs: 1.0,
-                cpu_count: 1,
-                load_average: LoadAverage {
-                    one: 0.0,
-                    five: 0.0,
-                    fifteen: 0.0,
-                },
-                memory: Memory {
-                    total_bytes: 0,
-                    used_bytes: 0,
-                    available_bytes: 0,
-                    swap_total_bytes: 0,
-                    swap_used_bytes: 0,
-                },
-                cpu: None,
-                taken_at_ms,
-                interval_ms: 1000,
-                counts: Counts {
-                    processes: 0,
-                    threads: 0,
-                    listening_sockets: 0,
-                    established_connections: 0,
-                },
-                tags: Vec::new(),
-            },
-            processes,
-            unowned_sockets: Vec::new(),
-            collection: Collection {
-                duration_ms: 0.0,
-                phases: CollectionPhases::default(),
-                connections_collected: true,
-                full_ownership_scan: true,
-                network_namespaces: Vec::new(),
-                restricted: false,
-                processes_with_unreadable_fields: 0,
-                excluded_processes: 0,
-                warnings: Vec::new(),
-            },
-        }
+    fn snapshot(taken_at_ms: u64, processes: Vec<Process>) -> Snapshot {
+        let mut snapshot = Snapshot::example(processes);
+        snapshot.host.taken_at_ms = taken_at_ms;
+        snapshot
     }
 
     fn process(pid: u32, start_time_ms: u64) -> Process {

@@ -7,6 +7,8 @@
 
 mod assemble;
 mod diff;
+#[doc(hidden)]
+pub mod examples;
 mod filter;
 mod host;
 mod process;

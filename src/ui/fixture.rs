@@ -8,10 +8,10 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
 
+use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
-    Collection, CollectionPhases, Connection, Counts, CpuTime, CpuUsage, Direction, Family, Host,
-    HostCpu, Listening, LoadAverage, Memory, Process, ProcessMemory, ProcessState, Proto, Role,
-    Snapshot, SocketState, SCHEMA_VERSION,
+    Connection, CpuTime, CpuUsage, Direction, Family, Listening, Process, ProcessMemory,
+    ProcessState, Proto, Role, Snapshot, SocketState,
 };
 
 use super::app::{App, AppOptions, Signaller};
@@ -21,7 +21,6 @@ use super::theme::Theme;
 
 /// The fixed "now" of every test frame: two seconds after the fixture was taken.
 pub const NOW_MS: u64 = TAKEN_AT_MS + 2_000;
-const TAKEN_AT_MS: u64 = 1_795_735_000_000;
 const MIB: u64 = 1024 * 1024;
 
 fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Process {
@@ -175,61 +174,11 @@ pub fn processes() -> Vec<Process> {
     vec![init, kthreadd, sshd, node, bash, curl, postgres, evil]
 }
 
-/// The fixture snapshot.
+/// The fixture snapshot: the example host (`web-1`, tagged `env:test`) running the processes.
 pub fn snapshot() -> Snapshot {
-    let mut processes = processes();
-    processes.sort_by_key(|p| p.pid);
-    Snapshot {
-        schema_version: SCHEMA_VERSION,
-        host: Host {
-            hostname: "web-1".to_owned(),
-            kernel: "6.1.0-test".to_owned(),
-            boot_time_ms: TAKEN_AT_MS - 90_061_000,
-            uptime_secs: 90_061.0,
-            cpu_count: 2,
-            load_average: LoadAverage {
-                one: 0.42,
-                five: 0.3,
-                fifteen: 0.25,
-            },
-            memory: Memory {
-                total_bytes: 8192 * MIB,
-                used_bytes: 2048 * MIB,
-                available_bytes: 6144 * MIB,
-                swap_total_bytes: 1024 * MIB,
-                swap_used_bytes: 0,
-            },
-            cpu: Some(HostCpu {
-                user_pct: 12.0,
-                system_pct: 4.0,
-                iowait_pct: 1.0,
-                idle_pct: 83.0,
-                steal_pct: 0.0,
-            }),
-            taken_at_ms: TAKEN_AT_MS,
-            interval_ms: 2000,
-            counts: Counts {
-                processes: 8,
-                threads: 18,
-                listening_sockets: 4,
-                established_connections: 2,
-            },
-            tags: vec!["env:test".to_owned()],
-        },
-        processes,
-        unowned_sockets: Vec::new(),
-        collection: Collection {
-            duration_ms: 12.0,
-            phases: CollectionPhases::default(),
-            connections_collected: true,
-            full_ownership_scan: true,
-            network_namespaces: vec![4026531840],
-            restricted: false,
-            processes_with_unreadable_fields: 0,
-            excluded_processes: 0,
-            warnings: Vec::new(),
-        },
-    }
+    let mut snapshot = Snapshot::example(processes());
+    snapshot.host.tags = vec!["env:test".to_owned()];
+    snapshot
 }
 
 /// Records signals instead of sending them; answers as the kernel would to a non-root user.

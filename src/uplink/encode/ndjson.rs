@@ -64,58 +64,15 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::model::{
-        Collection, CollectionPhases, Counts, Host, LoadAverage, Memory, Process, SCHEMA_VERSION,
-    };
+    use crate::model::Process;
 
     fn snapshot() -> Snapshot {
         let mut evil = Process::example(7, "app");
         evil.cmdline = vec!["/tmp/x".to_owned(), "line\nbreak\x1b[2J".to_owned()];
-        Snapshot {
-            schema_version: SCHEMA_VERSION,
-            host: Host {
-                hostname: "web-1".to_owned(),
-                kernel: "6.1.0-test".to_owned(),
-                boot_time_ms: 1_700_000_000_000,
-                uptime_secs: 90_061.5,
-                cpu_count: 2,
-                load_average: LoadAverage {
-                    one: 0.5,
-                    five: 0.25,
-                    fifteen: 0.125,
-                },
-                memory: Memory {
-                    total_bytes: 8 << 30,
-                    used_bytes: 2 << 30,
-                    available_bytes: 6 << 30,
-                    swap_total_bytes: 0,
-                    swap_used_bytes: 0,
-                },
-                cpu: None,
-                taken_at_ms: 1_795_735_000_000,
-                interval_ms: 2000,
-                counts: Counts {
-                    processes: 2,
-                    threads: 2,
-                    listening_sockets: 0,
-                    established_connections: 0,
-                },
-                tags: vec!["env:test".to_owned()],
-            },
-            processes: vec![Process::example(1, "root"), evil],
-            unowned_sockets: Vec::new(),
-            collection: Collection {
-                duration_ms: 3.5,
-                phases: CollectionPhases::default(),
-                connections_collected: true,
-                full_ownership_scan: false,
-                network_namespaces: vec![4026531840],
-                restricted: true,
-                processes_with_unreadable_fields: 0,
-                excluded_processes: 0,
-                warnings: vec!["tcp6: permission denied".to_owned()],
-            },
-        }
+        let mut snapshot = Snapshot::example(vec![Process::example(1, "root"), evil]);
+        snapshot.host.tags = vec!["env:test".to_owned()];
+        snapshot.collection.restricted = true;
+        snapshot
     }
 
     /// A fresh directory for one test, removed at the end of the test if it passes.

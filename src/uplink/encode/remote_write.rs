@@ -320,11 +320,11 @@ mod tests {
     use prost::Message;
 
     use super::*;
-    use crate::model::{CollectionPhases, Connection, CpuTime, SCHEMA_VERSION};
+    use crate::model::examples::TAKEN_AT_MS;
+    use crate::model::{Connection, CpuTime, LoadAverage};
     use crate::uplink::batch::{Compression, Encoding};
     use SocketState::{CloseWait, Established};
 
-    const TAKEN_AT_MS: u64 = 1_795_735_000_000;
     const MIB: u64 = 1024 * 1024;
 
     fn connection(state: SocketState) -> Connection {
@@ -369,40 +369,31 @@ mod tests {
         kthread.cmdline.clear();
         let mut long = Process::example(300, "app");
         long.cmdline = vec!["x".repeat(2000)];
-        let json = serde_json::json!({
-            "schema_version": SCHEMA_VERSION,
-            "host": {
-                "hostname": "web-1", "kernel": "6.1.0-test", "boot_time_ms": 0,
-                "uptime_secs": 90_000.0, "cpu_count": 4,
-                "load_average": { "one": 0.5, "five": 0.25, "fifteen": 0.125 },
-                "memory": {
-                    "total_bytes": 8192 * MIB, "used_bytes": 2048 * MIB,
-                    "available_bytes": 6144 * MIB, "swap_total_bytes": 0, "swap_used_bytes": 0,
-                },
-                "cpu": {
-                    "user_pct": 12.0, "system_pct": 4.0, "iowait_pct": 1.0, "idle_pct": 83.0,
-                    "steal_pct": 0.0,
-                },
-                "taken_at_ms": TAKEN_AT_MS, "interval_ms": 2000,
-                "counts": {
-                    "processes": 4, "threads": 7, "listening_sockets": 1,
-                    "established_connections": 2,
-                },
-                "tags": [
-                    "env:prod", "service:web", "team-name:core:infra", "canary", "pid:7",
-                    "9lives:yes", "Zone-A:eu", "env:shadowed", "empty:",
-                ],
-            },
-            "processes": [kthread, web, idle, long],
-            "unowned_sockets": [],
-            "collection": {
-                "duration_ms": 1.0, "phases": CollectionPhases::default(),
-                "connections_collected": true, "full_ownership_scan": true,
-                "network_namespaces": [], "restricted": false,
-                "processes_with_unreadable_fields": 0, "warnings": [],
-            },
-        });
-        serde_json::from_value(json).unwrap()
+        let mut snapshot = Snapshot::example(vec![kthread, web, idle, long]);
+        let host = &mut snapshot.host;
+        host.boot_time_ms = 0;
+        host.uptime_secs = 90_000.0;
+        host.cpu_count = 4;
+        host.load_average = LoadAverage {
+            one: 0.5,
+            five: 0.25,
+            fifteen: 0.125,
+        };
+        host.memory.swap_total_bytes = 0;
+        host.tags = [
+            "env:prod",
+            "service:web",
+            "team-name:core:infra",
+            "canary",
+            "pid:7",
+            "9lives:yes",
+            "Zone-A:eu",
+            "env:shadowed",
+            "empty:",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        snapshot
     }
 
     /// What a receiver sees: the body unsnappied and decoded.
@@ -522,7 +513,7 @@ mod tests {
             wiretop_process_open_fds{pid=100} 42
             wiretop_process_disk_read_bytes_total{pid=100} 4096
             wiretop_process_disk_write_bytes_total{pid=100} 8192
-            wiretop_process_start_time_seconds{pid=100} 1795734940
+            wiretop_process_start_time_seconds{pid=100} 1767225540
             wiretop_process_threads{pid=200} 1
             wiretop_process_cpu_utilization_ratio{pid=200} absent
             wiretop_process_open_fds{pid=200} absent

@@ -11,10 +11,10 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use prost::Message;
 
 use super::*;
+use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
-    Collection, CollectionPhases, Connection, Counts, CpuTime, CpuUsage, Direction, DiskIo, Family,
-    HostCpu, LifecycleKind, Listening, LoadAverage, Memory, Proto, Role, SocketState,
-    SCHEMA_VERSION,
+    Connection, Counts, CpuTime, CpuUsage, Direction, DiskIo, Family, HostCpu, LifecycleKind,
+    Listening, LoadAverage, Memory, Proto, Role, SocketState,
 };
 use crate::uplink::batch::{Compression, Encoding};
 
@@ -23,45 +23,42 @@ mod metrics;
 mod resources;
 mod wire;
 
-const TAKEN_AT_MS: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const START_MS: u64 = TAKEN_AT_MS - 3_600_000;
 
+/// The example host with the figures these tests check: 4 CPUs, small round memory figures, a
+/// CPU split and counts of its own, and `tags`.
 fn host(tags: &[&str]) -> Host {
-    Host {
-        hostname: "web-1".to_owned(),
-        kernel: "6.1.0-test".to_owned(),
-        boot_time_ms: TAKEN_AT_MS - 86_400_000,
-        uptime_secs: 86_400.0,
-        cpu_count: 4,
-        load_average: LoadAverage {
-            one: 0.5,
-            five: 0.25,
-            fifteen: 0.125,
-        },
-        memory: Memory {
-            total_bytes: 8_000,
-            used_bytes: 3_000,
-            available_bytes: 5_000,
-            swap_total_bytes: 1_000,
-            swap_used_bytes: 100,
-        },
-        cpu: Some(HostCpu {
-            user_pct: 20.0,
-            system_pct: 10.0,
-            iowait_pct: 5.0,
-            idle_pct: 64.0,
-            steal_pct: 1.0,
-        }),
-        taken_at_ms: TAKEN_AT_MS,
-        interval_ms: 2_000,
-        counts: Counts {
-            processes: 3,
-            threads: 6,
-            listening_sockets: 1,
-            established_connections: 1,
-        },
-        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
-    }
+    let mut host = Host::example();
+    host.boot_time_ms = TAKEN_AT_MS - 86_400_000;
+    host.uptime_secs = 86_400.0;
+    host.cpu_count = 4;
+    host.load_average = LoadAverage {
+        one: 0.5,
+        five: 0.25,
+        fifteen: 0.125,
+    };
+    host.memory = Memory {
+        total_bytes: 8_000,
+        used_bytes: 3_000,
+        available_bytes: 5_000,
+        swap_total_bytes: 1_000,
+        swap_used_bytes: 100,
+    };
+    host.cpu = Some(HostCpu {
+        user_pct: 20.0,
+        system_pct: 10.0,
+        iowait_pct: 5.0,
+        idle_pct: 64.0,
+        steal_pct: 1.0,
+    });
+    host.counts = Counts {
+        processes: 3,
+        threads: 6,
+        listening_sockets: 1,
+        established_connections: 1,
+    };
+    host.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+    host
 }
 
 /// nginx (pid 10) listening on :80 with one inbound connection, a process whose uid has no
@@ -120,29 +117,17 @@ fn snapshot() -> Snapshot {
     let mut kthread = Process::example(2, "root");
     kthread.kernel_thread = true;
     kthread.cmdline.clear();
-    Snapshot {
-        schema_version: SCHEMA_VERSION,
-        host: host(&[
-            "env:prod",
-            "service:web",
-            "version:1.2",
-            "team:core",
-            "canary",
-        ]),
-        processes: vec![kthread, nginx, nameless],
-        unowned_sockets: Vec::new(),
-        collection: Collection {
-            duration_ms: 1.0,
-            phases: CollectionPhases::default(),
-            connections_collected: true,
-            full_ownership_scan: true,
-            network_namespaces: Vec::new(),
-            restricted: false,
-            processes_with_unreadable_fields: 0,
-            excluded_processes: 0,
-            warnings: Vec::new(),
-        },
-    }
+    let mut snapshot = Snapshot::example(vec![kthread, nginx, nameless]);
+    snapshot.host = host(&[
+        "env:prod",
+        "service:web",
+        "version:1.2",
+        "team:core",
+        "canary",
+    ]);
+    snapshot.collection.duration_ms = 1.0;
+    snapshot.collection.network_namespaces = Vec::new();
+    snapshot
 }
 
 fn metric_resources(batches: &[Batch]) -> Vec<&ResourceMetrics> {
