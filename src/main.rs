@@ -15,7 +15,7 @@ const EXIT_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(result) = wiretop::commands::run_standalone(&cli) {
-        return result.map_or_else(|e| report(&e), |code| code);
+        return result.unwrap_or_else(|e| report(&e));
     }
     let options = LoadOptions::from_environment(cli.config.clone(), cli.config_flags());
     let effective = match config::load(&options) {
