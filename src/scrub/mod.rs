@@ -91,7 +91,11 @@ mod word;
 mod wrappers;
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_corpus;
 
 use std::borrow::Cow;
 
