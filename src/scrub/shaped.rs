@@ -3,8 +3,10 @@
 //!
 //! The patterns follow what secret scanners publish (gitleaks, trufflehog): each one needs a
 //! distinctive prefix or structure, so ordinary words, hashes, UUIDs and image digests never
-//! match; nothing is guessed from entropy. They are compiled once, into one regular expression,
-//! and the `regex` crate searches in time linear in the text whatever it holds. Each pattern
+//! match; nothing is guessed from entropy. They are compiled once (the ones with a literal
+//! prefix into one regular expression, which the `regex` crate searches for those prefixes
+//! first; the few others each behind a substring they must contain), and every search is
+//! linear in the text whatever it holds. Each pattern
 //! marks the secret part with a capture group; the recognisable prefix around it stays
 //! (`ghp_********`, `-----BEGIN RSA PRIVATE KEY-----********-----END RSA PRIVATE KEY-----`).
 
@@ -43,9 +45,8 @@ const SHAPES: &[&str] = &[
     r"(?-u:\b)AIza([0-9A-Za-z_-]{35})(?-u:\b)",
     r"(?-u:\b)GOCSPX-([A-Za-z0-9_-]{28})",
     r"(?-u:\b)ya29\.([0-9A-Za-z_-]{20,})",
-    // Azure storage and Service Bus connection strings; Entra ID client secrets.
+    // Azure storage and Service Bus connection strings.
     r#"(?i:AccountKey|SharedAccessKey|SharedAccessSignature|SharedSecret)=([^;\s"']+)"#,
-    r"(?-u:\b)[A-Za-z0-9_~.]{3}\dQ~([A-Za-z0-9_~.-]{31,34})",
     // Signatures of presigned URLs (S3, GCS, CloudFront, Azure SAS), with or without a URL.
     r"(?i:[?&;](?:x-amz-signature|x-goog-signature|signature|sig))=([^&;\s#]+)",
     // Private keys: PEM and OpenSSH blocks (the body), PGP private key blocks, age keys.
@@ -57,12 +58,10 @@ const SHAPES: &[&str] = &[
     r"(?-u:\b)rubygems_([a-f0-9]{48})(?-u:\b)",
     r"(?-u:\b)dckr_pat_([A-Za-z0-9_-]{20,})",
     r"(?-u:\b)AKCp([A-Za-z0-9]{60,})",
-    // HashiCorp Vault and Terraform Cloud.
+    // HashiCorp Vault.
     r"(?-u:\b)hv[sbr]\.([A-Za-z0-9_-]{20,})",
-    r"(?-u:\b)[a-z0-9]{14}\.atlasv1\.([a-z0-9_=-]{60,})",
     // SaaS APIs: SendGrid, OpenAI, Anthropic, Hugging Face, Shopify, DigitalOcean, Grafana,
-    // New Relic, Linear, Postman, Doppler, Pulumi, Sentry, Square, Databricks, Atlassian,
-    // Mailchimp, Telegram bots.
+    // New Relic, Linear, Postman, Doppler, Pulumi, Sentry, Square, Databricks, Atlassian.
     r"(?-u:\b)SG\.([A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64})",
     r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?([A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})",
     r"(?-u:\b)sk-(?:proj|svcacct|admin)-([A-Za-z0-9_-]{40,})",
@@ -81,12 +80,35 @@ const SHAPES: &[&str] = &[
     r"(?-u:\b)sq0(?:atp|csp)-([0-9A-Za-z_-]{22,43})",
     r"(?-u:\b)dapi([a-f0-9]{32})(?-u:\b)",
     r"(?-u:\b)ATATT3([A-Za-z0-9_=-]{50,})",
-    r"(?-u:\b)([0-9a-f]{32})-us[0-9]{1,2}(?-u:\b)",
-    r"(?:(?-u:\b)|bot)[0-9]{8,10}:(AA[0-9A-Za-z_-]{33})(?-u:\b)",
+];
+
+/// Shapes without a literal prefix, each searched only when its text holds what the shape
+/// must contain, so the common case stays on the literal search of [`SHAPES`].
+const GUARDED: &[(&str, &str)] = &[
+    // Microsoft Entra ID (Azure AD) client secrets.
+    (
+        "Q~",
+        r"(?-u:\b)[A-Za-z0-9_~.]{3}\dQ~([A-Za-z0-9_~.-]{31,34})",
+    ),
+    // Terraform Cloud / Enterprise API tokens.
+    (
+        ".atlasv1.",
+        r"(?-u:\b)[a-z0-9]{14}\.atlasv1\.([a-z0-9_=-]{60,})",
+    ),
+    // Mailchimp API keys.
+    ("-us", r"(?-u:\b)([0-9a-f]{32})-us[0-9]{1,2}(?-u:\b)"),
+    // Telegram bot tokens.
+    (
+        ":AA",
+        r"(?:(?-u:\b)|bot)[0-9]{8,10}:(AA[0-9A-Za-z_-]{33})(?-u:\b)",
+    ),
     // `user:password@host` without a scheme (`curl -x user:pw@proxy:3128`, impacket's
     // `DOMAIN/user:pw@10.0.0.1`): the host must be an IP address, a dotted name or localhost,
     // so image digests (`nginx:1.25@sha256:…`) stay.
-    r#"(?:^|[\s=,;'"(])([A-Za-z0-9._%+\\/-]+):([^\s:@/'"]+)@(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}|localhost)(?-u:\b)"#,
+    (
+        "@",
+        r#"(?:^|[\s=,;'"(])([A-Za-z0-9._%+\\/-]+):([^\s:@/'"]+)@(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}|localhost)(?-u:\b)"#,
+    ),
 ];
 
 /// URI schemes written without `//`, whose `scheme:user@host` is no `user:password@host`.
@@ -94,22 +116,57 @@ const OPAQUE_SCHEMES: &[&str] = &[
     "mailto", "sip", "sips", "xmpp", "im", "pres", "tel", "news", "urn", "acct", "geo",
 ];
 
-static SHAPED: LazyLock<Result<Regex, regex::Error>> =
-    LazyLock::new(|| Regex::new(&format!("(?:{})", SHAPES.join(")|(?:"))));
+/// The compiled shapes: one regular expression for [`SHAPES`], one per guarded shape.
+struct Compiled {
+    prefixed: Regex,
+    guarded: Vec<(&'static str, Regex)>,
+}
+
+static COMPILED: LazyLock<Result<Compiled, regex::Error>> = LazyLock::new(|| {
+    Ok(Compiled {
+        prefixed: Regex::new(&format!("(?:{})", SHAPES.join(")|(?:")))?,
+        guarded: GUARDED
+            .iter()
+            .map(|&(guard, shape)| Ok((guard, Regex::new(shape)?)))
+            .collect::<Result<_, regex::Error>>()?,
+    })
+});
 
 /// `text` with every shaped secret replaced by [`MASK`], or `None` when it holds none.
 pub(super) fn mask_shaped(text: &str) -> Option<String> {
-    let regex = match &*SHAPED {
-        Ok(regex) => regex,
+    let compiled = match &*COMPILED {
+        Ok(compiled) => compiled,
         // The patterns are constants that a unit test compiles; were they ever refused, hiding
         // the text is the way to be wrong that leaks nothing.
         Err(_) => return Some(MASK.to_owned()),
     };
+    let mut masks: Vec<Range<usize>> = Vec::new();
     // The fast search first: almost every argument holds no shaped secret at all.
-    if !regex.is_match(text) {
+    if compiled.prefixed.is_match(text) {
+        collect(&compiled.prefixed, text, &mut masks);
+    }
+    for (guard, regex) in &compiled.guarded {
+        if text.contains(guard) {
+            collect(regex, text, &mut masks);
+        }
+    }
+    if masks.is_empty() {
         return None;
     }
-    let mut masks: Vec<Range<usize>> = Vec::new();
+    masks.sort_by_key(|m| m.start);
+    // Overlapping finds (a token inside a URL's userinfo) merge into one.
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(masks.len());
+    for mask in masks {
+        match merged.last_mut() {
+            Some(last) if mask.start <= last.end => last.end = last.end.max(mask.end),
+            _ => merged.push(mask),
+        }
+    }
+    super::url::apply_masks(text, &merged)
+}
+
+/// The secret parts of every match of `regex` in `text`.
+fn collect(regex: &Regex, text: &str, masks: &mut Vec<Range<usize>>) {
     for captures in regex.captures_iter(text) {
         let groups: Vec<_> = captures.iter().skip(1).flatten().collect();
         let secret = match groups.as_slice() {
@@ -128,11 +185,10 @@ pub(super) fn mask_shaped(text: &str) -> Option<String> {
             [secret] => secret.range(),
             _ => continue,
         };
-        if !secret.is_empty() && masks.last().is_none_or(|last| last.end <= secret.start) {
+        if !secret.is_empty() {
             masks.push(secret);
         }
     }
-    super::url::apply_masks(text, &masks)
 }
 
 #[cfg(test)]
@@ -141,9 +197,9 @@ mod tests {
 
     #[test]
     fn every_shape_compiles() {
-        for shape in SHAPES {
+        for shape in SHAPES.iter().chain(GUARDED.iter().map(|(_, shape)| shape)) {
             assert!(Regex::new(shape).is_ok(), "{shape}");
         }
-        assert!(SHAPED.is_ok());
+        assert!(COMPILED.is_ok());
     }
 }
