@@ -107,10 +107,12 @@ fn value_extent(value: &str, list: Option<u8>, separator: u8) -> Extent {
         };
     }
     if let Some(close) = closing_quote(text) {
-        // `"abc"def` is one value to a shell: only a quote followed by the end of the entry
-        // ends it.
+        // `"abc"def` is one value to a shell, and `--password='a b' c` or `--password='x')y`
+        // one to a program: only a quote followed by the end of the text, or inside a list
+        // (`{"password": "x", …}`, `f(password='x')`) by the end of the entry, ends it.
         let after = text.as_bytes().get(close + 1);
-        if after.is_none_or(|&b| b.is_ascii_whitespace() || b",;&}])".contains(&b)) {
+        let ends_entry = |b: u8| b",;&}])".contains(&b) || b.is_ascii_whitespace();
+        if after.is_none_or(|&b| list.is_some() && ends_entry(b)) {
             return Extent {
                 secret: gap + 1..gap + close,
                 next: Some(gap + close + 1),

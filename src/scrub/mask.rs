@@ -83,11 +83,16 @@ pub(super) fn mask_logon(value: &str) -> Option<String> {
     Some(format!("{user}/{MASK}{}", &rest[end..]))
 }
 
-/// A value hidden whole, except the quotes around it and what follows its closing quote
-/// (`'pw');` becomes `'********');`), so shell text and JSON keep their shape.
+/// A word of shell text hidden whole, except the quotes around it and the punctuation that
+/// follows its closing quote (`'pw');` becomes `'********');`), so the text keeps its shape.
+/// Anything else after the quote is part of the same word to a shell (`'pw'x` is `pwx`) and
+/// goes too.
 pub(super) fn mask_whole(value: &str) -> String {
     if let Some(close) = closing_quote(value) {
-        return format!("{}{MASK}{}", &value[..1], &value[close..]);
+        let tail = &value[close + 1..];
+        if tail.bytes().all(|b| b")];,}".contains(&b)) {
+            return format!("{}{MASK}{}", &value[..1], &value[close..]);
+        }
     }
     MASK.to_owned()
 }

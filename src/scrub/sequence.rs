@@ -9,7 +9,7 @@ use super::mask::{
 };
 use super::programs::{is_known, program_named, Operands, Program, Rules, Value};
 use super::shell::{is_assignment, is_control_operator_word, unquote};
-use super::{Pending, Scrubber};
+use super::{Pending, Scrubber, MASK};
 
 pub(super) struct Sequence<'s> {
     scrubber: &'s Scrubber,
@@ -111,12 +111,12 @@ impl<'s> Sequence<'s> {
                 let option_next = is_long_option(word)
                     || self.rules.is_some_and(|rules| is_option_of(&rules, word));
                 if !option_next && !is_switch_value(word) && !is_secret_file_path(word) {
-                    return Some(mask_whole(word));
+                    return Some(self.mask(word));
                 }
             }
             Pending::MaskUnlessOption => {
                 if !word.starts_with('-') {
-                    return Some(mask_whole(word));
+                    return Some(self.mask(word));
                 }
             }
             Pending::Authorization => {
@@ -126,7 +126,7 @@ impl<'s> Sequence<'s> {
             }
             Pending::UserPassword(separator) => return mask_user_password(word, separator),
             Pending::Logon => return mask_logon(word).or_else(|| self.value(word, quoted)),
-            Pending::Cookie => return word.contains('=').then(|| mask_whole(word)),
+            Pending::Cookie => return word.contains('=').then(|| self.mask(word)),
             Pending::Value => return self.value(word, quoted),
             Pending::Entrypoint => {
                 self.entrypoint = program_named(word);
@@ -285,7 +285,7 @@ impl<'s> Sequence<'s> {
             }
         };
         if secret {
-            return Some(mask_whole(word));
+            return Some(self.mask(word));
         }
         self.generic(word, quoted, rules.bare_keys)
     }
@@ -402,11 +402,11 @@ impl<'s> Sequence<'s> {
     fn attached(&mut self, value: Value, text: &str) -> Option<String> {
         match value {
             Value::Secret | Value::SecretAttached | Value::SecretUnlessOption => {
-                Some(mask_whole(text))
+                Some(self.mask(text))
             }
             Value::UserPassword(separator) => mask_user_password(text, separator),
             Value::Logon => mask_logon(text),
-            Value::Cookie => text.contains('=').then(|| mask_whole(text)),
+            Value::Cookie => text.contains('=').then(|| self.mask(text)),
             Value::Shell => self.scrubber.scrub_text(text, self.depth),
             Value::Command => self.value(text, false),
             Value::Entrypoint => {
@@ -435,6 +435,16 @@ impl<'s> Sequence<'s> {
             .scrub_arg(word, self.depth + usize::from(quoted), bare_keys);
         self.pending = outcome.then;
         outcome.replaced
+    }
+
+    /// A secret word hidden whole: in shell text the quotes around it stay, in an argv the
+    /// quotes are part of the secret.
+    fn mask(&self, word: &str) -> String {
+        if self.shell {
+            mask_whole(word)
+        } else {
+            MASK.to_owned()
+        }
     }
 
     fn has_flag(&self, letter: u8) -> bool {

@@ -1079,6 +1079,31 @@ fn fuzz_found_inputs_do_not_panic() {
 }
 
 #[test]
+fn a_quoted_value_followed_by_more_text_is_hidden_whole() {
+    // Found by fuzzing: to a program, everything after `=` is the password, quotes and all.
+    check(
+        &Scrubber::default(),
+        &[
+            (
+                "quote, space, more text",
+                &["app", "--password='a b' && curl"],
+                &["app", "--password=********"],
+            ),
+            (
+                "quote then carriage returns",
+                &["app", "--password=  'x\r'\r\r"],
+                &["app", "--password=  ********"],
+            ),
+            (
+                "in a JSON list a space ends the entry",
+                &["app", "{\"password\": \"x\" , \"port\": 1}"],
+                &["app", "{\"password\": \"********\" , \"port\": 1}"],
+            ),
+        ],
+    );
+}
+
+#[test]
 fn options_after_a_wrapper_are_scrubbed_even_when_they_look_like_a_program_path() {
     let scrubber = Scrubber::new(&ScrubOptions::default()).unwrap();
     for value in ["cf=/curl", "/curl", "s/curl", "x"] {
