@@ -95,16 +95,7 @@ fn value_extent(value: &str, list: Option<u8>, separator: u8) -> Extent {
     let text = &value[gap..];
     // `PASSWORD('x')`, `db.auth('user', 'pw')`: everything up to the parenthesis.
     if separator == b'(' {
-        return match text.find(')') {
-            Some(end) => Extent {
-                secret: gap..gap + end,
-                next: Some(gap + end),
-            },
-            None => Extent {
-                secret: gap..value.len(),
-                next: None,
-            },
-        };
+        return up_to(gap, value, text.find(')'));
     }
     if let Some(close) = closing_quote(text) {
         // `"abc"def` is one value to a shell, and `--password='a b' c` or `--password='x')y`
@@ -128,7 +119,16 @@ fn value_extent(value: &str, list: Option<u8>, separator: u8) -> Extent {
         Some(b'(') => b",)",
         _ => b"",
     };
-    match text.bytes().position(|b| terminators.contains(&b)) {
+    up_to(
+        gap,
+        value,
+        text.bytes().position(|b| terminators.contains(&b)),
+    )
+}
+
+/// The value from `gap` to `end` (counted from `gap`), or to the end of `value` without one.
+fn up_to(gap: usize, value: &str, end: Option<usize>) -> Extent {
+    match end {
         Some(end) => Extent {
             secret: gap..gap + end,
             next: Some(gap + end),
