@@ -212,6 +212,14 @@ impl Scrubber {
                         kind => {
                             let value = &arg[value_at..];
                             let extent = value_extent(value, list, separator);
+                            // `credentials=/etc/cifs.cred,uid=1000`: a file path first in a
+                            // list of options names where the secret is.
+                            if let Some(comma) = value.find(',') {
+                                if extent.next.is_none() && is_secret_file_path(&value[..comma]) {
+                                    start = value_at + comma;
+                                    continue;
+                                }
+                            }
                             let Some(next) = extent.next else {
                                 // The value runs to the end of the argument.
                                 let (masked, then) = match kind {

@@ -35,6 +35,7 @@ const SECRET_NOUNS: &[&str] = &[
     "bearer",
     "cookie",
     "psk",
+    "otp",
 ];
 
 /// The nouns that make a key of a bare positional word on their own (`mysqladmin password X`,
@@ -185,7 +186,7 @@ const NOT_SECRET_KEYS: &[&str] = &[
 /// Substrings (lower case) that every secret key contains: a key without any is plain without
 /// being split.
 const CANDIDATES: &[&str] = &[
-    "pass", "pw", "secret", "token", "cred", "key", "auth", "bearer", "cookie", "psk",
+    "pass", "pw", "secret", "token", "cred", "key", "auth", "bearer", "cookie", "psk", "otp",
 ];
 
 /// How a key was written, which decides how much evidence it needs.

@@ -79,17 +79,31 @@ fn is_scheme_byte(b: u8) -> bool {
 /// The last `@` of the authority that starts at `from`, which ends at the first `/`, `?`, `#` or
 /// whitespace. The last rather than the first, as most URL parsers do, so that a password with
 /// an unencoded `@` (`u:p@ss@host`) is masked whole instead of leaking its tail as the host.
+/// A password with an unencoded `#` or `?` (`mysql://root:p#ss@db`) would end the authority
+/// early and leak: an `@` after it, before any `/`, still ends the userinfo when a `:` came
+/// before the `#` (so `https://example.com?email=a@b.com` is no userinfo).
 fn last_at_in_authority(bytes: &[u8], from: usize) -> Option<usize> {
     let mut last = None;
+    let mut last_anywhere = None;
+    let mut query = None;
     for (offset, &b) in bytes[from..].iter().enumerate() {
-        if matches!(b, b'/' | b'?' | b'#') || b.is_ascii_whitespace() {
+        if b == b'/' || b.is_ascii_whitespace() {
             break;
         }
+        if matches!(b, b'?' | b'#') && query.is_none() {
+            query = Some(from + offset);
+        }
         if b == b'@' {
-            last = Some(from + offset);
+            if query.is_none() {
+                last = Some(from + offset);
+            }
+            last_anywhere = Some(from + offset);
         }
     }
-    last
+    match (last_anywhere, query) {
+        (Some(at), Some(query)) if at > query && bytes[from..query].contains(&b':') => Some(at),
+        _ => last,
+    }
 }
 
 /// What to hide of the userinfo `bytes[start..at]`: the password after the first `:`, or, when

@@ -163,7 +163,7 @@ pub(super) static WRAPPERS: &[Program] = &[
     program(
         "nohup setsid unbuffer catchsegv command builtin noglob nocorrect if then else \
             elif do while until ! { eatmydata chronic nocache run-one ifne fghack pgrphack \
-            with-contenv authbind firejail entr valgrind pfexec nq",
+            with-contenv authbind firejail entr valgrind pfexec nq torify tsocks eval",
         runs(0, ""),
     ),
     program("exec", runs(0, "-a")),
@@ -276,6 +276,58 @@ pub(super) static WRAPPERS: &[Program] = &[
             1,
             "-b -c -D -E -e -F -I -i -J -L -l -m -O -o -p -Q -R -S -W -w -B -M",
         ),
+    ),
+    program(
+        "fakeroot fakeroot-sysv fakeroot-tcp",
+        runs(0, "-l -s -i -b --lib --faked"),
+    ),
+    program(
+        "proot",
+        runs(
+            0,
+            "-r -b -m -w -q -k --rootfs --bind --mount --cwd --qemu --kernel-release",
+        ),
+    ),
+    program("ssh-agent", runs(0, "-a -E -t -P")),
+    program(
+        "lxc-attach",
+        runs(
+            0,
+            "-n --name -P --lxcpath -f --rcfile -s --namespaces -v --set-var --keep-var -u --uid \
+                -g --gid -L --pty-log",
+        ),
+    ),
+    program(
+        "systemd-nspawn",
+        runs(
+            0,
+            "-D --directory -i --image -M --machine -u --user --bind --bind-ro --tmpfs \
+                --overlay --overlay-ro -E --setenv --network-bridge --network-zone -p --port \
+                --capability --drop-capability --private-users --chdir --hostname -S --slice \
+                --property --register --kill-signal --link-journal --resolv-conf --timezone \
+                --console --network-interface --network-macvlan --network-ipvlan --uuid \
+                --settings --rlimit --cpu-affinity --personality",
+        ),
+    ),
+    // `start-stop-daemon --start --exec PROGRAM -- ARGS`: the arguments go to that program.
+    program(
+        "start-stop-daemon",
+        Rules {
+            options: &[
+                opt("--exec", Value::Entrypoint),
+                opt("-x", Value::Entrypoint),
+                opt("--startas", Value::Entrypoint),
+                opt("-a", Value::Entrypoint),
+            ],
+            valued: "-n --name -p --pidfile -c --chuid -u --user -d --chdir -s --signal -R \
+                --retry -r --chroot -N --nicelevel -P --procsched -I --iosched -k --umask \
+                --output -O --notify-timeout -g --group",
+            operands: Operands::Command {
+                skip: 0,
+                strict: false,
+            },
+            ..PLAIN
+        },
     ),
     program(
         "mosh",
