@@ -7,7 +7,7 @@ use super::mask::{
     closing_quote, is_secret_file_path, is_switch_value, mask_authorization, mask_value,
 };
 use super::shell::is_name;
-use super::{url, Kind, Outcome, Pending, Scrubber, MASK, MAX_NESTING};
+use super::{programs, url, Kind, Outcome, Pending, Scrubber, MASK, MAX_NESTING};
 
 /// Where an argument's key ends, if it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,14 @@ fn effective_key(key_text: &str, before: Option<u8>) -> (Option<u8>, &str) {
         None => (before.filter(|b| LIST_DELIMITERS.contains(b)), key_text),
     };
     (list, key.trim_matches(['"', '\'']))
+}
+
+/// `text` without one pair of quotes around it, and the length of the opening one.
+fn strip_quotes(text: &str) -> (&str, usize) {
+    match closing_quote(text) {
+        Some(close) if close + 1 == text.len() => (&text[1..close], 1),
+        _ => (text, 0),
+    }
 }
 
 /// Whether `value` opens more brackets than it closes.
@@ -198,13 +206,25 @@ impl Scrubber {
                                     return Outcome::replaced(Some(masked));
                                 }
                             }
-                            // `LANG=C mysql -psecret`: an assignment before a command.
                             if start == 0
                                 && separator == b'='
                                 && is_name(&rest[..end])
                                 && depth < MAX_NESTING
                                 && arg[value_at..].bytes().any(|b| b.is_ascii_whitespace())
                             {
+                                // `ProxyCommand=sshpass -p … ssh`, `CMD="mysql -p…"`: the value
+                                // is a command line of its own.
+                                let (value, quote) = strip_quotes(&arg[value_at..]);
+                                let first = value.split_ascii_whitespace().next();
+                                if first.is_some_and(programs::is_known) {
+                                    let scrubbed = self.scrub_words(value, depth + 1);
+                                    let at = value_at + quote;
+                                    if let Some(scrubbed) = scrubbed {
+                                        edits.replace(at..at + value.len(), &scrubbed);
+                                    }
+                                    return Outcome::replaced(edits.finish());
+                                }
+                                // `LANG=C mysql -psecret`: an assignment before a command.
                                 return Outcome::replaced(self.scrub_words(arg, depth + 1));
                             }
                             start = value_at;

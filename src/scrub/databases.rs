@@ -27,14 +27,31 @@ pub(super) static DATABASES: &[Program] = &[
             ..PLAIN
         },
     ),
-    program(
-        "redis-cli valkey-cli keydb-cli redis-benchmark valkey-benchmark memtier_benchmark",
-        Rules {
+    Program {
+        names: "redis-cli valkey-cli keydb-cli redis-benchmark valkey-benchmark memtier_benchmark",
+        rules: Rules {
             options: &[opt("-a", Value::Secret), opt("--pass", Value::Secret)],
             valued: "-h -p -u -n --user -s -r -i -c -t",
             ..PLAIN
         },
-    ),
+        // `redis-cli AUTH [user] password`
+        subcommands: &[
+            Subcommand {
+                path: &["AUTH"],
+                rules: Rules {
+                    operands: Operands::Secret,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["auth"],
+                rules: Rules {
+                    operands: Operands::Secret,
+                    ..PLAIN
+                },
+            },
+        ],
+    },
     program(
         "mongo mongosh mongodump mongorestore mongoexport mongoimport mongostat mongotop \
             mongofiles",

@@ -69,6 +69,8 @@ pub(super) enum Operands {
     /// The operand at this position (1 is the first) is a secret (`rabbitmqctl add_user NAME
     /// PASSWORD`).
     SecretAt(usize),
+    /// Every operand is a secret (`redis-cli AUTH [user] password`).
+    Secret,
     /// The first operand that is no `key=value` pair is a secret (`vault login TOKEN`, but
     /// `vault login -method=userpass username=bob password=…`).
     Token,

@@ -258,6 +258,7 @@ impl<'s> Sequence<'s> {
             Operands::Plain => false,
             Operands::SecretAt(at) => n == at,
             Operands::Token => n == 1,
+            Operands::Secret => true,
             Operands::Htpasswd => {
                 self.has_flag(b'b') && n == if self.has_flag(b'n') { 2 } else { 3 }
             }
