@@ -588,6 +588,12 @@ pub const LEAKS: &[Leak] = &[
     (&["mvn", "-Dgpg.passphrase=mw-pw-62", "deploy"], &["mw-pw-62"], &[]),
     (&["x11vnc", "-passwd", "mw-pw-63"], &["mw-pw-63"], &[]),
     (&["iwctl", "--passphrase", "mw-pw-64", "station", "wlan0", "connect", "x"], &["mw-pw-64"], &[]),
+    (&["ssh", "-o", "ProxyCommand=sshpass -p mw-pw-65 ssh -W %h:%p jump", "target"], &["mw-pw-65"], &["ssh", "-o", "ProxyCommand=sshpass -p ******** ssh -W %h:%p jump", "target"]),
+    (&["sh", "-c", "GIT_SSH_COMMAND=\"sshpass -p mw-pw-66 ssh\" git pull"], &["mw-pw-66"], &["sh", "-c", "GIT_SSH_COMMAND=\"sshpass -p ******** ssh\" git pull"]),
+    (&["env", "GIT_SSH_COMMAND=sshpass -p mw-pw-67 ssh", "git", "pull"], &["mw-pw-67"], &[]),
+    (&["redis-cli", "-h", "cache", "AUTH", "default", "mw-pw-68"], &["mw-pw-68"], &[]),
+    (&["redis-cli", "auth", "mw-pw-69"], &["mw-pw-69"], &[]),
+    (&["docker", "run", "-e", "CMD=mysql -pmw-pw-70", "img"], &["mw-pw-70"], &["docker", "run", "-e", "CMD=mysql -p********", "img"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1018,6 +1024,9 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["docker", "run", "--rm", "--entrypoint", "sh", "alpine:3.20", "-c", "echo hi"],
     &["find", "/var/log", "-name", "*.log", "-exec", "gzip", "{}", ";"],
     &["start-stop-daemon", "--start", "--pidfile", "/run/x.pid", "--exec", "/usr/sbin/x", "--", "--port", "80"],
+    &["docker", "run", "-e", "GREETING=hello world", "img"],
+    &["ssh", "-o", "ProxyCommand=ssh -W %h:%p bastion.example.com", "target"],
+    &["sh", "-c", "GIT_SSH_COMMAND=\"ssh -i ~/.ssh/deploy\" git pull"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.
