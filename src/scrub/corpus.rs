@@ -10,14 +10,11 @@
 /// One command line with secrets: the argv, the secret substrings that must not survive
 /// anywhere in the scrubbed argv, and the exact scrubbed argv (empty: only the secrets are
 /// checked).
-pub type Leak = (
-    &'static [&'static str],
-    &'static [&'static str],
-    &'static [&'static str],
-);
+pub type Leak = (&'static [&'static str], &'static [&'static str], &'static [&'static str]);
 
 /// A process name (comm), the secrets that must not survive, and the exact scrubbed name.
 pub type Name = (&'static str, &'static [&'static str], &'static str);
+
 
 #[rustfmt::skip]
 pub const LEAKS: &[Leak] = &[
@@ -1025,6 +1022,20 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["find", "/var/log", "-name", "*.log", "-exec", "gzip", "{}", ";"],
     &["start-stop-daemon", "--start", "--pidfile", "/run/x.pid", "--exec", "/usr/sbin/x", "--", "--port", "80"],
     &["docker", "run", "-e", "GREETING=hello world", "img"],
+    &["app", "--tag", "xoxo-gossip-girl-season-2"],
+    &["pytest", "-k", "sk_test_integration_suite"],
+    &["app", "--name", "rk_live_migration"],
+    &["app", "--image", "ghcr.io/org/ghp_tools:latest"],
+    &["app", "AKIA-docs-example"],
+    &["app", "--cluster", "glrt-sandbox"],
+    &["app", "--model", "hf_hub_download"],
+    &["app", "--session", "eyJ0eXAiOiJKV1QifQ"],
+    &["app", "--md5", "d41d8cd98f00b204e9800998ecf8427e"],
+    &["app", "--sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709"],
+    &["app", "--id", "sg-0123456789abcdef0"],
+    &["aws", "ec2", "describe-instances", "--instance-ids", "i-0123456789abcdef0"],
+    &["app", "--fingerprint", "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"],
+    &["app", "--ssh-pubkey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@host"],
     &["ssh", "-o", "ProxyCommand=ssh -W %h:%p bastion.example.com", "target"],
     &["sh", "-c", "GIT_SSH_COMMAND=\"ssh -i ~/.ssh/deploy\" git pull"],
 ];

@@ -29,7 +29,7 @@ const SHAPES: &[&str] = &[
     r"(?-u:\b)gl(?:pat|ptt|dt|rt|cbt|soat|ffct|oas|imt|agent|ft|ct)-([A-Za-z0-9_.-]{20,})",
     r"(?-u:\b)GR1348941([A-Za-z0-9_-]{20,})",
     // Slack tokens, app tokens and webhook URLs.
-    r"(?-u:\b)xox[abposre]-([A-Za-z0-9-]{10,})",
+    r"(?-u:\b)xox[abprse]-([0-9]+-[A-Za-z0-9-]{8,})",
     r"(?-u:\b)xapp-([0-9]-[A-Za-z0-9-]{10,})",
     r"hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9+/_-]{8,})",
     // Discord webhooks.
@@ -37,7 +37,7 @@ const SHAPES: &[&str] = &[
     // Oracle thin JDBC URLs carry `user/password@host`.
     r#"(?i:jdbc:oracle:[a-z0-9]+:)[A-Za-z0-9_$#."]+/([^@\s/]+)@"#,
     // Stripe secret and restricted keys, webhook secrets (publishable keys are public).
-    r"(?-u:\b)(?:sk|rk)_(?:live|test)_([A-Za-z0-9]{10,})",
+    r"(?-u:\b)(?:sk|rk)_(?:live|test)_([A-Za-z0-9]{20,})",
     r"(?-u:\b)whsec_([A-Za-z0-9+/=]{20,})",
     // JSON Web Tokens: a JSON header and payload, base64url, and a signature.
     r"(?-u:\b)(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)",
