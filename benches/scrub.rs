@@ -170,6 +170,8 @@ fn run() -> Result<()> {
         "$(mysql -p",
         "ghp_",
         "{\"password\":",
+        "a=b;password='",
+        "x;AccountKey=\"",
     ];
     for pattern in patterns {
         let arg = pattern.repeat((1 << 20) / pattern.len());

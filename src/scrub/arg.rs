@@ -234,10 +234,14 @@ impl Scrubber {
                             let extent = value_extent(value, list, separator);
                             // `credentials=/etc/cifs.cred,uid=1000`: a file path first in a
                             // list of options names where the secret is.
-                            if let Some(comma) = value.find(',') {
-                                if extent.next.is_none() && is_secret_file_path(&value[..comma]) {
-                                    start = value_at + comma;
-                                    continue;
+                            // (Looked for only in a value that runs to the end, which is
+                            // read to the end anyway: the scan stays linear.)
+                            if extent.next.is_none() {
+                                if let Some(comma) = value.find(',') {
+                                    if is_secret_file_path(&value[..comma]) {
+                                        start = value_at + comma;
+                                        continue;
+                                    }
                                 }
                             }
                             let Some(next) = extent.next else {
