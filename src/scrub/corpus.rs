@@ -10,11 +10,14 @@
 /// One command line with secrets: the argv, the secret substrings that must not survive
 /// anywhere in the scrubbed argv, and the exact scrubbed argv (empty: only the secrets are
 /// checked).
-pub type Leak = (&'static [&'static str], &'static [&'static str], &'static [&'static str]);
+pub type Leak = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
 
 /// A process name (comm), the secrets that must not survive, and the exact scrubbed name.
 pub type Name = (&'static str, &'static [&'static str], &'static str);
-
 
 #[rustfmt::skip]
 pub const LEAKS: &[Leak] = &[

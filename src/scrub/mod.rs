@@ -48,11 +48,11 @@
 //!   `lftp -u user,pw`), secret operands (`vault login TOKEN`, `rabbitmqctl add_user NAME PW`,
 //!   `htpasswd -b FILE USER PW`), Oracle logons, with values separate, attached or clustered
 //!   getopt style (`-psecret`, `-sSLu user:pw`).
-//! - **Wrappers** (`wrappers.rs`): `sudo`, `env`, `timeout 5`, `flock FILE`, `ssh HOST`,
-//!   `docker exec C`, `kubectl exec POD --`, `xargs`, `strace`, `nsenter`, `find -exec`, ...
-//!   know which of their options take a value and how many operands come before the command,
-//!   so the wrapped program gets its own rules; a shell's `-c`, `su -c` and `flock -c` take
-//!   shell text.
+//! - **Wrappers** (`wrappers.rs`, `containers.rs`): `sudo`, `env`, `timeout 5`,
+//!   `flock FILE`, `ssh HOST`, `docker exec C`, `kubectl exec POD --`, `xargs`, `strace`,
+//!   `nsenter`, `find -exec`, ... know which of their options take a value and how many
+//!   operands come before the command, so the wrapped program gets its own rules; a shell's
+//!   `-c`, `su -c` and `flock -c` take shell text.
 //! - **Shell text** (`sh -c "LANG=C mysql -psecret db"`): an argument with whitespace is split
 //!   the way a shell would split it, quotes respected (a quote that never closes is a
 //!   character), and its words walked like a command line: assignments before the command,
@@ -78,6 +78,7 @@
 //! whatever a process puts there.
 
 mod arg;
+mod containers;
 mod databases;
 mod key;
 mod mask;

@@ -1,8 +1,8 @@
 //! What the scrubber knows about particular programs' arguments: which options take a value
 //! (and what kind), what their operands are, and whether they run another command. The tables
 //! are in [`super::tools`] and [`super::databases`] (programs that take secrets in their own
-//! way) and [`super::wrappers`] (programs that run another command); this module holds their
-//! shape and the lookup by program name.
+//! way) and [`super::wrappers`] and [`super::containers`] (programs that run another command);
+//! this module holds their shape and the lookup by program name.
 //!
 //! Knowing which options take a value matters twice: a value is never mistaken for the
 //! wrapped program or an operand (`timeout -s KILL 5 mysql -pX`), and short options are read
@@ -136,6 +136,41 @@ pub(super) struct Program {
     pub(super) subcommands: &'static [Subcommand],
 }
 
+/// Runs the command among its operands, after `skip` of them.
+pub(super) const fn runs(skip: usize, valued: &'static str) -> Rules {
+    Rules {
+        valued,
+        operands: Operands::Command {
+            skip,
+            strict: false,
+        },
+        ..PLAIN
+    }
+}
+
+/// Runs the command after `skip` operands, and reads no options of its own after them
+/// (`docker exec C -it`, `timeout 5 -x`).
+pub(super) const fn runs_strictly(skip: usize, valued: &'static str) -> Rules {
+    Rules {
+        valued,
+        operands: Operands::Command { skip, strict: true },
+        ..PLAIN
+    }
+}
+
+/// Runs the command among its operands, with options that take shell text.
+pub(super) const fn runs_with(skip: usize, options: &'static [Opt], valued: &'static str) -> Rules {
+    Rules {
+        options,
+        valued,
+        operands: Operands::Command {
+            skip,
+            strict: false,
+        },
+        ..PLAIN
+    }
+}
+
 /// A program without subcommands.
 pub(super) const fn program(names: &'static str, rules: Rules) -> Program {
     Program {
@@ -154,6 +189,7 @@ static BY_NAME: LazyLock<FxHashMap<&'static str, &'static Program>> = LazyLock::
         .iter()
         .chain(super::databases::DATABASES)
         .chain(super::wrappers::WRAPPERS)
+        .chain(super::containers::CONTAINERS)
         .flat_map(|program| {
             program
                 .names
@@ -192,6 +228,7 @@ mod tests {
             .iter()
             .chain(super::super::databases::DATABASES)
             .chain(super::super::wrappers::WRAPPERS)
+            .chain(super::super::containers::CONTAINERS)
         {
             for name in program.names.split_ascii_whitespace() {
                 assert!(seen.insert(name), "{name} is listed twice");
