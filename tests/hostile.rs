@@ -5,16 +5,20 @@
 
 mod common;
 
+#[path = "common/terminal.rs"]
+mod terminal;
+
 use std::ffi::{OsStr, OsString};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use common::{Child, PYTHON};
+use terminal::{detail_command, row_of, Terminal, ROWS};
 use wiretop::model::{Process, ProcessState, Snapshot};
 use wiretop::sample::{Sampler, SamplerSettings};
 
@@ -135,194 +139,6 @@ impl Drop for Polite {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The explorer in a pseudo-terminal
-// ---------------------------------------------------------------------------------------------
-
-const ROWS: u16 = 40;
-const COLS: u16 = 140;
-
-/// The interactive explorer on a pty, with a terminal emulator reading what it draws and a
-/// copy of every byte it wrote.
-struct Terminal {
-    wiretop: std::process::Child,
-    keyboard: std::fs::File,
-    emulator: Arc<Mutex<vt100::Parser>>,
-    written: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Terminal {
-    fn open(args: &[&str]) -> Terminal {
-        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-        let size = nix::pty::Winsize {
-            ws_row: ROWS,
-            ws_col: COLS,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(Some(&size), None).expect("a pseudo-terminal");
-        // Other tests spawn children concurrently: they must not inherit either end.
-        for fd in [&pty.master, &pty.slave] {
-            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("close-on-exec");
-        }
-        let end = || Stdio::from(pty.slave.try_clone().expect("dup pty"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wiretop"));
-        command
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env_remove("NO_COLOR")
-            .stdin(end())
-            .stdout(end())
-            .stderr(end());
-        // Runs after stdin is the pty: a session of its own with the pty as its terminal.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let wiretop = command.spawn().expect("wiretop starts");
-        // Only wiretop holds the terminal end now, so reads end when it exits.
-        drop(command);
-        drop(pty.slave);
-
-        let keyboard = std::fs::File::from(pty.master);
-        let mut display = keyboard.try_clone().expect("dup pty master");
-        let emulator = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let written = Arc::new(Mutex::new(Vec::new()));
-        let (to_emulator, to_log) = (Arc::clone(&emulator), Arc::clone(&written));
-        std::thread::spawn(move || {
-            let mut chunk = vec![0u8; 1 << 16];
-            loop {
-                match display.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        to_emulator.lock().unwrap().process(&chunk[..n]);
-                        to_log.lock().unwrap().extend_from_slice(&chunk[..n]);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                }
-            }
-        });
-        Terminal {
-            wiretop,
-            keyboard,
-            emulator,
-            written,
-        }
-    }
-
-    /// The screen, one string per row.
-    fn rows(&self) -> Vec<String> {
-        self.emulator
-            .lock()
-            .unwrap()
-            .screen()
-            .rows(0, COLS)
-            .collect()
-    }
-
-    fn bytes_written(&self) -> Vec<u8> {
-        self.written.lock().unwrap().clone()
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.keyboard
-            .write_all(keys.as_bytes())
-            .expect("keys reach wiretop");
-        self.keyboard.flush().unwrap();
-    }
-
-    /// Waits for the screen to show what `done` looks for; fails with the screen if it never
-    /// does (the limit is generous: this is no measure of speed).
-    fn until(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-        let give_up = Instant::now() + Duration::from_secs(60);
-        loop {
-            let rows = self.rows();
-            if done(&rows) {
-                return rows;
-            }
-            assert!(
-                Instant::now() < give_up,
-                "the screen never showed {what}:\n{}",
-                rows.join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(40));
-        }
-    }
-
-    /// Filters the table down to `pid` and waits until only that process is listed.
-    fn show_only(&mut self, pid: u32) -> Vec<String> {
-        self.until("the process table", |rows| {
-            rows.iter().any(|r| r.contains("COMMAND"))
-        });
-        self.press("/");
-        self.until("the filter prompt", |rows| {
-            rows.last().is_some_and(|r| r.starts_with("Filter: "))
-        });
-        let term = format!("pid:{pid}");
-        self.press(&term);
-        self.until("the typed filter", |rows| {
-            rows.last().is_some_and(|r| r.contains(&term))
-        });
-        self.press("\r");
-        self.until("the filtered table", |rows| {
-            rows.last()
-                .is_some_and(|r| r.starts_with("Filter (/ edits"))
-                && row_of(rows, pid).is_some()
-                && row_of(rows, 1).is_none()
-        })
-    }
-
-    fn quit(&mut self) {
-        self.press("q");
-        let give_up = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.wiretop.try_wait().expect("wiretop waitable") {
-                assert!(status.success(), "q exits 0: {status:?}");
-                return;
-            }
-            assert!(Instant::now() < give_up, "wiretop did not quit on q");
-            std::thread::sleep(Duration::from_millis(40));
-        }
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = self.wiretop.kill();
-        let _ = self.wiretop.wait();
-    }
-}
-
-/// The screen row of the process `pid` (the PID column is right-aligned).
-fn row_of(rows: &[String], pid: u32) -> Option<&String> {
-    let prefix = format!("{pid} ");
-    rows.iter().find(|r| r.trim_start().starts_with(&prefix))
-}
-
-/// The text of the `command:` lines of a detail block, rejoined from the screen rows it was
-/// wrapped over (it ends at the `exe:` line).
-fn detail_command(rows: &[String]) -> String {
-    let first = rows
-        .iter()
-        .position(|r| r.contains("command: "))
-        .expect("a command: line");
-    let at = rows[first].find("command: ").unwrap();
-    let column = rows[first][..at].chars().count() + "command: ".len();
-    let mut text = String::new();
-    for row in &rows[first..] {
-        if row.contains("exe: ") {
-            break;
-        }
-        text.extend(row.chars().skip(column));
-    }
-    text
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,79 +1,123 @@
 //! Removing secrets from command lines before they are stored, shown, printed or shipped.
 //!
 //! A process's arguments are world-readable in `/proc`, and people still pass passwords on the
-//! command line. The sampler runs every argv through a [`Scrubber`] once, as it reads it, so no
-//! snapshot, screen, JSON document or upload ever holds the secret. Elements are never split or
-//! joined: the scrubbed argv has the same elements, some with part of their text replaced by
-//! [`MASK`].
+//! command line. The sampler runs every argv, process name and executable path through a
+//! [`Scrubber`] once, as it reads them, so no snapshot, screen, JSON document or upload ever
+//! holds the secret. Elements are never split or joined: the scrubbed argv has as many
+//! elements as the original, some with part of their text replaced by [`MASK`] (only
+//! `strip_proc_arguments` shortens it, to one element).
 //!
-//! What is recognised (argv\[0\], the program, is never changed):
+//! What is recognised:
 //!
 //! - **Keys with values.** A key is an argument with its leading dashes removed; it is
-//!   *sensitive* when one of the sensitive words matches it (case-insensitively, with `-` and
-//!   `_` the same character, `*` matching any run of characters). `--password=x`,
-//!   `PASSWORD=x` and `-password:x` keep the key and lose the value. The key ends at the first
-//!   `=` or `:` (whichever comes first), never at the `:` of a `scheme://`. When a key is not
-//!   sensitive its value is examined in turn, so `--env=MYSQL_PWD=x` and
-//!   `--header=Authorization: Bearer x` are caught too.
+//!   *sensitive* when its head noun, the last of its components (split at `-`, `_`, `.`,
+//!   other punctuation and camelCase), is a secret noun: `password`, `passwd`, `pwd`, `pass`,
+//!   `pw`, `passphrase`, `secret`, `token`, `credential(s)`, `auth`, `bearer`, `cookie`,
+//!   `psk`, or a compound such as `api key`, `access key`, `private key`, `secret id`. Nouns
+//!   glued to the word before count too (`dbpassword`, `storepass`, `requirepass`). A key that
+//!   only *contains* such a noun names something else and stays: `--token-ttl`,
+//!   `--key-file`, `--password-file`, `--auth-mode`, `--passthrough`, `--no-password`. See
+//!   `key.rs` for the whole rule; `custom_sensitive_words` add globs (`*` matching any run of
+//!   characters, case-insensitive, `-` and `_` the same) matched against the whole key.
+//!   `--password=x`, `PASSWORD=x`, `-password:x`, `password: x` keep the key and lose the
+//!   value. The key ends at the first `=`, `:` (never that of a `scheme://`) or `(`; when it is
+//!   not sensitive its value is examined in turn, so `--env=MYSQL_PWD=x` and
+//!   `--header=Authorization: Bearer x` are caught too. Inside lists and JSON only the entry's
+//!   value goes (`user=u;Password=x;Encrypt=1`, `{"password":"x","port":5432}`). A value that
+//!   is a switch (`true`, `false`, `yes`, `no`, `on`, `off`, `none`, `null`) or a path to a
+//!   configuration file (`/root/cf.ini`) is kept.
 //! - **Keys followed by their value.** An argument that is a sensitive key and nothing else
-//!   (`--password`, `password`) hides the whole next argument, whatever it is.
+//!   (`--password`, `password`) hides the whole next argument, unless that is a long option
+//!   (`--auth --port 1`: the key was a switch). A bare positional word is a key only when it
+//!   is `password`, `passwd`, `passphrase`, `psk`, Redis's `AUTH`, a configuration key
+//!   (`user.password`, `aws_secret_access_key`, `requirepass`), never a hyphenated name or a
+//!   word under a program whose positional words name things (`kubectl create secret`,
+//!   `npm install jsonwebtoken`).
 //! - **Headers.** `Authorization` and `Proxy-Authorization` keep their scheme word (`Bearer`,
-//!   `Basic`, ...) and lose the credential; `Cookie` and `Set-Cookie` lose their value; any
-//!   header named by a sensitive word (`X-Api-Key: abc`) is a sensitive key like any other.
-//! - **URLs.** In `scheme://user:password@host` the password goes; a userinfo without a password
-//!   (`https://TOKEN@host`) goes whole; query and fragment parameters named by a sensitive word
-//!   (`?api_key=…`, `#access_token=…`) lose their value.
-//! - **Tools with password flags**, by the program's basename: the MySQL/MariaDB clients' `-p`,
-//!   `sshpass -p`, `redis-cli -a`/`--pass` and `curl -u user:password`, with the value separate
-//!   or attached (`-psecret`). Wrappers such as `sudo` pass the rules on to the program they run.
-//! - **Command lines inside an argument** (`sh -c "mysql -psecret db"`): an argument with
-//!   whitespace that is not a key's value is split the way a shell would split it, quotes
-//!   respected, and each word gets the rules above.
+//!   `Basic`, ...) and lose the credential, attached to curl's flag too
+//!   (`-HAuthorization: …`); `Cookie` and `Set-Cookie` lose their value; any header named by a
+//!   sensitive key (`X-Api-Key: abc`, `PRIVATE-TOKEN: abc`) loses its value.
+//! - **URLs.** In `scheme://user:password@host` the password goes; in a web URL a userinfo
+//!   without a password (`https://TOKEN@host`) goes whole; query and fragment parameters named
+//!   by a sensitive key, a signature or a key (`?api_key=…`, `#access_token=…`, `&sig=…`,
+//!   `X-Amz-Signature=…`) lose their value. `user:password@host` without a scheme loses the
+//!   password when the host is an address or a dotted name.
+//! - **Programs**, by the basename of the command (`tools.rs`, `databases.rs`): password flags
+//!   (`mysql -p`, `redis-cli -a`, `docker login -p`, `ldapsearch -w`, `zip -P`, `7z -p`,
+//!   `openssl -k`, ...), `user:password` values (`curl -u`, `smbclient -U user%pw`,
+//!   `lftp -u user,pw`), secret operands (`vault login TOKEN`, `rabbitmqctl add_user NAME PW`,
+//!   `htpasswd -b FILE USER PW`), Oracle logons, with values separate, attached or clustered
+//!   getopt style (`-psecret`, `-sSLu user:pw`).
+//! - **Wrappers** (`wrappers.rs`, `containers.rs`): `sudo`, `env`, `timeout 5`,
+//!   `flock FILE`, `ssh HOST`, `docker exec C`, `kubectl exec POD --`, `xargs`, `strace`,
+//!   `nsenter`, `find -exec`, ... know which of their options take a value and how many
+//!   operands come before the command, so the wrapped program gets its own rules; a shell's
+//!   `-c`, `su -c` and `flock -c` take shell text.
+//! - **Shell text** (`sh -c "LANG=C mysql -psecret db"`): an argument with whitespace is split
+//!   the way a shell would split it, quotes respected (a quote that never closes is a
+//!   character), and its words walked like a command line: assignments before the command,
+//!   `;`, `&&`, `|` and `$(` starting new commands, SQL's `IDENTIFIED BY 'pw'`, and the
+//!   argument of `echo`/`printf` piped into a program that reads a password from its input
+//!   (`echo pw | docker login --password-stdin`, `| chpasswd`, `| sudo -S`).
+//! - **Process titles.** argv\[0\] is scrubbed as a title: programs that rewrite it
+//!   (setproctitle, Perl and Ruby `$0`, node's `process.title`, PostgreSQL backends) put a whole
+//!   command line there, so its whitespace-separated words are walked like an argv, the first
+//!   being the program. The process name (the kernel's `comm`, often set from the title) gets
+//!   the same rules. A program file named `NAME=value` loses the value.
+//! - **Shaped secrets** (`shaped.rs`), wherever they stand: AWS access key ids, GitHub, GitLab,
+//!   Slack, Stripe, npm, PyPI, Docker Hub, Vault, OpenAI, Anthropic and other tokens with a
+//!   published prefix, JWTs, Google API keys, Azure connection string keys and SAS signatures,
+//!   Slack and Discord webhooks, private key blocks. No entropy guessing: ordinary words,
+//!   hashes, UUIDs and image digests are never taken for secrets.
 //!
-//! The scrubber errs towards hiding: `--password-file=/run/secrets/db` loses its value, and a
-//! positional `secret` (as in `kubectl create secret generic`) hides the argument after it.
-//! Every rule is a single left-to-right pass, so the cost is linear in the length of the
-//! command line whatever a process puts there.
+//! The scrubber errs towards hiding where a value is ambiguous (`mysql -p secret`, the value of
+//! a sensitive key whatever it looks like). Every rule is a left-to-right pass (shell text is
+//! read at most three times, when quotes do not close; shaped secrets are one regular
+//! expression search, linear in the text), and command lines nested in arguments are followed
+//! four levels deep (`MAX_NESTING`), so the cost is linear in the length of the command line
+//! whatever a process puts there.
 
+mod arg;
+mod containers;
+mod databases;
+mod key;
 mod mask;
+mod programs;
+mod sequence;
+mod shaped;
 mod shell;
 mod tools;
 mod url;
 mod word;
+mod wrappers;
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_corpus;
 
-use mask::{mask_authorization, mask_user_password, mask_value};
-use shell::{is_assignment, shell_words, unquote};
-use tools::{Tool, Value};
+use std::borrow::Cow;
+
+use key::KeyForm;
+use sequence::Sequence;
+use shell::shell_words;
 use word::{fold, Word};
 
 /// What replaces a secret.
 pub const MASK: &str = "********";
-
-/// Datadog-compatible defaults; `*` is a wildcard.
-pub const DEFAULT_SENSITIVE_WORDS: [&str; 10] = [
-    "*password*",
-    "*passwd*",
-    "*mysql_pwd*",
-    "*access_token*",
-    "*auth_token*",
-    "*api_key*",
-    "*apikey*",
-    "*secret*",
-    "*credentials*",
-    "stripetoken",
-];
 
 /// How command lines are scrubbed (the `process_agent` settings of the same names).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScrubOptions {
     /// Hide secrets in arguments. When false, arguments are kept as they are.
     pub scrub_args: bool,
-    /// Sensitive words added to [`DEFAULT_SENSITIVE_WORDS`], with the same syntax.
+    /// Sensitive words added to the built-in rule (see the module documentation): globs
+    /// matched against a whole key, `*` matching any run of characters.
     pub custom_sensitive_words: Vec<String>,
-    /// Keep only the program (argv\[0\]) and drop every argument, whatever `scrub_args` says.
+    /// Keep only the program word (the first word of argv\[0\]) and drop every argument,
+    /// whatever `scrub_args` says.
     pub strip_proc_arguments: bool,
 }
 
@@ -117,7 +161,7 @@ pub enum ScrubError {
 /// Removes secrets from command lines; built once from [`ScrubOptions`], then shared.
 #[derive(Debug, Clone)]
 pub struct Scrubber {
-    /// The default words followed by the custom ones.
+    /// The custom sensitive words.
     words: Vec<Word>,
     scrub_args: bool,
     strip_proc_arguments: bool,
@@ -126,8 +170,8 @@ pub struct Scrubber {
 impl Default for Scrubber {
     /// The scrubber for [`ScrubOptions::default`].
     fn default() -> Self {
-        // The default words are valid; should that ever change, keeping only the program name
-        // is the failure that leaks nothing.
+        // No custom words, so nothing can be refused; should that ever change, keeping only the
+        // program word is the failure that leaks nothing.
         Scrubber::new(&ScrubOptions::default()).unwrap_or(Scrubber {
             words: Vec::new(),
             scrub_args: true,
@@ -137,17 +181,17 @@ impl Default for Scrubber {
 }
 
 /// How deep command lines may nest inside arguments (`sh -c "bash -c '…'"`) before only URLs
-/// are looked for: bounds both the work and the stack for adversarial arguments.
+/// and shaped secrets are looked for: bounds both the work and the stack for adversarial
+/// arguments.
 const MAX_NESTING: usize = 4;
 
 impl Scrubber {
     /// A scrubber for `options`, or the first custom word that cannot be used.
     pub fn new(options: &ScrubOptions) -> Result<Scrubber, ScrubError> {
-        let words = DEFAULT_SENSITIVE_WORDS
+        let words = options
+            .custom_sensitive_words
             .iter()
-            .copied()
-            .chain(options.custom_sensitive_words.iter().map(String::as_str))
-            .map(Word::compile)
+            .map(|word| Word::compile(word))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Scrubber {
             words,
@@ -156,152 +200,181 @@ impl Scrubber {
         })
     }
 
-    /// `argv` with its secrets replaced by [`MASK`]: as many elements, argv\[0\] unchanged.
-    /// With `strip_proc_arguments`, argv\[0\] alone.
+    /// `argv` with its secrets replaced by [`MASK`], as many elements as it had. argv\[0\] is
+    /// a process title when it holds whitespace: its first word is the program and the rest
+    /// are scrubbed like arguments. With `strip_proc_arguments`, the program word alone.
     pub fn scrub(&self, argv: &[String]) -> Vec<String> {
-        let Some((program, args)) = argv.split_first() else {
+        let Some(first) = argv.first() else {
             return Vec::new();
         };
         if self.strip_proc_arguments {
-            return vec![program.clone()];
+            let word = first
+                .split(|c: char| c.is_ascii_whitespace())
+                .find(|w| !w.is_empty())
+                .unwrap_or_default();
+            let shown = if self.scrub_args {
+                self.scrub_program_word(word)
+            } else {
+                None
+            };
+            return vec![shown.unwrap_or_else(|| word.to_owned())];
         }
         if !self.scrub_args {
             return argv.to_vec();
         }
         let mut sequence = Sequence::new(self, false, 0);
-        sequence.start_command(program);
         let mut scrubbed = Vec::with_capacity(argv.len());
-        scrubbed.push(program.clone());
-        for arg in args {
-            scrubbed.push(sequence.step(arg).unwrap_or_else(|| arg.clone()));
+        for (i, arg) in argv.iter().enumerate() {
+            let shaped = shaped::mask_shaped(arg);
+            let text = shaped.as_deref().unwrap_or(arg);
+            let replaced = if i == 0 {
+                sequence.title(text)
+            } else {
+                sequence.step(text)
+            };
+            scrubbed.push(replaced.or(shaped).unwrap_or_else(|| arg.clone()));
         }
         scrubbed
     }
 
-    /// What kind of key `key` is (leading dashes allowed).
-    fn classify(&self, key: &str) -> Kind {
-        let key = key.trim_start_matches('-');
+    /// The process name (the kernel's `comm`) with its secrets hidden. Programs that rewrite
+    /// their title often set the name from it too (`app --token=x` cut to 15 bytes), and a
+    /// program file may be named `PASSWORD=x`: the name gets the rules of argv\[0\].
+    pub fn scrub_name<'a>(&self, name: &'a str) -> Cow<'a, str> {
+        if !self.scrub_args && !self.strip_proc_arguments {
+            return Cow::Borrowed(name);
+        }
+        let shaped = shaped::mask_shaped(name);
+        let text = shaped.as_deref().unwrap_or(name);
+        match Sequence::new(self, false, 0).title(text).or(shaped) {
+            Some(scrubbed) => Cow::Owned(scrubbed),
+            None => Cow::Borrowed(name),
+        }
+    }
+
+    /// The executable's path with its secrets hidden: a directory or file named `KEY=value`
+    /// with a sensitive key, or holding a shaped secret.
+    pub fn scrub_exe<'a>(&self, exe: &'a str) -> Cow<'a, str> {
+        if !self.scrub_args && !self.strip_proc_arguments {
+            return Cow::Borrowed(exe);
+        }
+        match self.scrub_program_word(exe) {
+            Some(scrubbed) => Cow::Owned(scrubbed),
+            None => Cow::Borrowed(exe),
+        }
+    }
+
+    /// A program word (`/usr/bin/mysql`, `./PASSWORD=x`): a file name of the form `NAME=value`
+    /// loses its value whatever the name (no program is called that, but a copy made to leak
+    /// through `comm` would be), a directory only when it is a sensitive key, and shaped
+    /// secrets and URL credentials go.
+    fn scrub_program_word(&self, word: &str) -> Option<String> {
+        let mut shaped = shaped::mask_shaped(word);
+        if word.contains("://") {
+            let text = shaped.as_deref().unwrap_or(word);
+            shaped = self.scrub_urls(text).or(shaped);
+        }
+        let text = shaped.as_deref().unwrap_or(word);
+        if !text.contains('=') {
+            return shaped;
+        }
+        let mut edits = arg::Edits::new(text);
+        let mut at = 0;
+        let file_name_at = text.rfind('/').map_or(0, |slash| slash + 1);
+        for component in text.split('/') {
+            let value_at = component.find('=').map(|equals| equals + 1);
+            let file_name = at == file_name_at;
+            match value_at {
+                Some(value_at)
+                    if file_name
+                        && value_at < component.len()
+                        && shell::is_name(&component[..value_at - 1]) =>
+                {
+                    edits.replace(at + value_at..at + component.len(), MASK);
+                }
+                Some(_) => {
+                    if let Some(scrubbed) = self.scrub_arg(component, 0, false).replaced {
+                        edits.replace(at..at + component.len(), &scrubbed);
+                    }
+                }
+                None => {}
+            }
+            at += component.len() + 1;
+        }
+        edits.finish().or(shaped)
+    }
+
+    /// What kind of key `key` is (leading dashes and surrounding quotes allowed).
+    fn classify(&self, key: &str, form: KeyForm) -> Kind {
+        let key = key.trim_start_matches('-').trim_matches(['"', '\'']);
         // A path is not a key: `/etc/vault/secrets/x.conf` names a file, it does not introduce a
         // secret, and `https://host/secret?x=1` is no key either.
         if key.is_empty() || key.contains('/') || key.bytes().any(|b| b.is_ascii_whitespace()) {
             return Kind::Plain;
         }
-        let folded = fold(key);
-        match &*folded {
-            "authorization" | "proxy_authorization" => Kind::Authorization,
-            "cookie" | "set_cookie" => Kind::Secret,
-            folded if self.words.iter().any(|word| word.matches(folded)) => Kind::Secret,
-            _ => Kind::Plain,
-        }
-    }
-
-    /// Scrubs one argument on its own, and says what the argument after it must get.
-    fn scrub_arg(&self, arg: &str, depth: usize) -> Outcome {
-        // Where the text still to examine starts: after the keys already found not sensitive.
-        let mut start = 0;
-        loop {
-            let Some(rest) = arg.get(start..) else {
-                return Outcome::unchanged();
-            };
-            let prefixed = |replaced: Option<String>| Outcome {
-                replaced: replaced.map(|tail| format!("{}{tail}", &arg[..start])),
-                then: Pending::Nothing,
-            };
-            match split(rest) {
-                Split::Key { end, separator } => {
-                    let value = &rest[end + 1..];
-                    let (masked, then) = match self.classify(&rest[..end]) {
-                        Kind::Plain => {
-                            if start == 0 && separator == b':' {
-                                if let Some(masked) = self.mask_after_first_equals(arg) {
-                                    return Outcome {
-                                        replaced: Some(masked),
-                                        then: Pending::Nothing,
-                                    };
-                                }
-                            }
-                            start += end + 1;
-                            continue;
-                        }
-                        Kind::Secret => match mask_value(value) {
-                            Some(masked) => (Some(masked), Pending::Nothing),
-                            None => (None, Pending::Mask),
-                        },
-                        Kind::Authorization => mask_authorization(value),
-                    };
-                    // `Authorization:` alone, as split out of `sh -c "curl -H 'Authorization:
-                    // Bearer x'"`, is a header whose value is the next word. An empty value
-                    // after `=` is just empty (`--password=`).
-                    let owes_next = start == 0 && separator == b':';
-                    let mut outcome =
-                        prefixed(masked.map(|masked| format!("{}{masked}", &rest[..end + 1])));
-                    if owes_next {
-                        outcome.then = then;
-                    }
-                    return outcome;
-                }
-                Split::Bare if start == 0 => {
-                    let then = match self.classify(rest) {
-                        Kind::Plain => Pending::Nothing,
-                        Kind::Secret => Pending::Mask,
-                        Kind::Authorization => Pending::Authorization,
-                    };
-                    return Outcome {
-                        replaced: None,
-                        then,
-                    };
-                }
-                Split::Bare => return Outcome::unchanged(),
-                Split::Words if depth < MAX_NESTING => {
-                    return prefixed(self.scrub_words(rest, depth + 1));
-                }
-                Split::Url | Split::Words => {
-                    return prefixed(url::scrub_urls(rest, &|name| {
-                        self.classify(name) != Kind::Plain
-                    }));
+        match key::classify(key, form) {
+            Kind::Plain if !self.words.is_empty() => {
+                let folded = fold(key);
+                if self.words.iter().any(|word| word.matches(&folded)) {
+                    Kind::Secret
+                } else {
+                    Kind::Plain
                 }
             }
+            kind => kind,
         }
     }
 
-    /// `arg` with its value hidden when everything before its first `=` is a sensitive key.
-    ///
-    /// Keys normally end at the first `=` or `:`, whichever comes first, and the value of a
-    /// plain key is then examined in turn, which catches `db:password=x`. This covers the rest
-    /// of the classic rule (the key ends at the first `=`), for a wildcard word that spans the
-    /// `:` (`*pass*word*` against `pass:word=x`).
-    fn mask_after_first_equals(&self, arg: &str) -> Option<String> {
-        let equals = arg.find('=')?;
-        if self.classify(&arg[..equals]) != Kind::Secret {
-            return None;
+    /// Whether a URL query or fragment parameter holds a secret: a sensitive key, or a
+    /// signature or key as presigned and API URLs carry them (`sig`, `X-Amz-Signature`,
+    /// `key=AIza…`).
+    fn is_secret_parameter(&self, name: &str) -> bool {
+        if self.classify(name, KeyForm::Key) != Kind::Plain {
+            return true;
         }
-        let masked = mask_value(&arg[equals + 1..])?;
-        Some(format!("{}{masked}", &arg[..=equals]))
+        let last = name
+            .rsplit(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or(name);
+        ["sig", "signature", "key"]
+            .iter()
+            .any(|word| last.eq_ignore_ascii_case(word) || name.eq_ignore_ascii_case(word))
+    }
+
+    /// Text that is a command line (shell text), scrubbed word by word; past the nesting
+    /// bound only URLs are looked at.
+    fn scrub_text(&self, text: &str, depth: usize) -> Option<String> {
+        if depth < MAX_NESTING {
+            self.scrub_words(text, depth + 1)
+        } else {
+            self.scrub_urls(text)
+        }
     }
 
     /// Scrubs a command line written inside one argument, word by word.
     fn scrub_words(&self, text: &str, depth: usize) -> Option<String> {
         let mut sequence = Sequence::new(self, true, depth);
-        let mut out: Option<String> = None;
-        let mut copied = 0;
-        for range in shell_words(text) {
+        let mut edits = arg::Edits::new(text);
+        let words = shell_words(text);
+        let piped = shell::piped_secrets(text, &words);
+        for (i, range) in words.into_iter().enumerate() {
             let Some(word) = text.get(range.clone()) else {
                 continue;
             };
-            if let Some(replacement) = sequence.step(word) {
-                let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
-                out.push_str(text.get(copied..range.start).unwrap_or_default());
-                out.push_str(&replacement);
-                copied = range.end;
+            let replacement = if piped.contains(&i) {
+                Some(mask::mask_whole(word))
+            } else {
+                sequence.step(word)
+            };
+            if let Some(replacement) = replacement {
+                edits.replace(range, &replacement);
             }
         }
-        let mut out = out?;
-        out.push_str(text.get(copied..).unwrap_or_default());
-        Some(out)
+        edits.finish()
     }
 }
 
-/// What a key is for scrubbing.
+/// What kind of key a key is for scrubbing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Plain,
@@ -311,18 +384,40 @@ enum Kind {
     Authorization,
 }
 
-/// What the next argument gets because of this one.
+impl Kind {
+    /// What the next word gets when this key stands alone.
+    fn pending(self) -> Pending {
+        match self {
+            Kind::Plain => Pending::Nothing,
+            Kind::Secret => Pending::Mask,
+            Kind::Authorization => Pending::Authorization,
+        }
+    }
+}
+
+/// What the next word gets because of this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
     Nothing,
-    /// Hidden whole: it is the value of a sensitive key or password flag.
+    /// Hidden whole: it is the value of a sensitive key or password flag (unless it is a long
+    /// option or a switch value, which says the key had no value).
     Mask,
+    /// Hidden whole unless it is an option (`gh auth login --with-token`).
+    MaskUnlessOption,
     /// It is an authorization value: the scheme stays, the credential goes.
     Authorization,
-    /// `user:password`: the password goes.
-    UserPassword,
-    /// Left alone, and not taken for an operand: the value of a tool's harmless flag.
-    Skip,
+    /// `user:password` (with this separator): the password goes.
+    UserPassword(u8),
+    /// An Oracle logon: the password goes.
+    Logon,
+    /// Cookie data goes, a cookie file stays.
+    Cookie,
+    /// The value of a program's option: scrubbed on its own, and not an operand.
+    Value,
+    /// Shell text (`su -c`, `flock -c`).
+    Shell,
+    /// The program a wrapper's command operands go to (`docker run --entrypoint`).
+    Entrypoint,
 }
 
 /// The result of scrubbing one argument.
@@ -334,170 +429,10 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn unchanged() -> Self {
+    fn replaced(replaced: Option<String>) -> Self {
         Outcome {
-            replaced: None,
+            replaced,
             then: Pending::Nothing,
         }
     }
-}
-
-/// Walks the arguments of one command (an argv, or the words of a command line inside an
-/// argument), carrying what one argument says about the next.
-struct Sequence<'s> {
-    scrubber: &'s Scrubber,
-    /// The words come from shell text: they may be quoted, and `;`, `&&`, `|` start a new
-    /// command.
-    shell: bool,
-    depth: usize,
-    /// The next word names the command (unless it is a `NAME=value` assignment).
-    at_command: bool,
-    /// The command runs another one named among its arguments (`sudo`).
-    wrapper: bool,
-    /// The password flags in force.
-    tool: Option<&'static Tool>,
-    pending: Pending,
-}
-
-impl<'s> Sequence<'s> {
-    fn new(scrubber: &'s Scrubber, shell: bool, depth: usize) -> Self {
-        Sequence {
-            scrubber,
-            shell,
-            depth,
-            at_command: true,
-            wrapper: false,
-            tool: None,
-            pending: Pending::Nothing,
-        }
-    }
-
-    /// Takes `command` as the program the following arguments are given to.
-    fn start_command(&mut self, command: &str) {
-        self.at_command = false;
-        self.tool = tools::tool_named(command);
-        self.wrapper = self.tool.is_none() && tools::is_wrapper(command);
-    }
-
-    /// Scrubs the next word: `None` leaves it unchanged.
-    fn step(&mut self, word: &str) -> Option<String> {
-        let (open, inner, close) = if self.shell {
-            unquote(word)
-        } else {
-            ("", word, "")
-        };
-        let replaced = self.step_unquoted(inner, !open.is_empty());
-        replaced.map(|text| format!("{open}{text}{close}"))
-    }
-
-    fn step_unquoted(&mut self, word: &str, quoted: bool) -> Option<String> {
-        match std::mem::replace(&mut self.pending, Pending::Nothing) {
-            Pending::Nothing => {}
-            Pending::Mask => return Some(MASK.to_owned()),
-            Pending::Authorization => {
-                let (masked, then) = mask_authorization(word);
-                self.pending = then;
-                return masked;
-            }
-            Pending::UserPassword => return mask_user_password(word),
-            Pending::Skip => return None,
-        }
-        if self.shell && !quoted && matches!(word, ";" | ";;" | "&&" | "||" | "|" | "&") {
-            self.at_command = true;
-            self.tool = None;
-            self.wrapper = false;
-            return None;
-        }
-        if self.at_command && !is_assignment(word) {
-            self.start_command(word);
-        } else if let Some(tool) = self.tool {
-            if let Some(replaced) = self.tool_flag(tool, word) {
-                return replaced;
-            }
-            if tool.options_end_at_operand && !word.starts_with('-') {
-                self.tool = None;
-            }
-        } else if self.wrapper && !word.starts_with('-') && !word.contains('=') {
-            // An option or assignment is never the wrapped program: `env --password=/x/curl`
-            // must not make `--password=...` the program (and so untouched). Found by fuzzing.
-            if let Some(tool) = tools::tool_named(word) {
-                self.tool = Some(tool);
-                self.wrapper = false;
-                return None;
-            }
-        }
-        let outcome = self
-            .scrubber
-            .scrub_arg(word, self.depth + usize::from(quoted));
-        self.pending = outcome.then;
-        outcome.replaced
-    }
-
-    /// When `word` is one of the tool's flags, what it becomes (`Some(None)`: unchanged, and
-    /// the flag's value is the next word).
-    fn tool_flag(&mut self, tool: &Tool, word: &str) -> Option<Option<String>> {
-        for flag in tool.flags {
-            if word == flag.name {
-                self.pending = match flag.value {
-                    Value::Secret => Pending::Mask,
-                    Value::UserPassword => Pending::UserPassword,
-                    Value::Plain => Pending::Skip,
-                };
-                return Some(None);
-            }
-            if let Some(value) = flag.attached(word) {
-                let masked = match flag.value {
-                    Value::Secret => Some(MASK.to_owned()),
-                    Value::UserPassword => mask_user_password(value),
-                    Value::Plain => None,
-                };
-                let kept = &word[..word.len() - value.len()];
-                return Some(masked.map(|masked| format!("{kept}{masked}")));
-            }
-        }
-        None
-    }
-}
-
-/// Where an argument's key ends, if it has one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Split {
-    /// `key=value` or `key:value`: the separator is at `end`.
-    Key { end: usize, separator: u8 },
-    /// Whitespace comes before any separator: text made of words, not a key.
-    Words,
-    /// The first `:` starts `://`: a URL, not a key.
-    Url,
-    /// No separator and no whitespace: the whole argument may be a key on its own.
-    Bare,
-}
-
-fn split(text: &str) -> Split {
-    let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'=' => {
-                return Split::Key {
-                    end: i,
-                    separator: b,
-                }
-            }
-            b':' if bytes[i + 1..].starts_with(b"//") => {
-                return if bytes[i..].iter().any(u8::is_ascii_whitespace) {
-                    Split::Words
-                } else {
-                    Split::Url
-                };
-            }
-            b':' => {
-                return Split::Key {
-                    end: i,
-                    separator: b,
-                }
-            }
-            b if b.is_ascii_whitespace() => return Split::Words,
-            _ => {}
-        }
-    }
-    Split::Bare
 }

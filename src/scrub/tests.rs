@@ -153,11 +153,6 @@ fn key_value_forms_hide_the_value_and_keep_the_key() {
                 &["helm", "--set", "auth.password=********"],
             ),
             (
-                "password-file is conservatively hidden too",
-                &["app", "--password-file=/run/secrets/db"],
-                &["app", "--password-file=********"],
-            ),
-            (
                 "space after : is kept",
                 &["curl", "-H", "X-Api-Key: abc"],
                 &["curl", "-H", "X-Api-Key: ********"],
@@ -207,9 +202,14 @@ fn sensitive_key_alone_hides_the_whole_next_argument() {
                 &["app", "--db-password", "********"],
             ),
             (
-                "whatever the next looks like",
-                &["app", "--password", "--verbose"],
+                "whatever the next looks like, short of a long option",
+                &["app", "--password", "-x1y"],
                 &["app", "--password", "********"],
+            ),
+            (
+                "a long option next says the key was a switch",
+                &["app", "--password", "--verbose"],
+                &["app", "--password", "--verbose"],
             ),
             (
                 "an empty next argument",
@@ -228,8 +228,8 @@ fn sensitive_key_alone_hides_the_whole_next_argument() {
             ),
             (
                 "a positional sensitive word counts too",
-                &["kubectl", "create", "secret", "generic", "name"],
-                &["kubectl", "create", "secret", "********", "name"],
+                &["redis-cli", "CONFIG", "SET", "requirepass", "x"],
+                &["redis-cli", "CONFIG", "SET", "requirepass", "********"],
             ),
         ],
     );
@@ -533,9 +533,14 @@ fn look_alikes_are_left_untouched() {
                 "scp-style git remote",
                 &["git", "clone", "git@github.com:org/repo.git"],
             ),
+            ("a token count is no token", &["app", "--token-count=5"]),
             (
-                "token alone is not a default word",
-                &["app", "--token-count=5"],
+                "password-file names a file",
+                &["app", "--password-file=/run/secrets/db"],
+            ),
+            (
+                "kubectl's positional words are resource names",
+                &["kubectl", "create", "secret", "generic", "name"],
             ),
             (
                 "path argument naming secrets",
@@ -567,7 +572,7 @@ fn look_alikes_are_left_untouched() {
 }
 
 #[test]
-fn program_name_is_never_touched() {
+fn argv0_is_scrubbed_as_a_title() {
     check(
         &Scrubber::default(),
         &[
@@ -577,24 +582,34 @@ fn program_name_is_never_touched() {
                 &["/etc/vault/secrets/x.conf", "--v"],
             ),
             (
-                "looks like a key=value",
+                "an option is no program",
                 &["--password=x", "y"],
-                &["--password=x", "y"],
+                &["--password=********", "y"],
             ),
             (
-                "looks like a key: no next argument hidden",
+                "a bare word is the program, not a key",
                 &["password", "y"],
                 &["password", "y"],
             ),
             (
                 "URL with credentials",
                 &["postgres://u:p@h"],
-                &["postgres://u:p@h"],
+                &["postgres://u:********@h"],
             ),
             (
                 "rewritten process title",
                 &["app --password=x"],
-                &["app --password=x"],
+                &["app --password=********"],
+            ),
+            (
+                "the title's last key owes its value to the next element",
+                &["app --password", "x"],
+                &["app --password", "********"],
+            ),
+            (
+                "a program file named KEY=value",
+                &["/tmp/x/PASSWORD=hunter2", "60"],
+                &["/tmp/x/PASSWORD=********", "60"],
             ),
         ],
     );
@@ -640,9 +655,14 @@ fn command_lines_inside_an_argument_are_scrubbed_word_by_word() {
                 &["sh", "-c", "cd /app && PGPASSWORD=******** psql -h db"],
             ),
             (
-                "a whole argument starting KEY= is that key's value, spaces and all",
+                "shell text starting with an assignment",
                 &["sh", "-c", "PGPASSWORD=x psql -h db"],
-                &["sh", "-c", "PGPASSWORD=********"],
+                &["sh", "-c", "PGPASSWORD=******** psql -h db"],
+            ),
+            (
+                "a plain assignment does not switch the tool rules off",
+                &["sh", "-c", "LANG=C mysql -psecret"],
+                &["sh", "-c", "LANG=C mysql -p********"],
             ),
             (
                 "redirection is not a separator",
@@ -685,7 +705,7 @@ fn command_lines_inside_an_argument_are_scrubbed_word_by_word() {
             (
                 "quoted key=value",
                 &["sh", "-c", "run --password=\"a b\" next"],
-                &["sh", "-c", "run --password=******** next"],
+                &["sh", "-c", "run --password=\"********\" next"],
             ),
             (
                 "nested shells",
@@ -759,7 +779,13 @@ fn custom_words_add_to_the_defaults() {
         ],
     );
     check(
-        &scrubber_with(&["*SESSION*", "--vault-token", "*pass*word*", "db*"]),
+        &scrubber_with(&[
+            "*SESSION*",
+            "--vault-token",
+            "*pass*word*",
+            "db*",
+            "*cfg*word*",
+        ]),
         &[
             (
                 "upper-case word",
@@ -788,8 +814,8 @@ fn custom_words_add_to_the_defaults() {
             ),
             (
                 "a word spanning the first : of a key that ends at =",
-                &["app", "pass:word=x"],
-                &["app", "pass:word=********"],
+                &["app", "cfg:word=x"],
+                &["app", "cfg:word=********"],
             ),
         ],
     );
@@ -912,7 +938,26 @@ fn strip_proc_arguments_keeps_only_the_program() {
                 ("arguments dropped", &["app", "--password=x", "y"], &["app"]),
                 ("program alone", &["app"], &["app"]),
                 ("nothing at all", &[], &[]),
+                (
+                    "a title keeps its program word only",
+                    &["celery worker --password=x"],
+                    &["celery"],
+                ),
+                (
+                    "leading whitespace of a title",
+                    &["  app --token x", "y"],
+                    &["app"],
+                ),
             ],
+        );
+        let expected = if scrub_args {
+            "/tmp/PASSWORD=********"
+        } else {
+            "/tmp/PASSWORD=x"
+        };
+        assert_eq!(
+            scrubber.scrub(&owned(&["/tmp/PASSWORD=x --v", "y"])),
+            owned(&[expected])
         );
     }
 }
@@ -1034,6 +1079,31 @@ fn fuzz_found_inputs_do_not_panic() {
 }
 
 #[test]
+fn a_quoted_value_followed_by_more_text_is_hidden_whole() {
+    // Found by fuzzing: to a program, everything after `=` is the password, quotes and all.
+    check(
+        &Scrubber::default(),
+        &[
+            (
+                "quote, space, more text",
+                &["app", "--password='a b' && curl"],
+                &["app", "--password=********"],
+            ),
+            (
+                "quote then carriage returns",
+                &["app", "--password=  'x\r'\r\r"],
+                &["app", "--password=  ********"],
+            ),
+            (
+                "in a JSON list a space ends the entry",
+                &["app", "{\"password\": \"x\" , \"port\": 1}"],
+                &["app", "{\"password\": \"********\" , \"port\": 1}"],
+            ),
+        ],
+    );
+}
+
+#[test]
 fn options_after_a_wrapper_are_scrubbed_even_when_they_look_like_a_program_path() {
     let scrubber = Scrubber::new(&ScrubOptions::default()).unwrap();
     for value in ["cf=/curl", "/curl", "s/curl", "x"] {
@@ -1046,4 +1116,40 @@ fn options_after_a_wrapper_are_scrubbed_even_when_they_look_like_a_program_path(
         let argv = vec!["env".to_owned(), "--password".to_owned(), value.to_owned()];
         assert_eq!(scrubber.scrub(&argv)[2], MASK, "{value}");
     }
+}
+
+#[test]
+fn names_and_executables_lose_secrets_but_keep_their_shape() {
+    let scrubber = Scrubber::default();
+    let names: &[(&str, &str)] = &[
+        ("PASSWORD=hunte", "PASSWORD=********"),
+        ("FOO=bar", "FOO=********"),
+        ("app --token=ab", "app --token=********"),
+        ("mysql -phunter", "mysql -p********"),
+        ("kworker/0:1-ev", "kworker/0:1-ev"),
+        ("tmux: server", "tmux: server"),
+        ("(sd-pam)", "(sd-pam)"),
+    ];
+    for &(name, expected) in names {
+        assert_eq!(scrubber.scrub_name(name), expected, "name {name:?}");
+    }
+    let exes: &[(&str, &str)] = &[
+        ("/tmp/x/PASSWORD=hunter2", "/tmp/x/PASSWORD=********"),
+        ("/tmp/x/FOO=bar", "/tmp/x/FOO=********"),
+        ("/opt/token=abc/bin/app", "/opt/token=********/bin/app"),
+        ("/data/dt=2024/bin/app", "/data/dt=2024/bin/app"),
+        ("/usr/bin/python3.11", "/usr/bin/python3.11"),
+    ];
+    for &(exe, expected) in exes {
+        assert_eq!(scrubber.scrub_exe(exe), expected, "exe {exe:?}");
+    }
+    let off = match Scrubber::new(&ScrubOptions {
+        scrub_args: false,
+        ..ScrubOptions::default()
+    }) {
+        Ok(scrubber) => scrubber,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(off.scrub_name("PASSWORD=hunte"), "PASSWORD=hunte");
+    assert_eq!(off.scrub_exe("/tmp/PASSWORD=x"), "/tmp/PASSWORD=x");
 }

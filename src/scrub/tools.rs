@@ -1,140 +1,485 @@
-//! Programs whose own flags take a password that no sensitive word would recognise (`-p`, `-a`).
+//! Programs that take a secret in a way no sensitive key would recognise (database clients are
+//! in [`super::databases`]): a short flag (`-p`,
+//! `-a`, `-w`, `-P`), a `user:password` value, a positional operand (`vault login TOKEN`,
+//! `rabbitmqctl add_user NAME PW`), an Oracle logon (`sqlplus scott/tiger@db`).
 //!
 //! These rules are keyed by program name because the same flag means harmless things elsewhere:
-//! `ls -p` and `ssh -p 22` must stay readable.
+//! `ls -p`, `ssh -p 22` and `docker run -p 8080:80` must stay readable. Options that take a
+//! harmless value are listed too, so the value is not read as more flags (`mysql -hpdb` is a
+//! host, not `-p` with `db` attached).
 
-/// How the value of a tool's flag is hidden.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Value {
-    /// The whole value is the secret.
-    Secret,
-    /// `user:password`: the user stays, the password goes (curl's `-u`).
-    UserPassword,
-    /// Not a secret, but a value: the argument after the flag is not an operand.
-    Plain,
-}
+use super::programs::{
+    opt, program, Operands, Program, Rules, Subcommand, Value, NO_BARE_KEYS, PLAIN,
+};
 
-/// One flag that takes a value.
-#[derive(Debug)]
-pub(super) struct Flag {
-    /// As written on the command line: `-p` or `--pass`.
-    pub(super) name: &'static str,
-    pub(super) value: Value,
-}
+const LDAP_VALUED: &str = "-D -H -b -y -s -h -p -f -o -e -E -Y -X -U -R -l -z -T -S -a -P";
 
-/// A program with password flags.
-#[derive(Debug)]
-pub(super) struct Tool {
-    /// Program names (basename of the command).
-    names: &'static [&'static str],
-    pub(super) flags: &'static [Flag],
-    /// The program's own options end at its first operand, after which the arguments belong to
-    /// another command (`sshpass -p pw ssh -p 2222 host`: the second `-p` is ssh's port).
-    pub(super) options_end_at_operand: bool,
-}
+const SNMP_VALUED: &str = "-a -x -l -u -v -r -t -O -I -m -M -n -e -E -Z -y -Y -T -L -D -C";
 
-impl Flag {
-    /// The value attached to `arg` when `arg` is this flag with its value in the same argument:
-    /// `-psecret` for a short flag, `--pass=secret` for a long one.
-    pub(super) fn attached<'a>(&self, arg: &'a str) -> Option<&'a str> {
-        let rest = arg.strip_prefix(self.name)?;
-        let value = if self.name.starts_with("--") {
-            rest.strip_prefix('=')?
-        } else {
-            rest
-        };
-        (!value.is_empty()).then_some(value)
-    }
-}
-
-const fn secret(name: &'static str) -> Flag {
-    Flag {
-        name,
-        value: Value::Secret,
-    }
-}
-
-const fn plain(name: &'static str) -> Flag {
-    Flag {
-        name,
-        value: Value::Plain,
-    }
-}
-
-const fn user_password(name: &'static str) -> Flag {
-    Flag {
-        name,
-        value: Value::UserPassword,
-    }
-}
-
-static TOOLS: &[Tool] = &[
-    Tool {
-        // MySQL and MariaDB clients: `-psecret` (and, conservatively, `-p secret`).
-        names: &[
-            "mysql",
-            "mysqldump",
-            "mysqladmin",
-            "mysqlimport",
-            "mysqlshow",
-            "mysqlcheck",
-            "mysqlslap",
-            "mysqlpump",
-            "mysqlbinlog",
-            "mariadb",
-            "mariadb-dump",
-            "mariadb-admin",
-            "mariadb-import",
-            "mariadb-show",
-            "mariadb-check",
-            "mariadb-slap",
-            "mariadb-binlog",
-        ],
-        flags: &[secret("-p")],
-        options_end_at_operand: false,
-    },
-    Tool {
-        names: &["sshpass"],
-        // `-f file`, `-d fd` and `-P prompt` take values that are not the command to run.
-        flags: &[secret("-p"), plain("-f"), plain("-d"), plain("-P")],
-        options_end_at_operand: true,
-    },
-    Tool {
-        names: &["redis-cli", "valkey-cli", "keydb-cli"],
-        flags: &[secret("-a"), secret("--pass")],
-        options_end_at_operand: false,
-    },
-    Tool {
-        // `-u user:password`; the user stays readable, as in URLs.
-        names: &["curl"],
-        flags: &[
-            user_password("-u"),
-            user_password("--user"),
-            user_password("-U"),
-            user_password("--proxy-user"),
-        ],
-        options_end_at_operand: false,
-    },
+const SAMBA_USER: &[super::programs::Opt] = &[
+    opt("-U", Value::UserPassword(b'%')),
+    opt("--user", Value::UserPassword(b'%')),
 ];
 
-/// Programs that run another command given among their arguments (`sudo mysql -psecret`): the
-/// first later argument naming a tool switches that tool's rules on.
-const WRAPPERS: &[&str] = &[
-    "sudo", "doas", "env", "nohup", "nice", "ionice", "timeout", "setsid", "stdbuf", "chrt",
-    "taskset", "exec", "command", "time",
+const SAMBA_VALUED: &str = "-L -I -M -p -R -s -l -d -O -n -i -W -A -c -D -T -b -m -t --port \
+    --workgroup --configfile --directory --command --authentication-file --max-protocol";
+
+pub(super) static TOOLS: &[Program] = &[
+    // `-f file`, `-d fd` and `-P prompt` take values that are not the command to run.
+    program(
+        "sshpass",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-f -d -P",
+            operands: Operands::Command {
+                skip: 0,
+                strict: true,
+            },
+            ..PLAIN
+        },
+    ),
+    // `-u user:password`; the user stays readable, as in URLs. `-E cert:password`, cookie
+    // data with `-b`, and `-HAuthorization: …` (a header attached to its flag).
+    program(
+        "curl",
+        Rules {
+            options: &[
+                opt("-u", Value::UserPassword(b':')),
+                opt("--user", Value::UserPassword(b':')),
+                opt("-U", Value::UserPassword(b':')),
+                opt("--proxy-user", Value::UserPassword(b':')),
+                opt("-E", Value::UserPassword(b':')),
+                opt("--cert", Value::UserPassword(b':')),
+                opt("-b", Value::Cookie),
+            ],
+            valued: "-H --header -d --data --data-raw --data-binary --data-urlencode -F --form \
+                -x --proxy -o --output -A --user-agent -e --referer -X --request -w --write-out \
+                -T --upload-file -c --cookie-jar -K --config -r --range -m --max-time -y -Y -z \
+                -C -Q --resolve --connect-to --cacert --key --retry --connect-timeout",
+            ..PLAIN
+        },
+    ),
+    program(
+        "ab",
+        Rules {
+            options: &[
+                opt("-A", Value::UserPassword(b':')),
+                opt("-P", Value::UserPassword(b':')),
+                opt("-C", Value::Cookie),
+            ],
+            valued: "-n -c -t -s -b -B -p -u -T -v -g -e -H -X -m",
+            ..PLAIN
+        },
+    ),
+    // HTTPie and xh: `-a user:password`.
+    program(
+        "http https xh xhs",
+        Rules {
+            options: &[opt("-a", Value::UserPassword(b':'))],
+            ..PLAIN
+        },
+    ),
+    Program {
+        // `openssl enc -k password`; `-passin pass:x` is caught by the generic `pass:` key, and
+        // `openssl passwd PASSWORD` hashes its operand.
+        names: "openssl",
+        rules: Rules {
+            options: &[opt("-k", Value::Secret)],
+            valued: "-kfile",
+            clusters: false,
+            bare_keys: false,
+            ..PLAIN
+        },
+        subcommands: &[Subcommand {
+            path: &["passwd"],
+            rules: Rules {
+                valued: "-salt -in",
+                operands: Operands::SecretAt(1),
+                clusters: false,
+                bare_keys: false,
+                ..PLAIN
+            },
+        }],
+    },
+    program(
+        "htpasswd",
+        Rules {
+            valued: "-C -r",
+            operands: Operands::Htpasswd,
+            bare_keys: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "ldapsearch ldapadd ldapmodify ldapdelete ldapmodrdn ldapwhoami ldapcompare \
+            ldapexop ldapurl",
+        Rules {
+            options: &[opt("-w", Value::Secret)],
+            valued: LDAP_VALUED,
+            ..PLAIN
+        },
+    ),
+    // `-s newpassword`, `-a oldpassword` as well as the bind password.
+    program(
+        "ldappasswd",
+        Rules {
+            options: &[
+                opt("-w", Value::Secret),
+                opt("-s", Value::Secret),
+                opt("-a", Value::Secret),
+            ],
+            valued: "-D -H -y -h -p -t -T -e -E -Y -X -U -R",
+            ..PLAIN
+        },
+    ),
+    program(
+        "zip unzip zipcloak zipnote",
+        Rules {
+            options: &[opt("-P", Value::Secret)],
+            valued: "-d -x -i -b -n -t -tt",
+            ..PLAIN
+        },
+    ),
+    // Switches are single-dash words (`-mhe=on`, `-tzip`): only `-psecret` matters.
+    program(
+        "7z 7za 7zr 7zz",
+        Rules {
+            options: &[opt("-p", Value::SecretAttached)],
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    // `smbclient //server/share password -U user`.
+    program(
+        "smbclient",
+        Rules {
+            options: SAMBA_USER,
+            valued: SAMBA_VALUED,
+            operands: Operands::SecretAt(2),
+            ..PLAIN
+        },
+    ),
+    program(
+        "rpcclient smbcacls smbget smbtree smbcquotas smbspool net winexe wmic",
+        Rules {
+            options: SAMBA_USER,
+            valued: SAMBA_VALUED,
+            ..PLAIN
+        },
+    ),
+    Program {
+        names: "rabbitmqctl",
+        rules: Rules {
+            valued: "-n --node -t --timeout -p --vhost",
+            bare_keys: false,
+            ..PLAIN
+        },
+        subcommands: &[
+            Subcommand {
+                path: &["add_user"],
+                rules: Rules {
+                    operands: Operands::SecretAt(2),
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["change_password"],
+                rules: Rules {
+                    operands: Operands::SecretAt(2),
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["authenticate_user"],
+                rules: Rules {
+                    operands: Operands::SecretAt(2),
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+        ],
+    },
+    program(
+        "rabbitmqadmin",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-u -H -P -V -c -N -f -d -s -q",
+            ..PLAIN
+        },
+    ),
+    Program {
+        // `vault login TOKEN` (and the old `vault auth TOKEN`); `vault token lookup hvs.…` is a
+        // shaped token.
+        names: "vault",
+        rules: NO_BARE_KEYS,
+        subcommands: &[
+            Subcommand {
+                path: &["login"],
+                rules: Rules {
+                    operands: Operands::Token,
+                    clusters: false,
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["auth"],
+                rules: Rules {
+                    operands: Operands::Token,
+                    clusters: false,
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+        ],
+    },
+    Program {
+        names: "gh",
+        rules: NO_BARE_KEYS,
+        subcommands: &[
+            Subcommand {
+                path: &["auth", "login"],
+                rules: Rules {
+                    options: &[opt("--with-token", Value::SecretUnlessOption)],
+                    valued: "-h --hostname -p --git-protocol -s --scopes",
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["secret", "set"],
+                rules: Rules {
+                    options: &[opt("-b", Value::Secret), opt("--body", Value::Secret)],
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+        ],
+    },
+    Program {
+        names: "az",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["login"],
+            rules: Rules {
+                options: &[opt("-p", Value::Secret)],
+                valued: "-u --username -t --tenant",
+                bare_keys: false,
+                ..PLAIN
+            },
+        }],
+    },
+    Program {
+        // MinIO client: `mc alias set NAME URL ACCESS_KEY SECRET_KEY`.
+        names: "mc mcli",
+        rules: NO_BARE_KEYS,
+        subcommands: &[
+            Subcommand {
+                path: &["alias", "set"],
+                rules: Rules {
+                    operands: Operands::SecretAt(4),
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["config", "host", "add"],
+                rules: Rules {
+                    operands: Operands::SecretAt(4),
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["admin", "user", "add"],
+                rules: Rules {
+                    operands: Operands::SecretAt(3),
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+        ],
+    },
+    // `-y`/`-k` are the BMC's Kg key.
+    program(
+        "ipmitool",
+        Rules {
+            options: &[
+                opt("-P", Value::Secret),
+                opt("-y", Value::Secret),
+                opt("-k", Value::Secret),
+            ],
+            valued: "-U -H -I -L -p -f -C -t -b -T -B -m -N -R -O",
+            ..PLAIN
+        },
+    ),
+    // The community string is the password of SNMP v1/v2c; `-A`/`-X` those of v3.
+    program(
+        "snmpwalk snmpbulkwalk snmpget snmpgetnext snmpbulkget snmpset snmptable snmptrap \
+            snmpinform snmpstatus snmpdf snmpdelta",
+        Rules {
+            options: &[
+                opt("-c", Value::Secret),
+                opt("-A", Value::Secret),
+                opt("-X", Value::Secret),
+            ],
+            valued: SNMP_VALUED,
+            ..PLAIN
+        },
+    ),
+    // `-new NEWPASSWORD` of `-storepasswd`/`-keypasswd`; `-storepass` and `-keypass` are
+    // secret keys by the generic rule.
+    program(
+        "keytool",
+        Rules {
+            options: &[opt("-new", Value::Secret)],
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "lftp",
+        Rules {
+            options: &[opt("-u", Value::UserPassword(b','))],
+            valued: "-p -e -f -c",
+            ..PLAIN
+        },
+    ),
+    program(
+        "ncftp ncftpget ncftpput ncftpls",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-u -P -j -t -f",
+            ..PLAIN
+        },
+    ),
+    program(
+        "mosquitto_pub mosquitto_sub mosquitto_rr",
+        Rules {
+            options: &[opt("-P", Value::Secret)],
+            valued: "-u -h -p -t -m -i -q -k -f -L -V -W",
+            ..PLAIN
+        },
+    ),
+    Program {
+        // Bitwarden: `bw unlock PASSWORD`, `bw login EMAIL PASSWORD`.
+        names: "bw",
+        rules: NO_BARE_KEYS,
+        subcommands: &[
+            Subcommand {
+                path: &["unlock"],
+                rules: Rules {
+                    operands: Operands::SecretAt(1),
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["login"],
+                rules: Rules {
+                    operands: Operands::SecretAt(2),
+                    ..PLAIN
+                },
+            },
+        ],
+    },
+    // `-P old passphrase`, `-N new passphrase`.
+    program(
+        "ssh-keygen",
+        Rules {
+            options: &[opt("-P", Value::Secret), opt("-N", Value::Secret)],
+            valued: "-f -t -b -C -m -O -E -I -n -V -z -Z -a -F -R -s -w -D -r",
+            ..PLAIN
+        },
+    ),
+    program(
+        "rdesktop",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-u -d -g -k -a -T -s -c -n -r -x",
+            ..PLAIN
+        },
+    ),
+    // FreeRDP's Windows-style options: `/p:password`, `/pth:hash`.
+    program(
+        "xfreerdp wlfreerdp sdl-freerdp xfreerdp3 sdl-freerdp3",
+        Rules {
+            options: &[
+                opt("/p", Value::Secret),
+                opt("/password", Value::Secret),
+                opt("/pth", Value::Secret),
+            ],
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "hydra",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-l -L -P -C -s -o -t -m -M -w -W",
+            ..PLAIN
+        },
+    ),
+    // `-p` is the encrypted password of the account.
+    program(
+        "useradd usermod",
+        Rules {
+            options: &[opt("-p", Value::Secret), opt("--password", Value::Secret)],
+            valued: "-c -d -e -f -g -G -k -K -s -u -b -Z -R -P -l",
+            ..PLAIN
+        },
+    ),
+    program(
+        "mkpasswd",
+        Rules {
+            valued: "-m -S -R -P",
+            operands: Operands::SecretAt(1),
+            ..PLAIN
+        },
+    ),
+    program(
+        "wpa_passphrase",
+        Rules {
+            operands: Operands::SecretAt(2),
+            ..PLAIN
+        },
+    ),
+    // `-pass 1` is the encoding pass.
+    program(
+        "ffmpeg ffprobe ffplay x264 x265",
+        Rules {
+            valued: "-pass --pass",
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "npm npx yarn pnpm pip pip3 pipx gem cargo go apt apt-get apt-cache dpkg dnf yum \
+            apk brew composer poetry uv conda bundle gcloud systemctl journalctl service grep \
+            egrep fgrep zgrep rg ag ack man which whereis apropos",
+        NO_BARE_KEYS,
+    ),
+    Program {
+        names: "helm",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["registry", "login"],
+            rules: Rules {
+                options: &[opt("-p", Value::Secret)],
+                valued: "-u --username --cert-file --key-file --ca-file",
+                bare_keys: false,
+                ..PLAIN
+            },
+        }],
+    },
+    program(
+        "crackmapexec netexec nxc evil-winrm",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-u -a -k -f -e -d -i -H --database",
+            ..PLAIN
+        },
+    ),
 ];
-
-/// The tool a command runs, by the basename of the command.
-pub(super) fn tool_named(command: &str) -> Option<&'static Tool> {
-    let name = basename(command);
-    TOOLS.iter().find(|tool| tool.names.contains(&name))
-}
-
-/// Whether a command runs another one named among its arguments.
-pub(super) fn is_wrapper(command: &str) -> bool {
-    WRAPPERS.contains(&basename(command))
-}
-
-fn basename(command: &str) -> &str {
-    command.rsplit('/').next().unwrap_or(command)
-}

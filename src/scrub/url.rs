@@ -55,6 +55,23 @@ fn has_scheme_before(bytes: &[u8], colon: usize) -> bool {
     bytes[start..colon].iter().any(u8::is_ascii_alphabetic)
 }
 
+/// Whether the scheme ending at the `:` at `colon` is a web one (`http`, `https`, `ws`, `wss`,
+/// `git+https`), whose lone userinfo is a token rather than a user name.
+fn is_web_scheme(bytes: &[u8], colon: usize) -> bool {
+    let mut start = colon;
+    while start > 0 && is_scheme_byte(bytes[start - 1]) {
+        start -= 1;
+    }
+    let scheme = &bytes[start..colon];
+    let scheme = scheme
+        .iter()
+        .rposition(|&b| b == b'+')
+        .map_or(scheme, |plus| &scheme[plus + 1..]);
+    ["http", "https", "ws", "wss"]
+        .iter()
+        .any(|s| s.as_bytes().eq_ignore_ascii_case(scheme))
+}
+
 fn is_scheme_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')
 }
@@ -62,29 +79,45 @@ fn is_scheme_byte(b: u8) -> bool {
 /// The last `@` of the authority that starts at `from`, which ends at the first `/`, `?`, `#` or
 /// whitespace. The last rather than the first, as most URL parsers do, so that a password with
 /// an unencoded `@` (`u:p@ss@host`) is masked whole instead of leaking its tail as the host.
+/// A password with an unencoded `#` or `?` (`mysql://root:p#ss@db`) would end the authority
+/// early and leak: an `@` after it, before any `/`, still ends the userinfo when a `:` came
+/// before the `#` (so `https://example.com?email=a@b.com` is no userinfo).
 fn last_at_in_authority(bytes: &[u8], from: usize) -> Option<usize> {
     let mut last = None;
+    let mut last_anywhere = None;
+    let mut query = None;
     for (offset, &b) in bytes[from..].iter().enumerate() {
-        if matches!(b, b'/' | b'?' | b'#') || b.is_ascii_whitespace() {
+        if b == b'/' || b.is_ascii_whitespace() {
             break;
         }
+        if matches!(b, b'?' | b'#') && query.is_none() {
+            query = Some(from + offset);
+        }
         if b == b'@' {
-            last = Some(from + offset);
+            if query.is_none() {
+                last = Some(from + offset);
+            }
+            last_anywhere = Some(from + offset);
         }
     }
-    last
+    match (last_anywhere, query) {
+        (Some(at), Some(query)) if at > query && bytes[from..query].contains(&b':') => Some(at),
+        _ => last,
+    }
 }
 
 /// What to hide of the userinfo `bytes[start..at]`: the password after the first `:`, or, when
-/// there is no password, the user part itself, because `https://TOKEN@host` and
-/// `https://TOKEN:@host` carry their secret there.
+/// there is no password, the user part itself in a web URL, because `https://TOKEN@host` and
+/// `https://TOKEN:@host` carry their secret there (elsewhere, `ssh://git@host` and
+/// `rsync://backup@nas` name a user).
 fn userinfo_secret(bytes: &[u8], start: usize, at: usize) -> Option<Range<usize>> {
     let userinfo = &bytes[start..at];
     if userinfo.is_empty() {
         return None;
     }
     match userinfo.iter().position(|&b| b == b':') {
-        None => Some(start..at),
+        None if is_web_scheme(bytes, start - 3) => Some(start..at),
+        None => None,
         Some(colon) if colon + 1 < userinfo.len() => Some(start + colon + 1..at),
         // Only `:`: nothing was given.
         Some(0) => None,
@@ -119,7 +152,7 @@ fn secret_parameter(
 
 /// `text` with each range (sorted, not overlapping, on character boundaries) replaced by
 /// [`MASK`], or `None` if there are no ranges.
-fn apply_masks(text: &str, masks: &[Range<usize>]) -> Option<String> {
+pub(super) fn apply_masks(text: &str, masks: &[Range<usize>]) -> Option<String> {
     if masks.is_empty() {
         return None;
     }

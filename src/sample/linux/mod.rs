@@ -41,9 +41,11 @@ struct PreviousCounters {
 
 #[derive(Debug)]
 struct CachedDetails {
-    /// The name the process had when read: a new name means it exec'd.
+    /// The name the process had when read: a new name means it exec'd (or renamed itself).
     name: String,
-    /// Details with the command line already scrubbed.
+    /// That name with its secrets hidden, as every snapshot shows it.
+    shown_name: String,
+    /// Details with the command line and executable path already scrubbed.
     details: ProcessDetails,
     /// The raw command line matched an exclude pattern.
     excluded: bool,
@@ -127,7 +129,7 @@ impl Collector {
         let mut readings = Vec::new();
         let mut next_details = HashMap::new();
         for pid in list_pids()? {
-            let Some((handle, reading)) = read_process(pid) else {
+            let Some((handle, mut reading)) = read_process(pid) else {
                 continue;
             };
             // Exited half-way through being read: skipped, like one that exited before.
@@ -141,10 +143,15 @@ impl Collector {
             let cached = cached.unwrap_or_else(|| {
                 let mut details = read_details(&handle, pid, reading.kernel_thread);
                 let excluded = is_excluded(&settings.exclude, &reading.name, &details.cmdline);
-                // Scrubbed here, once, before the command line is stored anywhere.
-                details.cmdline = settings.scrubber.scrub(&details.cmdline);
+                // Scrubbed here, once, before the command line, the executable's path or the
+                // name is stored anywhere: programs that rewrite their title often set their
+                // name from it, and a program file can be named `PASSWORD=…`.
+                let scrubber = &settings.scrubber;
+                details.cmdline = scrubber.scrub(&details.cmdline);
+                details.exe = details.exe.map(|exe| scrubber.scrub_exe(&exe).into_owned());
                 CachedDetails {
                     name: reading.name.clone(),
+                    shown_name: scrubber.scrub_name(&reading.name).into_owned(),
                     details,
                     excluded,
                 }
@@ -152,6 +159,9 @@ impl Collector {
             if cached.details.gone {
                 continue;
             }
+            // From here on only the scrubbed name exists: the peers of connections, the
+            // snapshot and everything built from it take it from the reading.
+            reading.name.clone_from(&cached.shown_name);
             next_details.insert(reading.key, cached);
             readings.push(reading);
         }

@@ -192,7 +192,7 @@ pub fn read_details(handle: &ProcHandle, pid: u32, kernel_thread: bool) -> Proce
 }
 
 impl<T> Field<T> {
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> Field<U> {
+    pub(super) fn map<U>(self, f: impl FnOnce(T) -> U) -> Field<U> {
         match self {
             Field::Read(v) => Field::Read(f(v)),
             Field::Gone => Field::Gone,

@@ -1,0 +1,363 @@
+//! One argument on its own: keys and their values (`--password=x`, `PASSWORD=x`,
+//! `password: x`, `{"password": "x"}`, `user=u;password=p`, `PASSWORD('x')`), headers, URLs,
+//! and command lines written inside it.
+
+use super::key::KeyForm;
+use super::mask::{
+    closing_quote, is_secret_file_path, is_switch_value, mask_authorization, mask_value,
+};
+use super::shell::is_name;
+use super::{programs, url, Kind, Outcome, Pending, Scrubber, MASK, MAX_NESTING};
+
+/// Where an argument's key ends, if it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    /// `key=value`, `key:value` or `key(value)`: the separator is at `end`.
+    Key { end: usize, separator: u8 },
+    /// Whitespace comes before any separator: text made of words, not a key.
+    Words,
+    /// The first `:` starts `://`: a URL, not a key.
+    Url,
+    /// No separator and no whitespace: the whole argument may be a key on its own.
+    Bare,
+}
+
+fn split(text: &str) -> Split {
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'=' | b'(' => {
+                return Split::Key {
+                    end: i,
+                    separator: b,
+                }
+            }
+            b':' if bytes[i + 1..].starts_with(b"//") => {
+                return if bytes[i..].iter().any(u8::is_ascii_whitespace) {
+                    Split::Words
+                } else {
+                    Split::Url
+                };
+            }
+            b':' => {
+                return Split::Key {
+                    end: i,
+                    separator: b,
+                }
+            }
+            b if b.is_ascii_whitespace() => return Split::Words,
+            _ => {}
+        }
+    }
+    Split::Bare
+}
+
+/// The characters that separate the entries of a list the key may be in: a connection string
+/// (`a=b;Password=c`), mount options (`user=u,password=p`), a query (`a=1&token=x`), JSON or
+/// YAML flow (`{"password": "x"}`), a call (`connect(password='x')`).
+const LIST_DELIMITERS: &[u8] = b";,&{[(";
+
+/// The key that `key_text` ends with, and the list delimiter before it if it is in a list.
+/// Surrounding quotes are not part of the key (`"password"` in JSON).
+fn effective_key(key_text: &str, before: Option<u8>) -> (Option<u8>, &str) {
+    let (list, key) = match key_text.bytes().rposition(|b| LIST_DELIMITERS.contains(&b)) {
+        Some(at) => (Some(key_text.as_bytes()[at]), &key_text[at + 1..]),
+        None => (before.filter(|b| LIST_DELIMITERS.contains(b)), key_text),
+    };
+    (list, key.trim_matches(['"', '\'']))
+}
+
+/// `text` without one pair of quotes around it, and the length of the opening one.
+fn strip_quotes(text: &str) -> (&str, usize) {
+    match closing_quote(text) {
+        Some(close) if close + 1 == text.len() => (&text[1..close], 1),
+        _ => (text, 0),
+    }
+}
+
+/// Whether `value` opens more brackets than it closes.
+fn opens_bracket(value: &str) -> bool {
+    let depth = value.bytes().fold(0i64, |depth, b| match b {
+        b'(' | b'[' | b'{' => depth + 1,
+        b')' | b']' | b'}' => depth - 1,
+        _ => depth,
+    });
+    depth > 0
+}
+
+/// Where a value ends, when something says so.
+struct Extent {
+    /// The secret itself, inside the value (no leading whitespace, no quotes).
+    secret: std::ops::Range<usize>,
+    /// Where the text after the value starts, for a value that ends before the argument does.
+    next: Option<usize>,
+}
+
+/// The extent of the value that starts `value`: a quoted string, an entry of the list the key
+/// is in, the inside of `key(…)`, or else the whole rest of the argument.
+fn value_extent(value: &str, list: Option<u8>, separator: u8) -> Extent {
+    let gap = value.len()
+        - value
+            .trim_start_matches(|c: char| c.is_ascii_whitespace())
+            .len();
+    let text = &value[gap..];
+    // `PASSWORD('x')`, `db.auth('user', 'pw')`: everything up to the parenthesis.
+    if separator == b'(' {
+        return up_to(gap, value, text.find(')'));
+    }
+    if let Some(close) = closing_quote(text) {
+        // `"abc"def` is one value to a shell, and `--password='a b' c` or `--password='x')y`
+        // one to a program: only a quote followed by the end of the text, or inside a list
+        // (`{"password": "x", …}`, `f(password='x')`) by the end of the entry, ends it.
+        let after = text.as_bytes().get(close + 1);
+        let ends_entry = |b: u8| b",;&}])".contains(&b) || b.is_ascii_whitespace();
+        if after.is_none_or(|&b| list.is_some() && ends_entry(b)) {
+            return Extent {
+                secret: gap + 1..gap + close,
+                next: Some(gap + close + 1),
+            };
+        }
+    }
+    let terminators: &[u8] = match list {
+        Some(b';') => b";",
+        Some(b'&') => b"&",
+        Some(b',') => b",;}])",
+        Some(b'{') => b",}",
+        Some(b'[') => b",]",
+        Some(b'(') => b",)",
+        _ => b"",
+    };
+    up_to(
+        gap,
+        value,
+        text.bytes().position(|b| terminators.contains(&b)),
+    )
+}
+
+/// The value from `gap` to `end` (counted from `gap`), or to the end of `value` without one.
+fn up_to(gap: usize, value: &str, end: Option<usize>) -> Extent {
+    match end {
+        Some(end) => Extent {
+            secret: gap..gap + end,
+            next: Some(gap + end),
+        },
+        None => Extent {
+            secret: gap..value.len(),
+            next: None,
+        },
+    }
+}
+
+/// Replacements collected left to right over one text, applied at the end.
+pub(super) struct Edits<'t> {
+    text: &'t str,
+    out: Option<String>,
+    copied: usize,
+}
+
+impl<'t> Edits<'t> {
+    pub(super) fn new(text: &'t str) -> Self {
+        Edits {
+            text,
+            out: None,
+            copied: 0,
+        }
+    }
+
+    /// Replaces `text[range]` (after everything replaced so far, on character boundaries).
+    pub(super) fn replace(&mut self, range: std::ops::Range<usize>, with: &str) {
+        let out = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(self.text.len()));
+        out.push_str(self.text.get(self.copied..range.start).unwrap_or_default());
+        out.push_str(with);
+        self.copied = range.end.max(self.copied);
+    }
+
+    /// The text with its replacements, or `None` when there were none.
+    pub(super) fn finish(self) -> Option<String> {
+        let mut out = self.out?;
+        out.push_str(self.text.get(self.copied..).unwrap_or_default());
+        Some(out)
+    }
+}
+
+impl Scrubber {
+    /// Scrubs one argument on its own, and says what the argument after it must get.
+    /// `bare_keys`: whether a bare word without dashes (`password`) may be a key whose value
+    /// is the next argument.
+    pub(super) fn scrub_arg(&self, arg: &str, depth: usize, bare_keys: bool) -> Outcome {
+        let mut edits = Edits::new(arg);
+        // Where the text still to examine starts: after the keys already dealt with.
+        let mut start = 0;
+        loop {
+            let Some(rest) = arg.get(start..) else {
+                return Outcome::replaced(edits.finish());
+            };
+            let before = start.checked_sub(1).map(|i| arg.as_bytes()[i]);
+            match split(rest) {
+                Split::Key { end, separator } => {
+                    let value_at = start + end + 1;
+                    let (list, key) = effective_key(&rest[..end], before);
+                    match self.classify(key, KeyForm::Key) {
+                        Kind::Plain => {
+                            if start == 0 && separator == b':' {
+                                if let Some(masked) = self.mask_after_first_equals(arg) {
+                                    return Outcome::replaced(Some(masked));
+                                }
+                            }
+                            if start == 0
+                                && separator == b'='
+                                && is_name(&rest[..end])
+                                && depth < MAX_NESTING
+                                && arg[value_at..].bytes().any(|b| b.is_ascii_whitespace())
+                            {
+                                // `ProxyCommand=sshpass -p … ssh`, `CMD="mysql -p…"`: the value
+                                // is a command line of its own.
+                                let (value, quote) = strip_quotes(&arg[value_at..]);
+                                let first = value.split_ascii_whitespace().next();
+                                if first.is_some_and(programs::is_known) {
+                                    let scrubbed = self.scrub_words(value, depth + 1);
+                                    let at = value_at + quote;
+                                    if let Some(scrubbed) = scrubbed {
+                                        edits.replace(at..at + value.len(), &scrubbed);
+                                    }
+                                    return Outcome::replaced(edits.finish());
+                                }
+                                // `LANG=C mysql -psecret`: an assignment before a command.
+                                return Outcome::replaced(self.scrub_words(arg, depth + 1));
+                            }
+                            start = value_at;
+                        }
+                        kind => {
+                            let value = &arg[value_at..];
+                            let extent = value_extent(value, list, separator);
+                            // `credentials=/etc/cifs.cred,uid=1000`: a file path first in a
+                            // list of options names where the secret is.
+                            // (Looked for only in a value that runs to the end, which is
+                            // read to the end anyway: the scan stays linear.)
+                            if extent.next.is_none() {
+                                if let Some(comma) = value.find(',') {
+                                    if is_secret_file_path(&value[..comma]) {
+                                        start = value_at + comma;
+                                        continue;
+                                    }
+                                }
+                            }
+                            let Some(next) = extent.next else {
+                                // The value runs to the end of the argument.
+                                let (masked, then) = match kind {
+                                    _ if is_switch_value(value.trim())
+                                        || is_secret_file_path(value.trim()) =>
+                                    {
+                                        (None, Pending::Nothing)
+                                    }
+                                    Kind::Authorization => mask_authorization(value),
+                                    _ => match mask_value(value) {
+                                        Some(masked) => (Some(masked), Pending::Nothing),
+                                        None => (None, Pending::Mask),
+                                    },
+                                };
+                                if let Some(masked) = masked {
+                                    edits.replace(value_at..arg.len(), &masked);
+                                }
+                                // `Authorization:` alone (split out of shell text) is a header
+                                // whose value is the next word, as is `{password:` in code split
+                                // at whitespace; `--password=` is just empty. A value that opens
+                                // a bracket it does not close goes on in the next word
+                                // (`auth=('user', 'pw')`).
+                                let owes_next = (separator == b':' && value.trim().is_empty())
+                                    || opens_bracket(value);
+                                let then = if opens_bracket(value) {
+                                    Pending::Mask
+                                } else {
+                                    then
+                                };
+                                let mut outcome = Outcome::replaced(edits.finish());
+                                if owes_next {
+                                    outcome.then = then;
+                                }
+                                return outcome;
+                            };
+                            let secret = &value[extent.secret.clone()];
+                            let masked = match kind {
+                                _ if secret.is_empty()
+                                    || is_switch_value(secret)
+                                    || is_secret_file_path(secret) =>
+                                {
+                                    None
+                                }
+                                Kind::Authorization => mask_authorization(secret).0,
+                                _ => Some(MASK.to_owned()),
+                            };
+                            if let Some(masked) = masked {
+                                let range = extent.secret;
+                                edits
+                                    .replace(value_at + range.start..value_at + range.end, &masked);
+                            }
+                            start = value_at + next;
+                        }
+                    }
+                }
+                Split::Bare => {
+                    let then = if start == 0 {
+                        let form = if rest.starts_with('-') {
+                            KeyForm::Key
+                        } else {
+                            KeyForm::Bare
+                        };
+                        if form == KeyForm::Bare && !bare_keys {
+                            Pending::Nothing
+                        } else {
+                            self.classify(rest, form).pending()
+                        }
+                    } else if before == Some(b':')
+                        && arg[..start].contains('/')
+                        && self.classify(rest, KeyForm::Key) == Kind::Secret
+                    {
+                        // `npm config set //registry.npmjs.org/:_authToken VALUE`
+                        Pending::Mask
+                    } else {
+                        Pending::Nothing
+                    };
+                    return Outcome {
+                        replaced: edits.finish(),
+                        then,
+                    };
+                }
+                Split::Words if depth < MAX_NESTING => {
+                    if let Some(scrubbed) = self.scrub_words(rest, depth + 1) {
+                        edits.replace(start..arg.len(), &scrubbed);
+                    }
+                    return Outcome::replaced(edits.finish());
+                }
+                Split::Url | Split::Words => {
+                    if let Some(scrubbed) = self.scrub_urls(rest) {
+                        edits.replace(start..arg.len(), &scrubbed);
+                    }
+                    return Outcome::replaced(edits.finish());
+                }
+            }
+        }
+    }
+
+    /// `arg` with its value hidden when everything before its first `=` is a sensitive key.
+    ///
+    /// Keys normally end at the first `=` or `:`, whichever comes first, and the value of a
+    /// plain key is then examined in turn, which catches `db:password=x`. This covers the rest
+    /// of the classic rule (the key ends at the first `=`), for a custom wildcard word that
+    /// spans the `:` (`*pass*word*` against `pass:word=x`).
+    fn mask_after_first_equals(&self, arg: &str) -> Option<String> {
+        let equals = arg.find('=')?;
+        if self.classify(&arg[..equals], KeyForm::Key) != Kind::Secret {
+            return None;
+        }
+        let masked = mask_value(&arg[equals + 1..])?;
+        Some(format!("{}{masked}", &arg[..=equals]))
+    }
+
+    /// The URL credentials and secret query parameters in `text`.
+    pub(super) fn scrub_urls(&self, text: &str) -> Option<String> {
+        url::scrub_urls(text, &|name| self.is_secret_parameter(name))
+    }
+}
