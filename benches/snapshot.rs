@@ -18,11 +18,12 @@
 
 mod support;
 
+#[path = "../tests/common/system.rs"]
+mod system;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -95,18 +96,19 @@ fn run_helper(args: &[String]) -> Result<()> {
 /// Listens on an ephemeral loopback port, reports it, accepts `expected` connections, reports
 /// readiness, then holds everything until killed.
 fn serve(expected: usize) -> Result<()> {
-    raise_fd_limit(expected + 16)?;
+    system::make_room_for_fds(expected as u64 + 16)
+        .map_err(|e| anyhow::anyhow!("{e}; lower WIRETOP_BENCH_CONNS"))?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding the listener")?;
     // std's backlog can be as small as 128; clients connecting flat out could overflow it, and
     // an overflowed handshake is only retried after a second. Listening again resizes the queue
     // (the kernel caps it at net.core.somaxconn).
-    // SAFETY: listen() on a socket we own; no memory is shared with the kernel.
-    unsafe { libc::listen(listener.as_raw_fd(), 4096) };
+    let backlog = nix::sys::socket::Backlog::new(4096).context("a backlog of 4096")?;
+    nix::sys::socket::listen(&listener, backlog).context("listen(4096)")?;
     report(&format!("port {}", listener.local_addr()?.port()))?;
     let mut held = Vec::with_capacity(expected);
     while held.len() < expected {
         let (stream, _) = listener.accept().context("accepting a connection")?;
-        abort_on_close(&stream)?;
+        system::reset_on_close(&stream).context("setsockopt(SO_LINGER)")?;
         held.push(stream);
     }
     report(&format!("ready {}", held.len()))?;
@@ -115,40 +117,17 @@ fn serve(expected: usize) -> Result<()> {
 
 /// Opens `count` connections to the server on `port`, reports readiness, then holds them.
 fn connect(port: u16, count: usize) -> Result<()> {
-    raise_fd_limit(count + 16)?;
+    system::make_room_for_fds(count as u64 + 16)
+        .map_err(|e| anyhow::anyhow!("{e}; lower WIRETOP_BENCH_CONNS"))?;
     let mut held = Vec::with_capacity(count);
     for _ in 0..count {
         let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
             .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
-        abort_on_close(&stream)?;
+        system::reset_on_close(&stream).context("setsockopt(SO_LINGER)")?;
         held.push(stream);
     }
     report(&format!("ready {}", held.len()))?;
     hold_forever(&held)
-}
-
-/// Makes the kernel reset the connection when we are killed instead of closing it gracefully.
-/// A graceful close leaves one TIME_WAIT socket per connection for a minute, and 10,000 of
-/// those would inflate the socket tables of an immediate rerun (or anyone else's work).
-fn abort_on_close(stream: &TcpStream) -> Result<()> {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads exactly size_of::<linger>() bytes from the value we pass.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            std::ptr::addr_of!(linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).context("setsockopt(SO_LINGER)");
-    }
-    Ok(())
 }
 
 /// One line to the parent, which reads helpers' stdout to know when the load is up.
@@ -165,31 +144,6 @@ fn hold_forever<T>(_sockets: &T) -> ! {
     }
 }
 
-/// A helper holding thousands of sockets needs as many fds; the soft limit may be lower than
-/// the hard one, which an unprivileged process may raise itself to.
-fn raise_fd_limit(needed: usize) -> Result<()> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read or fill the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(io::Error::last_os_error()).context("getrlimit(RLIMIT_NOFILE)");
-    }
-    ensure!(
-        limit.rlim_max >= needed as libc::rlim_t,
-        "need {needed} open files but the hard RLIMIT_NOFILE is {}; lower WIRETOP_BENCH_CONNS",
-        limit.rlim_max
-    );
-    if limit.rlim_cur < needed as libc::rlim_t {
-        limit.rlim_cur = limit.rlim_max;
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-            return Err(io::Error::last_os_error()).context("setrlimit(RLIMIT_NOFILE)");
-        }
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // The load, owned by the bench and torn down by Drop (also when setup or measuring fails)
 // ---------------------------------------------------------------------------------------------
@@ -204,7 +158,8 @@ impl Helper {
     /// Starts this binary as a helper with the given role arguments.
     fn spawn(role: &'static str, args: &[String]) -> Result<Helper> {
         let exe = std::env::current_exe().context("locating the bench binary")?;
-        let mut child = dies_with_bench(Command::new(exe))
+        // The kernel kills the helper should the bench die without running its Drop guard.
+        let mut child = system::dies_with_us(&Command::new(exe))
             .arg(HELPER_ARG)
             .arg(role)
             .args(args)
@@ -249,23 +204,6 @@ impl Helper {
     }
 }
 
-/// If the bench dies without running its Drop guard (SIGKILL, Ctrl-C), the kernel kills the
-/// children it started, so no load outlives a bench run.
-fn dies_with_bench(mut command: Command) -> Command {
-    // SAFETY: the closure runs in the forked child before exec and only makes a raw syscall,
-    // which is async-signal-safe. The parent is alive at this point (spawn waits for exec), so
-    // the signal cannot be armed too late.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    command
-}
-
 #[derive(Default)]
 struct Load {
     idle: Vec<Child>,
@@ -288,7 +226,7 @@ impl Load {
 
     fn start_idle(&mut self, procs: usize) -> Result<()> {
         for _ in 0..procs {
-            let child = dies_with_bench(Command::new("sleep"))
+            let child = system::dies_with_us(&Command::new("sleep"))
                 .arg("3600")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -458,27 +396,13 @@ impl Series {
     }
 }
 
-/// CPU time of the whole bench process. Process-wide rather than per-thread so that any worker
-/// threads the sampler might use are charged too; nothing else runs in this process while a
-/// sample is measured (the load lives in other processes).
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only fills the struct we pass.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// Runs `f` and measures it in this process.
 fn measure_here<T>(f: impl FnOnce() -> T) -> (T, Cost) {
-    let cpu_before = process_cpu_time();
+    let cpu_before = system::process_cpu_time();
     let started = Instant::now();
     let value = f();
     let wall = started.elapsed();
-    let cpu = process_cpu_time() - cpu_before;
+    let cpu = system::process_cpu_time() - cpu_before;
     let cost = Cost {
         wall_ms: wall.as_secs_f64() * 1000.0,
         cpu_ms: cpu.as_secs_f64() * 1000.0,
@@ -487,7 +411,7 @@ fn measure_here<T>(f: impl FnOnce() -> T) -> (T, Cost) {
 }
 
 /// Runs a command with its output thrown away. Wall time covers spawn to exit, as a user would
-/// experience it; CPU time is the child's own, from wait4's resource usage.
+/// experience it; CPU time is the child's own, from the kernel's accounting of reaped children.
 fn measure_command(argv: &[&str]) -> Result<Cost> {
     let started = Instant::now();
     let child = Command::new(argv[0])
@@ -496,38 +420,14 @@ fn measure_command(argv: &[&str]) -> Result<Cost> {
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| format!("running `{}` (is it installed?)", argv.join(" ")))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; all-zero is a valid value for it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: wait4 fills the status and usage we pass. Reaping the child here, rather than
-        // through `Child::wait`, is what gives us its rusage; `child` is only dropped after.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if rc == pid {
-            break;
-        }
-        let error = io::Error::last_os_error();
-        if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error).with_context(|| format!("waiting for `{}`", argv.join(" ")));
-        }
-    }
+    let (status, user, system) = system::wait_with_cpu(child)
+        .with_context(|| format!("waiting for `{}`", argv.join(" ")))?;
     let wall = started.elapsed();
-    drop(child);
-    ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "`{}` failed (wait status {status})",
-        argv.join(" ")
-    );
-    let cpu_ms = timeval_ms(usage.ru_utime) + timeval_ms(usage.ru_stime);
+    ensure!(status.success(), "`{}` failed ({status})", argv.join(" "));
     Ok(Cost {
         wall_ms: wall.as_secs_f64() * 1000.0,
-        cpu_ms,
+        cpu_ms: (user + system).as_secs_f64() * 1000.0,
     })
-}
-
-fn timeval_ms(tv: libc::timeval) -> f64 {
-    tv.tv_sec as f64 * 1000.0 + tv.tv_usec as f64 / 1000.0
 }
 
 /// Everything gathered over the measured rounds.
@@ -717,13 +617,8 @@ fn ss_view() -> Result<(usize, usize)> {
 
 /// VmRSS and VmHWM of this process, in KiB.
 fn own_memory_kib() -> Result<(u64, u64)> {
-    let status =
-        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
-    let field = |name: &str| -> Result<u64> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    let field = |name: &str| {
+        system::status_field(std::process::id(), name)
             .with_context(|| format!("no {name} in /proc/self/status"))
     };
     Ok((field("VmRSS:")?, field("VmHWM:")?))

@@ -21,13 +21,14 @@
 
 mod support;
 
+#[path = "../tests/common/system.rs"]
+mod system;
+
 use std::collections::HashSet;
-use std::io;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
@@ -104,14 +105,15 @@ impl Sleepers {
     /// to it; the others hold the connecting ends, spread round-robin. Every socket is opened
     /// here, passed to its sleeper at spawn, and closed here, so each has exactly one owner.
     fn start(config: &Config) -> Result<Sleepers> {
-        make_room_for_fds(config.listeners + 2 * config.conns + 64)?;
+        system::make_room_for_fds((config.listeners + 2 * config.conns + 64) as u64)
+            .map_err(|e| anyhow::anyhow!("{e}; lower WIRETOP_BENCH_CONNS"))?;
         let mut held: Vec<Vec<OwnedFd>> = (0..config.procs).map(|_| Vec::new()).collect();
 
         let mut listeners = Vec::with_capacity(config.listeners);
         for _ in 0..config.listeners {
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
                 .context("binding a loopback listener")?;
-            reset_on_close(&listener)?;
+            system::reset_on_close(&listener).context("setsockopt(SO_LINGER)")?;
             listeners.push(listener);
         }
         let clients = config.procs - config.listeners;
@@ -125,8 +127,8 @@ impl Sleepers {
             let (inbound, _) = listener
                 .accept()
                 .context("accepting a loopback connection")?;
-            reset_on_close(&outbound)?;
-            reset_on_close(&inbound)?;
+            system::reset_on_close(&outbound).context("setsockopt(SO_LINGER)")?;
+            system::reset_on_close(&inbound).context("setsockopt(SO_LINGER)")?;
             held[client].push(outbound.into());
             held[server].push(inbound.into());
         }
@@ -161,82 +163,12 @@ impl Drop for Sleepers {
 /// Starts `sleep 3600` holding `fds` (at the same numbers as here). The kernel kills it should
 /// the bench die without running its Drop guard.
 fn spawn_sleeper(fds: &[OwnedFd]) -> Result<Child> {
-    // Built before the fork: the child must not allocate.
-    let inherit: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
-    let mut command = Command::new("sleep");
-    command
-        .arg("3600")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    // SAFETY: the closure runs in the forked child before exec and only makes raw syscalls,
-    // which are async-signal-safe, on memory allocated before the fork. Clearing close-on-exec
-    // affects the child's own descriptor table only.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            for &fd in &inherit {
-                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    command
-        .spawn()
-        .context("starting an idle `sleep 3600` process")
-}
-
-/// Makes a killed holder reset its connections instead of leaving TIME_WAIT sockets behind,
-/// which would inflate the socket tables of a rerun (or anyone else's work) for a minute.
-fn reset_on_close(socket: &impl AsRawFd) -> Result<()> {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads size_of::<linger>() bytes from a value that outlives the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error()).context("setsockopt(SO_LINGER)");
-    }
-    Ok(())
-}
-
-/// Every socket passes through this process before it goes to its sleeper, so all of them are
-/// open here at once; raises the soft RLIMIT_NOFILE towards the hard one if that is too few.
-fn make_room_for_fds(needed: usize) -> Result<()> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only fill or read the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(io::Error::last_os_error()).context("getrlimit(RLIMIT_NOFILE)");
-    }
-    let needed = needed as libc::rlim_t;
-    if limit.rlim_cur >= needed {
-        return Ok(());
-    }
-    ensure!(
-        limit.rlim_max >= needed,
-        "{needed} open files needed but the hard RLIMIT_NOFILE is {}; lower WIRETOP_BENCH_CONNS",
-        limit.rlim_max
-    );
-    limit.rlim_cur = needed;
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-        return Err(io::Error::last_os_error()).context("setrlimit(RLIMIT_NOFILE)");
-    }
-    Ok(())
+    let mut sleep = Command::new("sleep");
+    sleep.arg("3600");
+    let mut command = system::dies_with_us(&sleep);
+    command.stdin(Stdio::null()).stdout(Stdio::null());
+    let held: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
+    system::spawn_holding(&mut command, &held).context("starting an idle `sleep 3600` process")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -478,28 +410,16 @@ struct Series {
     wall_ms: Vec<f64>,
 }
 
-/// CPU time of this whole process (everything measured runs on this one thread).
-fn process_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only fills the struct we pass.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// Runs `f`, adds its CPU and wall time to `series`, and hands back its result (dropped by the
 /// caller, outside the measurement).
 fn timed<T>(series: &mut Series, f: impl FnOnce() -> T) -> T {
-    let cpu = process_cpu();
+    let cpu = system::process_cpu_time();
     let wall = Instant::now();
     let value = f();
     series.wall_ms.push(wall.elapsed().as_secs_f64() * 1000.0);
     series
         .cpu_ms
-        .push((process_cpu() - cpu).as_secs_f64() * 1000.0);
+        .push((system::process_cpu_time() - cpu).as_secs_f64() * 1000.0);
     value
 }
 

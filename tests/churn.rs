@@ -26,17 +26,16 @@ mod common;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use wiretop::model::{Direction, Proto, Snapshot, SocketState};
+use wiretop::model::{Snapshot, SocketState};
 use wiretop::sample::{spawn, SampleOutcome, SamplerSettings};
 
 /// The sampler's interval during the run.
@@ -224,39 +223,6 @@ impl Drop for Helper {
     }
 }
 
-/// Sets SO_LINGER to zero, so closing sends a reset and leaves no TIME_WAIT socket.
-fn linger_zero(socket: &impl AsRawFd) -> std::io::Result<()> {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid fd and a pointer to a correctly sized, initialized linger struct.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// The socket inode behind an fd of this process.
-fn socket_inode(socket: &impl AsRawFd) -> u64 {
-    let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).unwrap();
-    let link = link.to_string_lossy();
-    link.strip_prefix("socket:[")
-        .and_then(|rest| rest.strip_suffix(']'))
-        .and_then(|digits| digits.parse().ok())
-        .unwrap_or_else(|| panic!("not a socket: {link}"))
-}
-
 /// A loopback listener in the test process that accepts every connection and closes it
 /// [`ACCEPTOR_HOLDS`] connections later, and a client thread that opens connections to it at a
 /// fixed rate. Both ends close with a reset. Dropping it stops and joins both threads.
@@ -275,7 +241,7 @@ impl ConnChurn {
     fn listen() -> ConnChurn {
         let listener = TcpListener::bind("127.0.0.1:0").expect("loopback listener");
         let port = listener.local_addr().unwrap().port();
-        let listener_inode = socket_inode(&listener);
+        let listener_inode = common::system::socket_inode(&listener).expect("the listener's inode");
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicU64::new(0));
         let acceptor = {
@@ -289,7 +255,7 @@ impl ConnChurn {
                     }
                     // A client may reset before its connection is accepted: skip it.
                     let Ok(stream) = stream else { continue };
-                    let _ = linger_zero(&stream);
+                    let _ = common::system::reset_on_close(&stream);
                     accepted.fetch_add(1, Ordering::Relaxed);
                     held.push_back(stream);
                     if held.len() > ACCEPTOR_HOLDS {
@@ -330,7 +296,7 @@ impl ConnChurn {
                     failed.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
-                linger_zero(&stream).expect("SO_LINGER on a client socket");
+                common::system::reset_on_close(&stream).expect("SO_LINGER on a client socket");
                 opened.fetch_add(1, Ordering::Relaxed);
                 held.push_back(stream);
                 if held.len() > CLIENT_HOLDS {
@@ -356,7 +322,7 @@ impl Drop for ConnChurn {
         }
         // The acceptor blocks in accept(): one more connection wakes it to see the flag.
         if let Ok(wake) = TcpStream::connect(("127.0.0.1", self.port)) {
-            let _ = linger_zero(&wake);
+            let _ = common::system::reset_on_close(&wake);
         }
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
@@ -460,187 +426,12 @@ fn median_and_max(values: &[f64]) -> (f64, f64) {
     }
 }
 
-/// Whether a socket row in this state counts as listening (as `Counts` defines it).
-fn is_listening(proto: Proto, state: SocketState) -> bool {
-    match proto {
-        Proto::Tcp => state == SocketState::Listen,
-        Proto::Udp => state != SocketState::Established,
-    }
-}
-
-/// Everything internally inconsistent in one snapshot, described.
+/// Everything inconsistent in one snapshot (`common::invariants`), and what the churn itself
+/// keeps alive missing from it.
 fn inconsistencies(snap: &Snapshot, expected: &Expected) -> Vec<String> {
-    let mut problems = Vec::new();
-    let processes = &snap.processes;
-
-    // Identity: one entry per (pid, start time), in pid order (lookups binary-search it).
-    let mut identities = HashSet::new();
-    for p in processes {
-        if !identities.insert((p.pid, p.start_time_ms)) {
-            problems.push(format!(
-                "process ({}, {}) listed twice",
-                p.pid, p.start_time_ms
-            ));
-        }
-    }
-    for pair in processes.windows(2) {
-        if pair[0].pid >= pair[1].pid {
-            problems.push(format!(
-                "processes out of pid order or pid repeated: {} then {}",
-                pair[0].pid, pair[1].pid
-            ));
-        }
-    }
+    let mut problems = common::invariants::problems(snap);
     let by_pid: HashMap<u32, &wiretop::model::Process> =
-        processes.iter().map(|p| (p.pid, p)).collect();
-
-    // Counts.
-    let counts = snap.host.counts;
-    if counts.processes as usize != processes.len() {
-        problems.push(format!(
-            "counts.processes {} but {} processes listed",
-            counts.processes,
-            processes.len()
-        ));
-    }
-    let threads: u64 = processes.iter().map(|p| u64::from(p.threads)).sum();
-    if u64::from(counts.threads) != threads {
-        problems.push(format!(
-            "counts.threads {} but processes hold {threads}",
-            counts.threads
-        ));
-    }
-
-    // Ownership: every socket listed under a process has an inode, once per process, and is
-    // never also listed as unowned.
-    let mut unowned_inodes = HashSet::new();
-    for u in &snap.unowned_sockets {
-        let kernel = u.inode == 0;
-        if (u.reason == "kernel") != kernel {
-            problems.push(format!(
-                "unowned socket with inode {} has reason {:?}",
-                u.inode, u.reason
-            ));
-        }
-        if !kernel && !unowned_inodes.insert(u.inode) {
-            problems.push(format!("inode {} listed as unowned twice", u.inode));
-        }
-    }
-    let mut owners: HashMap<u64, Vec<u32>> = HashMap::new();
-    let mut listening_inodes = HashSet::new();
-    let mut established_inodes = HashSet::new();
-    for p in processes {
-        if p.kernel_thread && !(p.listening.is_empty() && p.connections.is_empty()) {
-            problems.push(format!("kernel thread {} ({}) owns sockets", p.pid, p.name));
-        }
-        let mut own = HashSet::new();
-        let inodes = p
-            .listening
-            .iter()
-            .map(|l| (l.inode, "listening"))
-            .chain(p.connections.iter().map(|c| (c.inode, c.state.as_str())));
-        for (inode, what) in inodes {
-            if inode == 0 {
-                problems.push(format!(
-                    "{} ({}) owns a {what} socket with inode 0",
-                    p.pid, p.name
-                ));
-                continue;
-            }
-            if !own.insert(inode) {
-                problems.push(format!("{} ({}) lists inode {inode} twice", p.pid, p.name));
-            }
-            if unowned_inodes.contains(&inode) {
-                problems.push(format!(
-                    "inode {inode} ({what}) listed under {} ({}) and as unowned",
-                    p.pid, p.name
-                ));
-            }
-            owners.entry(inode).or_default().push(p.pid);
-        }
-        listening_inodes.extend(p.listening.iter().map(|l| l.inode));
-        for c in &p.connections {
-            if c.state == SocketState::Listen {
-                problems.push(format!(
-                    "{} ({}) lists listening inode {} as a connection",
-                    p.pid, p.name, c.inode
-                ));
-            }
-            if c.state == SocketState::Established {
-                established_inodes.insert(c.inode);
-            }
-        }
-    }
-    let listening = listening_inodes.len()
-        + snap
-            .unowned_sockets
-            .iter()
-            .filter(|u| is_listening(u.proto, u.state))
-            .count();
-    if counts.listening_sockets as usize != listening {
-        problems.push(format!(
-            "counts.listening_sockets {} but {listening} listening sockets listed",
-            counts.listening_sockets
-        ));
-    }
-    let established = established_inodes.len()
-        + snap
-            .unowned_sockets
-            .iter()
-            .filter(|u| u.state == SocketState::Established)
-            .count();
-    if counts.established_connections as usize != established {
-        problems.push(format!(
-            "counts.established_connections {} but {established} established sockets listed",
-            counts.established_connections
-        ));
-    }
-
-    // Peers: a peer is a process of this snapshot, under the name it has there; a connection
-    // with a peer, or to loopback, is local; and when the peer lists the reverse connection,
-    // that one names an owner of this one.
-    for p in processes {
-        for c in &p.connections {
-            let loopback = c.remote_addr.is_loopback();
-            if (loopback || c.peer_pid.is_some()) && c.direction != Direction::Local {
-                problems.push(format!(
-                    "{} ({}) inode {} to {}:{} with peer {:?} is {:?}, not local",
-                    p.pid, p.name, c.inode, c.remote_addr, c.remote_port, c.peer_pid, c.direction
-                ));
-            }
-            let Some(peer) = c.peer_pid else { continue };
-            let Some(peer_proc) = by_pid.get(&peer) else {
-                problems.push(format!(
-                    "{} ({}) inode {} names peer {peer} ({:?}), which is not in the snapshot",
-                    p.pid, p.name, c.inode, c.peer_name
-                ));
-                continue;
-            };
-            if c.peer_name.as_deref() != Some(peer_proc.name.as_str()) {
-                problems.push(format!(
-                    "{} ({}) inode {} names peer {peer} {:?}, listed as {:?}",
-                    p.pid, p.name, c.inode, c.peer_name, peer_proc.name
-                ));
-            }
-            let reverse = peer_proc.connections.iter().find(|r| {
-                r.proto == c.proto
-                    && r.netns == c.netns
-                    && (r.local_addr, r.local_port) == (c.remote_addr, c.remote_port)
-                    && (r.remote_addr, r.remote_port) == (c.local_addr, c.local_port)
-            });
-            if let Some(r) = reverse {
-                let named = r.peer_pid.is_some_and(|x| owners[&c.inode].contains(&x));
-                if !named {
-                    problems.push(format!(
-                        "{} ({}) inode {} names peer {peer}, whose reverse inode {} names {:?} \
-                         instead of an owner of {} ({:?})",
-                        p.pid, p.name, c.inode, r.inode, r.peer_pid, c.inode, owners[&c.inode]
-                    ));
-                }
-            }
-        }
-    }
-
+        snap.processes.iter().map(|p| (p.pid, p)).collect();
     // What the test itself keeps alive.
     if snap.host.taken_at_ms >= expected.since_ms {
         for (pid, what) in &expected.pids {
@@ -654,33 +445,21 @@ fn inconsistencies(snap: &Snapshot, expected: &Expected) -> Vec<String> {
                 .get(&me)
                 .is_some_and(|p| p.listening.iter().any(|l| l.inode == inode));
             if !listed {
-                let elsewhere: Vec<u32> = owners.get(&inode).cloned().unwrap_or_default();
+                let elsewhere: Vec<u32> = snap
+                    .processes
+                    .iter()
+                    .filter(|p| p.listening.iter().any(|l| l.inode == inode))
+                    .map(|p| p.pid)
+                    .collect();
+                let unowned = snap.unowned_sockets.iter().any(|u| u.inode == inode);
                 problems.push(format!(
                     "the test's listener (inode {inode}) not listed under the test process {me} \
-                     (listed under {elsewhere:?}, unowned: {})",
-                    unowned_inodes.contains(&inode)
+                     (listed under {elsewhere:?}, unowned: {unowned})"
                 ));
             }
         }
     }
     problems
-}
-
-/// VmRSS of the test process (the sampler runs on one of its threads), in kB.
-fn vm_rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status")
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 fn env_flag(name: &str) -> bool {
@@ -724,7 +503,7 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
         listener_inode: None,
     };
     tally.take(next(&rx), &nothing, None);
-    let rss_start_kb = vm_rss_kb();
+    let rss_start_kb = common::system::status_field(std::process::id(), "VmRSS:").unwrap_or(0);
 
     // The churn: a fork loop, a Python client and an in-process client, both connecting to a
     // listener in the test process, so peers cross processes as well as threads.
@@ -751,7 +530,7 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
     conns.start_client(RUST_CONN_RATE, duration);
     let churn_started = Instant::now();
     let expected = Expected {
-        since_ms: unix_ms() + 1,
+        since_ms: wiretop::time::now_ms() + 1,
         pids: vec![
             (std::process::id(), "the test process"),
             (forker.pid(), "the fork helper"),
@@ -767,7 +546,8 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
     while churn_started.elapsed() < duration {
         tally.take(next(&rx), &expected, Some(forker.pid()));
         if Instant::now() >= next_rss_reading {
-            rss_during_kb.push(vm_rss_kb());
+            rss_during_kb
+                .push(common::system::status_field(std::process::id(), "VmRSS:").unwrap_or(0));
             next_rss_reading += RSS_EVERY;
         }
     }
@@ -777,7 +557,7 @@ fn snapshots_stay_consistent_under_process_and_connection_churn() {
     let forked = forker.done(late)[0];
     let python_conns = connector.done(late);
     let window = churn_started.elapsed().as_secs_f64();
-    let rss_end_kb = vm_rss_kb();
+    let rss_end_kb = common::system::status_field(std::process::id(), "VmRSS:").unwrap_or(0);
 
     running.stop();
     while let Ok(event) = rx.try_recv() {
@@ -912,12 +692,12 @@ fn consistency_checks_catch_tampered_snapshots() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
-    let client_inode = socket_inode(&client);
+    let client_inode = common::system::socket_inode(&client).expect("the client socket's inode");
     let me = std::process::id();
     let expected = Expected {
         since_ms: 0,
         pids: vec![(me, "the test process")],
-        listener_inode: Some(socket_inode(&listener)),
+        listener_inode: common::system::socket_inode(&listener),
     };
     let snap = common::snapshot();
     assert_eq!(inconsistencies(&snap, &expected), Vec::<String>::new());

@@ -10,17 +10,14 @@ mod common;
 #[path = "common/receiver.rs"]
 mod receiver;
 
-#[path = "common/terminal.rs"]
-mod terminal;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::terminal::{row_of, Terminal};
 use common::{eventually, wiretop, Child};
 use receiver::{Receiver, Reply};
-use terminal::{row_of, Terminal};
 use wiretop::model::Snapshot;
 
 /// One process holding secrets.

@@ -2,7 +2,11 @@
 //! and killed when dropped.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod invariants;
 pub mod not_run;
+pub mod pty;
+pub mod system;
+pub mod terminal;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,124 +1,114 @@
-//! The interactive explorer in a pseudo-terminal, read back through a terminal emulator
-//! (vt100), with a copy of every byte it wrote: for tests that check what reaches the user's
-//! terminal.
+//! The interactive explorer in a pseudo-terminal (`common::pty`), driven by keystrokes and read
+//! back as a user would see it: the explorer's tests, the hostile-input and the secrets tests
+//! share it.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+use nix::sys::termios::{tcgetattr, LocalFlags};
+
+use super::pty::{Pty, PtyOptions};
 
 pub const ROWS: u16 = 40;
 pub const COLS: u16 = 140;
 
-/// The interactive explorer on a pty, with a terminal emulator reading what it draws and a
-/// copy of every byte it wrote.
+/// Generous, for a busy 2-core machine: these are no measure of speed.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The explorer on a pty.
 pub struct Terminal {
-    wiretop: std::process::Child,
-    keyboard: std::fs::File,
-    pub emulator: Arc<Mutex<vt100::Parser>>,
-    written: Arc<Mutex<Vec<u8>>>,
+    pty: Pty,
 }
 
 impl Terminal {
+    /// `wiretop ARGS`.
     pub fn open(args: &[&str]) -> Terminal {
-        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-        let size = nix::pty::Winsize {
-            ws_row: ROWS,
-            ws_col: COLS,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(Some(&size), None).expect("a pseudo-terminal");
-        // Other tests spawn children concurrently: they must not inherit either end.
-        for fd in [&pty.master, &pty.slave] {
-            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("close-on-exec");
-        }
-        let end = || Stdio::from(pty.slave.try_clone().expect("dup pty"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wiretop"));
-        command
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env_remove("NO_COLOR")
-            .stdin(end())
-            .stdout(end())
-            .stderr(end());
-        // Runs after stdin is the pty: a session of its own with the pty as its terminal.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let wiretop = command.spawn().expect("wiretop starts");
-        // Only wiretop holds the terminal end now, so reads end when it exits.
-        drop(command);
-        drop(pty.slave);
+        Terminal::open_with_env(args, &[])
+    }
 
-        let keyboard = std::fs::File::from(pty.master);
-        let mut display = keyboard.try_clone().expect("dup pty master");
-        let emulator = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let written = Arc::new(Mutex::new(Vec::new()));
-        let (to_emulator, to_log) = (Arc::clone(&emulator), Arc::clone(&written));
-        std::thread::spawn(move || {
-            let mut chunk = vec![0u8; 1 << 16];
-            loop {
-                match display.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        to_emulator.lock().unwrap().process(&chunk[..n]);
-                        to_log.lock().unwrap().extend_from_slice(&chunk[..n]);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                }
-            }
-        });
-        Terminal {
-            wiretop,
-            keyboard,
-            emulator,
-            written,
-        }
+    /// `wiretop ARGS` with more environment.
+    pub fn open_with_env(args: &[&str], env: &[(&str, &str)]) -> Terminal {
+        Terminal::open_program(Command::new(env!("CARGO_BIN_EXE_wiretop")), args, env)
+    }
+
+    /// `program ARGS`: wiretop, possibly behind a wrapper such as setpriv.
+    pub fn open_program(mut program: Command, args: &[&str], env: &[(&str, &str)]) -> Terminal {
+        program.args(args).envs(env.iter().copied());
+        let options = PtyOptions {
+            rows: ROWS,
+            cols: COLS,
+            record: true,
+            keep_terminal: true,
+        };
+        let pty = Pty::start("wiretop", &program, options).expect("wiretop starts in a pty");
+        Terminal { pty }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pty.pid()
+    }
+
+    /// The whole screen as text.
+    pub fn contents(&self) -> String {
+        self.pty.contents()
     }
 
     /// The screen, one string per row.
     pub fn rows(&self) -> Vec<String> {
-        self.emulator
-            .lock()
-            .unwrap()
-            .screen()
-            .rows(0, COLS)
-            .collect()
+        self.pty.rows()
     }
 
+    /// Every byte wiretop wrote to the terminal.
     pub fn bytes_written(&self) -> Vec<u8> {
-        self.written.lock().unwrap().clone()
+        self.pty.written()
     }
 
+    /// Bells rung, window title and icon name set.
+    pub fn signals(&self) -> (usize, String, String) {
+        self.pty.signals()
+    }
+
+    /// Whether the screen is on the alternate buffer, and whether the cursor is hidden.
+    pub fn screen_modes(&self) -> (bool, bool) {
+        self.pty
+            .with_screen(|screen| (screen.alternate_screen(), screen.hide_cursor()))
+    }
+
+    /// Types `keys` and lets the explorer take them as input before the next burst.
     pub fn press(&mut self, keys: &str) {
-        self.keyboard
-            .write_all(keys.as_bytes())
-            .expect("keys reach wiretop");
-        self.keyboard.flush().unwrap();
+        self.pty.send(keys.as_bytes()).expect("keys reach wiretop");
+        std::thread::sleep(Duration::from_millis(150));
     }
 
-    /// Waits for the screen to show what `done` looks for; fails with the screen if it never
-    /// does (the limit is generous: this is no measure of speed).
+    /// Waits until the screen's text satisfies `ready`, or fails showing the screen.
+    pub fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        self.poll(what, || {
+            let text = self.contents();
+            ready(&text).then_some(text)
+        })
+    }
+
+    /// Waits until the screen's rows satisfy `done`, and returns them.
     pub fn until(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-        let give_up = Instant::now() + Duration::from_secs(60);
-        loop {
+        self.poll(what, || {
             let rows = self.rows();
-            if done(&rows) {
-                return rows;
+            done(&rows).then_some(rows)
+        })
+    }
+
+    /// Looks at the screen every 40 ms until `look` finds what it wants; fails with the
+    /// screen after a while.
+    fn poll<T>(&self, what: &str, look: impl Fn() -> Option<T>) -> T {
+        let give_up = std::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(found) = look() {
+                return found;
             }
             assert!(
-                Instant::now() < give_up,
+                std::time::Instant::now() < give_up,
                 "the screen never showed {what}:\n{}",
-                rows.join("\n")
+                self.contents()
             );
             std::thread::sleep(Duration::from_millis(40));
         }
@@ -153,24 +143,58 @@ impl Terminal {
         })
     }
 
+    /// wiretop's exit status, if it has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.pty.exited()
+    }
+
+    /// Waits for wiretop to exit (failing after a while) and for its last output.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        self.pty.wait_exit(PATIENCE).expect("wiretop exits")
+    }
+
+    /// `q`, then exit status 0.
     pub fn quit(&mut self) {
         self.press("q");
-        let give_up = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.wiretop.try_wait().expect("wiretop waitable") {
-                assert!(status.success(), "q exits 0: {status:?}");
-                return;
-            }
-            assert!(Instant::now() < give_up, "wiretop did not quit on q");
-            std::thread::sleep(Duration::from_millis(40));
-        }
+        let status = self.wait_exit();
+        assert!(status.success(), "q exits 0: {status:?}");
     }
-}
 
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = self.wiretop.kill();
-        let _ = self.wiretop.wait();
+    /// The terminal device, for hanging it up.
+    pub fn tty_path(&self) -> &str {
+        self.pty.tty_path()
+    }
+
+    /// Checks what a user's shell needs after wiretop: main screen back, cursor visible,
+    /// cooked mode (line editing and echo) on.
+    pub fn assert_terminal_restored(&self) {
+        let raw = self.bytes_written();
+        let text = String::from_utf8_lossy(&raw);
+        let entered = text
+            .find("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let left = text
+            .rfind("\x1b[?1049l")
+            .expect("left the alternate screen");
+        assert!(left > entered);
+        // The last word on the cursor is "show", and the emulator agrees it is visible.
+        assert!(
+            text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l"),
+            "cursor shown after it was last hidden"
+        );
+        let (alternate, hidden) = self.screen_modes();
+        assert!(!hidden, "cursor visible");
+        assert!(!alternate, "back on the main screen");
+        let terminal = self.pty.terminal().expect("the terminal's end is kept");
+        let termios = tcgetattr(terminal).expect("tcgetattr");
+        assert!(
+            termios.local_flags.contains(LocalFlags::ICANON),
+            "canonical mode back on"
+        );
+        assert!(
+            termios.local_flags.contains(LocalFlags::ECHO),
+            "echo back on"
+        );
     }
 }
 
@@ -178,6 +202,14 @@ impl Drop for Terminal {
 pub fn row_of(rows: &[String], pid: u32) -> Option<&String> {
     let prefix = format!("{pid} ");
     rows.iter().find(|r| r.trim_start().starts_with(&prefix))
+}
+
+/// The row of `pid` in a screen's text.
+pub fn line_of(screen: &str, pid: u32) -> Option<String> {
+    screen
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{pid} ")))
+        .map(str::to_owned)
 }
 
 /// The text of the `command:` lines of a detail block, rejoined from the screen rows it was

@@ -1,0 +1,73 @@
+//! 3: keypress-to-screen latency of the real binary in a pty.
+
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::programs::start;
+use crate::synthetic::Rng;
+use crate::{millis, Config, FIRST_FRAME_TIMEOUT, KEY_TIMEOUT};
+
+pub(crate) struct EndToEnd {
+    pub(crate) first_frame: Duration,
+    pub(crate) samples: Vec<f64>,
+    pub(crate) missed: usize,
+    pub(crate) exit: Option<ExitStatus>,
+    pub(crate) bytes_per_key: f64,
+}
+
+pub(crate) fn end_to_end(config: &Config, binary: &Path, home: &Path) -> Result<EndToEnd> {
+    let mut ui = start("wiretop", binary, &["--interval", "2s"], home)?;
+    let Some(first) = ui.wait_for(FIRST_FRAME_TIMEOUT, |s| {
+        let text = s.contents();
+        text.contains("tasks") && text.contains("COMMAND")
+    }) else {
+        bail!(
+            "wiretop never showed its first snapshot; screen:\n{}",
+            ui.contents()
+        );
+    };
+    let first_frame = first - ui.started;
+    std::thread::sleep(Duration::from_millis(300));
+
+    let mut rng = Rng(0x005e_ed0f_cafe);
+    let mut samples = Vec::with_capacity(config.key_samples);
+    let mut missed = 0;
+    let mut bytes_during = 0u64;
+    for i in 0..config.key_samples {
+        // N sorts by pid (ascending), P by CPU (descending): the title row's marker flips.
+        let (pressed, marker) = if i % 2 == 0 {
+            (b"N", "PID▲")
+        } else {
+            (b"P", "CPU%▼")
+        };
+        let armed = ui.arm(move |s| s.contents().contains(marker));
+        if !armed {
+            bail!(
+                "the screen already shows {marker} before pressing {}; screen:\n{}",
+                pressed[0] as char,
+                ui.contents()
+            );
+        }
+        let bytes_before = ui.bytes();
+        let sent = Instant::now();
+        ui.send(pressed)?;
+        match ui.wait_armed(KEY_TIMEOUT) {
+            Some(seen) => samples.push(millis(seen.saturating_duration_since(sent))),
+            None => missed += 1,
+        }
+        bytes_during += ui.bytes() - bytes_before;
+        // Spread the presses over the sampler's 2 s cycle.
+        std::thread::sleep(Duration::from_millis(rng.between(60, 220)));
+    }
+    let exit = ui.quit(b"q", Duration::from_secs(5));
+    Ok(EndToEnd {
+        first_frame,
+        bytes_per_key: bytes_during as f64 / config.key_samples as f64,
+        samples,
+        missed,
+        exit,
+    })
+}
