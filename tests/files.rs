@@ -436,3 +436,66 @@ fn the_systemd_units_example_sink_is_in_a_directory_the_unit_can_write() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+/// While root's `ship` runs, nobody swaps a directory on the sink's path (one nobody owns) for
+/// a link to a root-only directory: later batches must not be created there, and the refusal
+/// is logged.
+#[test]
+fn a_directory_swapped_for_a_symlink_while_shipping_leads_nowhere() {
+    let Some(scratch) = Scratch::new("swapped-dir") else {
+        return;
+    };
+    let theirs = scratch.path("shared/nbdir");
+    std::fs::create_dir(&theirs).unwrap();
+    nix::unistd::chown(&theirs, Some(NOBODY.into()), Some(NOBODY.into())).unwrap();
+    let sink = theirs.join("out.ndjson");
+    let mut ship = User::Root
+        .ship(&scratch.config(&sink), "022")
+        .spawn()
+        .expect("ship starts");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::fs::metadata(&sink).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no batch written to {}",
+            sink.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // As nobody: move the directory away, and put a link to root's private one in its place.
+    let swap = as_nobody("sh")
+        .arg("-c")
+        .arg("mv \"$1\" \"$1.old\" && ln -s \"$2\" \"$1\"")
+        .arg("swap")
+        .arg(&theirs)
+        .arg(scratch.path("private"))
+        .status()
+        .expect("sh runs");
+    assert!(swap.success(), "nobody could swap the directory");
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ship.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let output = {
+        let _ = ship.wait();
+        let mut text = String::new();
+        if let Some(mut stderr) = ship.stderr.take() {
+            use std::io::Read;
+            let _ = stderr.read_to_string(&mut text);
+        }
+        text
+    };
+    assert!(
+        !scratch.path("private/out.ndjson").exists(),
+        "a batch was written into root's private directory through the link"
+    );
+    assert_eq!(
+        std::fs::read(scratch.path("private/secret")).unwrap(),
+        PRECIOUS
+    );
+    assert!(
+        output.contains("a directory on its path is a symbolic link"),
+        "the refusal is logged: {output}"
+    );
+}

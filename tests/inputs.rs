@@ -196,6 +196,109 @@ fn config_files_that_are_not_regular_too_big_or_too_deep_are_refused_at_once() {
     assert_memory_bounded();
 }
 
+/// YAML aliases: a 1 MiB file whose 999 aliases each repeat a 900 KB anchor would be
+/// expanded by serde_yaml to gigabytes; it is refused where the first alias stands.
+#[test]
+fn alias_bombs_are_refused_at_the_first_alias() {
+    let hostile = Hostile::new("aliases");
+    // Written piece by piece: this process never holds anything big (see
+    // `assert_memory_bounded`).
+    let write = |name: &str, head: &str, items: &[String], tail: &str| -> PathBuf {
+        use std::io::Write;
+        let path = hostile.dir.join(name);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        out.write_all(head.as_bytes()).unwrap();
+        for _ in 0..900 {
+            out.write_all(&[b'y'; 1000]).unwrap();
+        }
+        for item in items {
+            out.write_all(item.as_bytes()).unwrap();
+        }
+        out.write_all(tail.as_bytes()).unwrap();
+        out.flush().unwrap();
+        path
+    };
+    let words: Vec<String> = (0..999).map(|_| ", *a".to_owned()).collect();
+    let headers: Vec<String> = (0..999).map(|i| format!(", b{i}: *a")).collect();
+    let bombs = [
+        (
+            "custom_sensitive_words",
+            write(
+                "words.yaml",
+                "process_agent:\n  custom_sensitive_words: [&a \"",
+                &[std::iter::once("\"".to_owned())
+                    .chain(words)
+                    .collect::<String>()],
+                "]\n",
+            ),
+            "2:900035",
+        ),
+        (
+            "headers",
+            write(
+                "headers.yaml",
+                "uplink:\n  headers: {a: &a \"",
+                &[std::iter::once("\"".to_owned())
+                    .chain(headers)
+                    .collect::<String>()],
+                "}\n",
+            ),
+            "2:900027",
+        ),
+    ];
+    for (what, path, at) in bombs {
+        assert_refused(
+            what,
+            wiretop(
+                &[
+                    Path::new("--config"),
+                    &path,
+                    Path::new("config"),
+                    Path::new("check"),
+                ],
+                &[],
+            ),
+            &format!(
+                "wiretop: configuration error: {}:{at}: YAML aliases",
+                path.display()
+            ),
+            "are not accepted in wiretop's configuration: write the value out",
+        );
+    }
+    assert_memory_bounded();
+}
+
+/// The natural mistake: the API key file given as the configuration. The error names the file
+/// and the problem, never its contents.
+#[test]
+fn a_file_that_is_one_value_is_refused_without_repeating_it() {
+    let hostile = Hostile::new("one-value");
+    let key = "0123456789abcdef0123456789abcdef";
+    for (name, text) in [
+        ("key", format!("{key}\n")),
+        ("number", "1234567890123\n".to_owned()),
+    ] {
+        let path = hostile.file(name, &text);
+        let (output, _) = wiretop(
+            &[
+                Path::new("--config"),
+                &path,
+                Path::new("config"),
+                Path::new("check"),
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+        assert!(stderr.contains("expected struct Config"), "{stderr}");
+        assert!(
+            !stderr.contains(text.trim()),
+            "the file's contents were repeated: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn a_deeply_nested_environment_value_is_refused_too() {
     // 100,000 unclosed: a variable holds at most 128 KiB.

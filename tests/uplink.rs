@@ -949,3 +949,80 @@ fn plain_http_to_loopback_or_without_credentials_is_not_warned_about() {
     )]);
     assert!(!log.contains("plain http"), "{log}");
 }
+
+/// A remote-configuration server that answers with an endless body: wiretop reads no more than
+/// its cap (1 MiB) of it, refuses the document, and stays small; nothing a server sends can
+/// grow it.
+#[test]
+fn an_endless_remote_document_is_cut_off_at_the_cap() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+    let port = listener.local_addr().expect("its port").port();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = std::sync::Arc::clone(&sent);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let counter = std::sync::Arc::clone(&counter);
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let is_config = String::from_utf8_lossy(&request).starts_with("GET /config");
+                if !is_config {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                    return;
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+                );
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                // Until wiretop hangs up, or 600 MB.
+                for _ in 0..(600 * 1024 / 64) {
+                    if stream.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                    counter.fetch_add(64 * 1024, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let scratch = std::env::temp_dir().join(format!("wiretop-endless-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wiretop"))
+        .args(["--interval", "300ms", "ship"])
+        .env("XDG_CONFIG_HOME", &scratch)
+        .env("WIRETOP_UPLINK_ENABLED", "true")
+        .env(
+            "WIRETOP_UPLINK_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env(
+            "WIRETOP_UPLINK_REMOTE_CONFIG_URL",
+            format!("http://127.0.0.1:{port}/config"),
+        )
+        .env("WIRETOP_PROCESS_AGENT_REMOTE_CONFIG_ENABLED", "true")
+        .env("WIRETOP_REMOTE_CONFIG_POLL", "200ms")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wiretop ship starts");
+    std::thread::sleep(Duration::from_secs(3));
+    let peak_kib = common::system::status_field(child.id(), "VmHWM:").expect("ship's VmHWM");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = child.wait();
+    let mut log = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = stderr.read_to_string(&mut log);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    assert!(log.contains("document larger than 1024 KiB"), "{log}");
+    let sent_mib = sent.load(std::sync::atomic::Ordering::Relaxed) / (1024 * 1024);
+    // What the sockets buffer between the server and wiretop comes on top of the cap.
+    assert!(
+        sent_mib < 100,
+        "{sent_mib} MiB were sent before wiretop hung up: it kept reading"
+    );
+    assert!(peak_kib < 100 * 1024, "ship peaked at {peak_kib} KiB");
+}

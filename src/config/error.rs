@@ -39,6 +39,17 @@ pub enum ConfigError {
         column: usize,
         limit: usize,
     },
+    /// A file (or an environment or flag value) uses a YAML alias (`*name`), which serde_yaml
+    /// would expand in place: refused, so a small file cannot become gigabytes.
+    #[error(
+        "{origin}:{line}:{column}: YAML aliases (*name) are not accepted in wiretop's \
+         configuration: write the value out"
+    )]
+    Alias {
+        origin: String,
+        line: usize,
+        column: usize,
+    },
     /// A `WIRETOP_*` environment variable that names no key (a typo, most likely).
     #[error(
         "environment variable {var}: not a wiretop setting{suggestion}; settings are WIRETOP_ \
@@ -85,9 +96,11 @@ impl ConfigError {
 }
 
 /// Turns serde's wording into ours: drops the position suffix (we print it in front) and the
-/// path serde_yaml sometimes repeats, and suggests the key or value that was probably meant.
+/// path serde_yaml sometimes repeats, never repeats the value that was refused (it may be a
+/// credential: an API key in the wrong place, a key file given as `--config`), and suggests the
+/// key or value that was probably meant.
 fn explain(path: &str, raw: &str) -> (String, String) {
-    let mut message = raw.to_owned();
+    let mut message = without_values(raw);
     if let Some(at) = message.find(" at line ") {
         message.truncate(at);
     }
@@ -134,6 +147,24 @@ fn explain(path: &str, raw: &str) -> (String, String) {
     (path, message)
 }
 
+/// `message` without the scalar values serde quotes in it: `invalid type: string "…",
+/// expected …` becomes `invalid type: string, expected …`, and so for integers, floats,
+/// characters and booleans. Names of keys and of enum variants (`unknown variant `x``) stay:
+/// they are wiretop's vocabulary, not the user's data.
+fn without_values(message: &str) -> String {
+    static QUOTED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"\b(string|integer|floating point|character|boolean|bytes) (?:"(?:[^"\\]|\\.)*"|`[^`]*`)"#,
+        )
+        .ok()
+    });
+    match QUOTED.as_ref() {
+        Some(quoted) => quoted.replace_all(message, "$1").into_owned(),
+        // The pattern is a constant that compiles; were it not to, say nothing of the value.
+        None => "invalid value".to_owned(),
+    }
+}
+
 /// ` (did you mean `x`?)` for the closest known name, when one is close enough.
 pub(super) fn suggestion(unknown: &str, known: &[&str]) -> String {
     crate::suggest::closest(unknown, known)
@@ -155,5 +186,30 @@ mod tests {
         assert!(message.contains("did you mean `interval`?"), "{message}");
         let (_, message) = explain("", "unknown field `zzzzzz`, expected `tags` or `ui`");
         assert!(!message.contains("did you mean"), "{message}");
+    }
+
+    #[test]
+    fn refused_values_are_never_repeated() {
+        for (raw, expected) in [
+            (
+                r#"invalid type: string "0123456789abcdef-api-key", expected struct Config at line 1 column 1"#,
+                "invalid type: string, expected struct Config",
+            ),
+            (
+                "invalid type: integer `1234567890123`, expected a string",
+                "invalid type: integer, expected a string",
+            ),
+            (
+                "invalid type: floating point `575180969539832217770`, expected a string",
+                "invalid type: floating point, expected a string",
+            ),
+            (
+                r#"invalid value: string "s3cr\"et", expected a duration"#,
+                "invalid value: string, expected a duration",
+            ),
+        ] {
+            let (_, message) = explain("uplink.api_key", raw);
+            assert_eq!(message, expected);
+        }
     }
 }

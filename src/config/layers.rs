@@ -188,12 +188,7 @@ fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
             "it is not UTF-8 text (an invalid byte at line {line}, column {column})"
         ))
     })?;
-    nesting::check_depth(&text).map_err(|at| ConfigError::TooDeep {
-        origin: file.display().to_string(),
-        line: at.line,
-        column: at.column,
-        limit: nesting::MAX_DEPTH,
-    })?;
+    nesting::check(&text).map_err(|refusal| refused(file.display().to_string(), refusal))?;
     let deserializer = serde_yaml::Deserializer::from_str(&text);
     // An empty file is a valid, empty layer.
     if text.trim().is_empty() {
@@ -211,6 +206,23 @@ fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
     Ok(Some(tree))
 }
 
+/// The error for a document refused before it is parsed.
+fn refused(origin: String, refusal: nesting::Refusal) -> ConfigError {
+    match refusal {
+        nesting::Refusal::TooDeep(at) => ConfigError::TooDeep {
+            origin,
+            line: at.line,
+            column: at.column,
+            limit: nesting::MAX_DEPTH,
+        },
+        nesting::Refusal::Alias { line, column } => ConfigError::Alias {
+            origin,
+            line,
+            column,
+        },
+    }
+}
+
 /// Reads an environment or flag value: YAML for scalars (`true`, `5`, `2s`), and for lists
 /// either a YAML list (`[a, b]`) or comma-separated items (`env:prod,service:web`).
 /// A value nested past the limit is refused like a file would be (an environment variable can
@@ -226,12 +238,7 @@ fn setting_value(text: &str, is_list: bool, origin: &str) -> Result<Value, Confi
             .collect();
         return Ok(Value::Sequence(items));
     }
-    nesting::check_depth(trimmed).map_err(|at| ConfigError::TooDeep {
-        origin: origin.to_owned(),
-        line: at.line,
-        column: at.column,
-        limit: nesting::MAX_DEPTH,
-    })?;
+    nesting::check(trimmed).map_err(|refusal| refused(origin.to_owned(), refusal))?;
     Ok(match serde_yaml::from_str::<Value>(trimmed) {
         Ok(Value::Mapping(_)) | Err(_) => Value::String(text.to_owned()),
         Ok(value) => value,

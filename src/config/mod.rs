@@ -27,7 +27,7 @@ pub use check::render as render_check;
 pub use env::{env_var_for, ENV_ALIASES, NON_CONFIG_VARIABLES};
 pub use error::ConfigError;
 pub use layers::{leaf_paths, load, Effective, LoadOptions, Source};
-pub use nesting::{check_depth, deepest_nesting, TooDeep, MAX_DEPTH};
+pub use nesting::{check, check_depth, deepest_nesting, Refusal, TooDeep, MAX_DEPTH};
 pub use url_secrets::{is_secret_name, mask_url, url_has_credentials};
 pub use value::{
     parse_duration, parse_interval, parse_size, Interval, Pattern, PerMinute, Secret,

@@ -33,7 +33,30 @@ pub struct TooDeep {
 
 /// Ok when `text` never nests deeper than [`MAX_DEPTH`].
 pub fn check_depth(text: &str) -> Result<(), TooDeep> {
-    Walk::new(text.as_bytes(), MAX_DEPTH).run().map(drop)
+    match Walk::new(text.as_bytes(), MAX_DEPTH).run() {
+        Ok(_) => Ok(()),
+        Err(Refusal::TooDeep(at)) => Err(at),
+        // Aliases are refused only by `check`.
+        Err(Refusal::Alias { .. }) => Ok(()),
+    }
+}
+
+/// Why a document is refused before serde_yaml reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nested deeper than [`MAX_DEPTH`].
+    TooDeep(TooDeep),
+    /// Uses an alias (`*name`) at this line and column (1-based). serde_yaml expands every
+    /// alias in place, so a 1 MiB file of aliases to a large anchor becomes gigabytes ("billion
+    /// laughs"); wiretop's configuration has no use for them.
+    Alias { line: usize, column: usize },
+}
+
+/// Ok when `text` nests at most [`MAX_DEPTH`] deep and uses no alias.
+pub fn check(text: &str) -> Result<(), Refusal> {
+    let mut walk = Walk::new(text.as_bytes(), MAX_DEPTH);
+    walk.refuse_aliases = true;
+    walk.run().map(drop)
 }
 
 /// The deepest nesting the walk sees in `text`, with no limit: what the fuzz target compares
@@ -87,6 +110,8 @@ struct Walk<'a> {
     /// The most nesting allowed, and the most seen so far.
     limit: usize,
     deepest: usize,
+    /// Stop at the first alias (`*name`).
+    refuse_aliases: bool,
     /// Byte offset of the next character.
     at: usize,
     /// 0-based line and column (in characters) of `at`.
@@ -116,6 +141,7 @@ impl<'a> Walk<'a> {
             text,
             limit,
             deepest: 0,
+            refuse_aliases: false,
             at: 0,
             line: 0,
             column: 0,
@@ -131,7 +157,7 @@ impl<'a> Walk<'a> {
     }
 
     /// The deepest nesting seen, or where it first went past the limit.
-    fn run(mut self) -> Result<usize, TooDeep> {
+    fn run(mut self) -> Result<usize, Refusal> {
         loop {
             self.skip_to_next_token();
             self.forget_stale_key();
@@ -220,6 +246,12 @@ impl<'a> Walk<'a> {
                     self.key_allowed = self.flow == 0;
                 }
                 b':' if self.flow > 0 || self.blank_or_end(1) => self.value()?,
+                b'*' if self.refuse_aliases => {
+                    return Err(Refusal::Alias {
+                        line: self.line + 1,
+                        column: self.column + 1,
+                    });
+                }
                 b'*' | b'&' => {
                     self.save_key();
                     self.advance();
@@ -258,7 +290,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Records the current nesting; refuses it when it is past the limit.
-    fn check(&mut self, line: usize, column: usize) -> Result<(), TooDeep> {
+    fn check(&mut self, line: usize, column: usize) -> Result<(), Refusal> {
         let depth = self.depth();
         if let Some(level) = self.flows.last_mut() {
             level.entry_deepest = level.entry_deepest.max(depth);
@@ -271,20 +303,20 @@ impl<'a> Walk<'a> {
     }
 
     /// Nesting `depth` was reached at `line`:`column`.
-    fn reached(&mut self, depth: usize, line: usize, column: usize) -> Result<(), TooDeep> {
+    fn reached(&mut self, depth: usize, line: usize, column: usize) -> Result<(), Refusal> {
         self.deepest = self.deepest.max(depth);
         if depth > self.limit {
-            return Err(TooDeep {
+            return Err(Refusal::TooDeep(TooDeep {
                 line: line + 1,
                 column: column + 1,
-            });
+            }));
         }
         Ok(())
     }
 
     /// `:` as an indicator: a block mapping starts at the simple key before it (or here, for a
     /// complex key), when outside flow collections.
-    fn value(&mut self) -> Result<(), TooDeep> {
+    fn value(&mut self) -> Result<(), Refusal> {
         if self.flow == 0 {
             match self.block_key.take() {
                 Some(key) => {
@@ -311,7 +343,7 @@ impl<'a> Walk<'a> {
     /// `?` or `:` inside a flow sequence: the entry is a single-pair mapping, one level deeper
     /// (counted at the indicator, whether or not a key came before it: without one libyaml
     /// stops with an error, and counting more is the safe side).
-    fn start_pair(&mut self) -> Result<(), TooDeep> {
+    fn start_pair(&mut self) -> Result<(), Refusal> {
         match self.flows.last_mut() {
             Some(level) if !level.mapping && !level.pair => {
                 level.pair = true;
@@ -339,7 +371,7 @@ impl<'a> Walk<'a> {
     /// `-` outside flow collections: a block sequence starts here when it is deeper than the
     /// current collection, or an indentless one when a mapping's value is in the mapping's
     /// own column.
-    fn block_entry(&mut self) -> Result<(), TooDeep> {
+    fn block_entry(&mut self) -> Result<(), Refusal> {
         if self.flow > 0 {
             return Ok(());
         }
@@ -357,7 +389,7 @@ impl<'a> Walk<'a> {
     }
 
     /// A block collection starts at `column` when it is deeper than the current one.
-    fn roll_indent(&mut self, column: usize, mapping: bool) -> Result<(), TooDeep> {
+    fn roll_indent(&mut self, column: usize, mapping: bool) -> Result<(), Refusal> {
         if self.flow == 0 && self.roll_indent_at(column, mapping) {
             self.check(self.line, column)?;
         }
@@ -872,6 +904,26 @@ mod tests {
             );
             assert!(check_depth(&text).is_err(), "{separator:?}");
         }
+    }
+
+    #[test]
+    fn aliases_are_refused_where_they_are_anchors_are_not() {
+        let bomb = format!(
+            "process_agent:\n  custom_sensitive_words: [&a \"{}\", {}]\n",
+            "y".repeat(1000),
+            ["*a"; 999].join(", ")
+        );
+        assert_eq!(
+            check(&bomb),
+            Err(Refusal::Alias {
+                line: 2,
+                column: 1035
+            })
+        );
+        assert_eq!(check("tags: [&t env:prod]\n"), Ok(()));
+        // Not an alias: inside quotes, a plain scalar, a comment.
+        assert_eq!(check("tags: ['*a', b*c]  # *d\n"), Ok(()));
+        assert_eq!(check_depth(&bomb), Ok(()), "depth alone does not mind");
     }
 
     #[test]

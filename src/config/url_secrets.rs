@@ -70,11 +70,15 @@ pub fn url_has_credentials(url: &str) -> bool {
 /// starts and ends on a character boundary.
 fn secret_ranges(url: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
-    // Without `scheme://` the text starts with the authority (a proxy given as
-    // `user:pw@proxy:3128`).
+    // Without a well-formed `scheme://`, the authority starts after the last `/` before the
+    // userinfo's `@`: a proxy given as `user:pw@proxy:3128`, and the mistyped URLs an error
+    // message is about to show (`http//u:pw@h`, `https;//u:pw@h`, `http:/u:pw@h`).
     let authority = match url.find("://") {
         Some(colon) if is_scheme(&url[..colon]) => colon + 3,
-        _ => 0,
+        _ => url
+            .find('@')
+            .and_then(|at| url[..at].rfind('/'))
+            .map_or(0, |slash| slash + 1),
     };
     let authority_end = url[authority..]
         .find(['/', '?', '#'])
@@ -92,11 +96,12 @@ fn secret_ranges(url: &str) -> Vec<Range<usize>> {
             _ => {}
         }
     }
-    if let Some(offset) = url[authority_end..].find(['?', '#']) {
+    // Parameters: after `?` and `#`, and `;` parameters of the path (`/x;password=…`).
+    if let Some(offset) = url[authority_end..].find(['?', '#', ';']) {
         let mut start = authority_end + offset + 1;
         while start <= url.len() {
             let end = url[start..]
-                .find(['&', ';', '#'])
+                .find(['&', ';', '#', '?'])
                 .map_or(url.len(), |end| start + end);
             if let Some(eq) = url[start..end].find('=') {
                 let value = start + eq + 1..end;
@@ -188,6 +193,16 @@ mod tests {
             ),
             // Not even a valid URL (a bad port): still masked before it is reported.
             ("https://u:hunter2@host:99999999/x", "https://u:********@host:99999999/x"),
+            // Mistyped schemes, about to be reported as not URLs at all.
+            ("http//u:hunter2@h", "http//u:********@h"),
+            ("https;//u:hunter2@h/x", "https;//u:********@h/x"),
+            ("https//:u:hunter2@h", "https//:********@h"),
+            ("ht!tp://u:hunter2@h", "ht!tp://u:********@h"),
+            ("http:/u:hunter2@h", "http:/u:********@h"),
+            ("//u:hunter2@host/x", "//u:********@host/x"),
+            // Path parameters.
+            ("http://h/x;password=hunter2", "http://h/x;password=********"),
+            ("http://h/x;v=1;token=t?a=b", "http://h/x;v=1;token=********?a=b"),
         ];
         for (url, shown) in cases {
             assert_eq!(mask_url(url), shown, "{url}");

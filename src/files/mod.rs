@@ -31,6 +31,10 @@ pub use write::{open_private_append, UnsafeFile, PRIVATE_MODE};
 pub enum Problem {
     /// The last component is a symbolic link (writes never follow one).
     Symlink,
+    /// A directory on the way to the file is a symbolic link (writes never follow one).
+    SymlinkOnPath,
+    /// An existing file that others may read or write, or with set-id bits: its mode.
+    OpenToOthers(u32),
     /// Not a regular file: what it is instead ("a FIFO", "a character device", ...).
     NotRegular(&'static str),
     /// An existing file that belongs to another user.
@@ -47,6 +51,13 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Symlink => f.write_str("it is a symbolic link"),
+            Problem::SymlinkOnPath => {
+                f.write_str("a directory on its path is a symbolic link (give the real path)")
+            }
+            Problem::OpenToOthers(mode) => write!(
+                f,
+                "others may read or write it (mode {mode:04o}); `chmod 600` it or choose a new file"
+            ),
             Problem::NotRegular(kind) => write!(f, "it is {kind}, not a regular file"),
             Problem::OwnedByOther { owner, us } => write!(
                 f,

@@ -25,8 +25,9 @@ pub struct UnreadableFile {
 /// The whole of the regular file at `path` (symbolic links are followed), if it holds at most
 /// `limit` bytes.
 ///
-/// The file is opened non-blocking, so a FIFO cannot hold the caller up, and its type and size
-/// are checked on the open descriptor before anything is read. At most `limit + 1` bytes are
+/// A path that is not a regular file is refused before it is opened; the file is opened
+/// non-blocking, so a FIFO swapped in cannot hold the caller up, and its type and size are
+/// checked again on the open descriptor before anything is read. At most `limit + 1` bytes are
 /// ever read, so a file that grows while it is read (or a `/proc` file that reports size 0) costs
 /// no more memory than the limit either.
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, UnreadableFile> {
@@ -34,6 +35,13 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, UnreadableFile> {
         path: path.to_path_buf(),
         problem,
     };
+    // Not opened at all unless it is a regular file: opening a device can have effects of its
+    // own (a tape rewinds, a watchdog arms). Checked again on the open descriptor below, for a
+    // file swapped in between.
+    let before = std::fs::metadata(path).map_err(|e| refuse(Problem::io(&e)))?;
+    if let Some(kind) = kind_of(&before) {
+        return Err(refuse(Problem::NotRegular(kind)));
+    }
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)

@@ -1,9 +1,9 @@
 //! Opening a file wiretop writes (the NDJSON sink today; recordings and baselines later) so that
 //! it cannot be turned into a write to someone else's file.
 
-use std::fs::{File, OpenOptions, Permissions};
+use std::fs::{File, Permissions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{kind_of, shown, Problem};
@@ -42,28 +42,24 @@ impl std::error::Error for UnsafeFile {}
 
 /// Opens `path` for appending, creating it with mode 0600 if it does not exist.
 ///
-/// Refused: a symbolic link as the last component (`O_NOFOLLOW`: never written through), a file
-/// that is not regular (a FIFO, a device, a socket; opened non-blocking so a FIFO cannot hang
-/// the caller), an existing file owned by anyone but the effective user, and an existing file
-/// with more than one hard link (its other name could be `/etc/shadow`). Ownership, type and
-/// link count are read from the opened descriptor. A new file gets mode 0600 explicitly, whatever
-/// the umask. Directories on the way are followed as usual: whoever chose the path chose them.
+/// Refused: a path with a symbolic link anywhere in it (the kernel resolves it with
+/// `RESOLVE_NO_SYMLINKS`, so neither the file nor a directory on its way can be swapped for a
+/// link to someone else's file; on kernels before 5.6, which lack that, only the last component
+/// is checked), a file that is not regular (a FIFO, a device, a socket: seen with lstat before
+/// opening, so a device is never opened, and opened non-blocking so a FIFO swapped in cannot
+/// hang the caller), an existing file owned by anyone but the effective user, one with more than
+/// one hard link (its other name could be `/etc/shadow`), and one that others may read or write
+/// (it holds every process's sockets). Ownership, type, links and mode are read from the opened
+/// descriptor. A new file gets mode 0600 explicitly, whatever the umask.
 pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
     let refuse = |problem| UnsafeFile {
         path: path.to_path_buf(),
         problem,
     };
-    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
     // A file that vanishes between "it exists" and opening it is simply created on the next
     // round; a few rounds end any race someone could keep up.
     for _ in 0..3 {
-        let created = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .mode(PRIVATE_MODE)
-            .custom_flags(flags)
-            .open(path);
-        match created {
+        match open(path, true) {
             Ok(file) => {
                 // The umask may have taken bits away (0400 under umask 0200): set exactly 0600.
                 file.set_permissions(Permissions::from_mode(PRIVATE_MODE))
@@ -73,11 +69,16 @@ pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => return Err(refuse(open_problem(path, &e))),
         }
-        let existing = OpenOptions::new()
-            .append(true)
-            .custom_flags(flags)
-            .open(path);
-        match existing {
+        if let Ok(metadata) = std::fs::symlink_metadata(path) {
+            if let Some(kind) = kind_of(&metadata) {
+                return Err(refuse(if metadata.file_type().is_symlink() {
+                    Problem::Symlink
+                } else {
+                    Problem::NotRegular(kind)
+                }));
+            }
+        }
+        match open(path, false) {
             Ok(file) => return check_existing(file).map_err(refuse),
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Err(e) => return Err(refuse(open_problem(path, &e))),
@@ -89,7 +90,36 @@ pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
     )))
 }
 
-/// An existing file may be appended to only if it is a regular file of ours with one name.
+/// Opens `path` to append, never through a symbolic link; `create`: only a new file, 0600.
+fn open(path: &Path, create: bool) -> std::io::Result<File> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags, CWD};
+    let mut flags = OFlags::WRONLY
+        | OFlags::APPEND
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
+    if create {
+        flags |= OFlags::CREATE | OFlags::EXCL;
+    }
+    // openat2 refuses a mode without O_CREAT.
+    let mode = if create {
+        Mode::from_bits_truncate(PRIVATE_MODE)
+    } else {
+        Mode::empty()
+    };
+    match rustix::fs::openat2(CWD, path, flags, mode, ResolveFlags::NO_SYMLINKS) {
+        Ok(fd) => Ok(File::from(fd)),
+        // Before Linux 5.6: the last component is still never followed (O_NOFOLLOW).
+        Err(rustix::io::Errno::NOSYS) => rustix::fs::open(path, flags, mode)
+            .map(File::from)
+            .map_err(std::io::Error::from),
+        Err(errno) => Err(std::io::Error::from(errno)),
+    }
+}
+
+/// An existing file may be appended to only if it is a regular file of ours, with one name,
+/// that nobody else may read or write.
 fn check_existing(file: File) -> Result<File, Problem> {
     let metadata = file.metadata().map_err(|e| Problem::io(&e))?;
     if let Some(kind) = kind_of(&metadata) {
@@ -105,6 +135,10 @@ fn check_existing(file: File) -> Result<File, Problem> {
     if metadata.nlink() > 1 {
         return Err(Problem::HardLinks(metadata.nlink()));
     }
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o7077 != 0 {
+        return Err(Problem::OpenToOthers(mode));
+    }
     Ok(file)
 }
 
@@ -112,7 +146,10 @@ fn check_existing(file: File) -> Result<File, Problem> {
 /// gives ELOOP, a FIFO without a reader ENXIO); the refusal itself came from the open.
 fn open_problem(path: &Path, error: &std::io::Error) -> Problem {
     match error.raw_os_error() {
-        Some(libc::ELOOP) => Problem::Symlink,
+        Some(libc::ELOOP) => match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => Problem::Symlink,
+            _ => Problem::SymlinkOnPath,
+        },
         Some(libc::ENXIO | libc::ENODEV | libc::EISDIR | libc::ETXTBSY) => {
             match std::fs::symlink_metadata(path)
                 .ok()
@@ -132,8 +169,9 @@ fn open_problem(path: &Path, error: &std::io::Error) -> Problem {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
     use std::io::Write;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, OpenOptionsExt};
 
     use super::*;
     use crate::files::tests::Scratch;
@@ -183,6 +221,43 @@ mod tests {
         }
         assert_eq!(std::fs::read(&target).unwrap(), b"precious\n");
         assert!(!dir.path("would-be-created").exists());
+    }
+
+    /// A directory on the way swapped for a link (as a user who owns a directory in the
+    /// path could do while wiretop runs) leads nowhere: nothing is written where it points.
+    #[test]
+    fn a_symlink_anywhere_on_the_path_is_never_followed() {
+        let dir = Scratch::new("write-dirlink");
+        std::fs::create_dir(dir.path("real")).unwrap();
+        std::fs::write(dir.path("real/out.ndjson"), b"precious\n").unwrap();
+        symlink(dir.path("real"), dir.path("link")).unwrap();
+        for name in ["link/out.ndjson", "link/new.ndjson"] {
+            let error = open_private_append(&dir.path(name)).unwrap_err();
+            assert_eq!(error.problem, Problem::SymlinkOnPath, "{name}");
+            assert!(error.is_refusal());
+        }
+        assert_eq!(
+            std::fs::read(dir.path("real/out.ndjson")).unwrap(),
+            b"precious\n"
+        );
+        assert!(!dir.path("real/new.ndjson").exists());
+    }
+
+    #[test]
+    fn an_existing_file_others_may_read_or_write_is_refused() {
+        let dir = Scratch::new("write-mode");
+        for mode in [0o644, 0o666, 0o4600, 0o620] {
+            let path = dir.path(&format!("out-{mode:o}.ndjson"));
+            std::fs::write(&path, b"kept\n").unwrap();
+            std::fs::set_permissions(&path, Permissions::from_mode(mode)).unwrap();
+            let error = open_private_append(&path).unwrap_err();
+            assert_eq!(error.problem, Problem::OpenToOthers(mode), "{mode:o}");
+            assert_eq!(std::fs::read(&path).unwrap(), b"kept\n");
+        }
+        let path = dir.path("out-600.ndjson");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, Permissions::from_mode(0o600)).unwrap();
+        assert!(open_private_append(&path).is_ok());
     }
 
     #[test]

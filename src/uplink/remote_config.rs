@@ -10,6 +10,9 @@ use crate::config::remote::{parse_document, RemoteSettings};
 /// Never more often than this, whatever the configuration says.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(60);
 
+/// A remote document larger than this is refused, and no more of it is read.
+pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+
 /// What one poll came to.
 #[derive(Debug)]
 pub enum Poll {
@@ -58,12 +61,26 @@ impl Poller {
             .get(reqwest::header::ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = response
-            .bytes()
+        // Read a chunk at a time and stop past the cap: a hostile or broken server (or anyone
+        // on a plain-http path) must not grow wiretop by sending an endless body.
+        let too_big = || format!("document larger than {} KiB", MAX_DOCUMENT_BYTES / 1024);
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_DOCUMENT_BYTES as u64)
+        {
+            return Err(too_big());
+        }
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| e.without_url().to_string())?;
-        if bytes.len() > 1 << 20 {
-            return Err("document larger than 1 MiB".to_owned());
+            .map_err(|e| e.without_url().to_string())?
+        {
+            if bytes.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(too_big());
+            }
+            bytes.extend_from_slice(&chunk);
         }
         let settings = parse_document(&bytes)?;
         if etag.is_some() && etag == self.etag {

@@ -40,6 +40,12 @@ pub enum SetupError {
     BadProxy(String),
     #[error("building the HTTP client: {0}")]
     Client(String),
+    /// One of the two files of a client certificate without the other.
+    #[error(
+        "uplink.client_cert_file and uplink.client_key_file go together: set both for mutual \
+         TLS, or neither"
+    )]
+    ClientIdentity,
     /// The `file://` sink cannot be written (checked once at start).
     #[error("uplink.endpoint: {0}")]
     Sink(UnsafeFile),
@@ -166,9 +172,19 @@ impl Transport {
                     path: path.display().to_string(),
                     reason: e.to_string(),
                 })?;
+            if certs.is_empty() {
+                return Err(SetupError::File {
+                    what: "uplink.ca_file",
+                    path: path.display().to_string(),
+                    reason: "it holds no PEM certificate".to_owned(),
+                });
+            }
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
+        }
+        if config.client_cert_file.is_some() != config.client_key_file.is_some() {
+            return Err(SetupError::ClientIdentity);
         }
         if let (Some(cert), Some(key)) = (&config.client_cert_file, &config.client_key_file) {
             let mut pem = read_file("uplink.client_cert_file", cert, PEM_FILE_LIMIT)?;
@@ -350,6 +366,38 @@ fn partial_success(path: &str, bytes: &[u8], json: bool) -> (u64, Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ca_file_without_certificates_or_half_a_client_identity_is_refused() {
+        let dir = std::env::temp_dir().join(format!("wiretop-transport-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = dir.join("not-a-bundle.pem");
+        std::fs::write(&text, "just some text\n").unwrap();
+        let mut config = Uplink {
+            ca_file: Some(text.clone()),
+            ..Uplink::default()
+        };
+        let error = Transport::new(&config, "https://example.com").err();
+        assert!(
+            matches!(&error, Some(SetupError::File { reason, .. }) if reason == "it holds no PEM certificate"),
+            "{error:?}"
+        );
+        config.ca_file = None;
+        config.client_cert_file = Some(text.clone());
+        let error = Transport::new(&config, "https://example.com").err();
+        assert!(
+            matches!(error, Some(SetupError::ClientIdentity)),
+            "{error:?}"
+        );
+        config.client_cert_file = None;
+        config.client_key_file = Some(text);
+        let error = Transport::new(&config, "https://example.com").err();
+        assert!(
+            matches!(error, Some(SetupError::ClientIdentity)),
+            "{error:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn redacted_endpoint_hides_credentials() {
