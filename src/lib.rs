@@ -3,6 +3,12 @@
 //!
 //! Data flows one way: [`sample`] reads the operating system into a [`model::Snapshot`], which
 //! the explorer, the printers in [`output`] and the uplink only ever read.
+//!
+//! Linux only: everything wiretop shows comes from /proc, netlink and cgroups, and a build for
+//! another system would be a program with nothing to show.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!("wiretop reads /proc, netlink and cgroups: it builds for Linux only");
 
 pub mod cli;
 pub mod commands;

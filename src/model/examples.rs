@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Collection, CollectionPhases, Counts, CpuTime, Host, HostCpu, LoadAverage, Memory, Process,
-    ProcessMemory, ProcessState, Snapshot, SocketState, SCHEMA_VERSION,
+    Collection, CollectionPhases, Connection, Counts, CpuTime, Direction, Family, Host, HostCpu,
+    LoadAverage, Memory, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot, SocketState,
+    SCHEMA_VERSION,
 };
 
 /// When the example snapshot is taken: 2026-01-01T00:00:00Z.
@@ -46,6 +47,34 @@ impl Process {
             listening: Vec::new(),
             connections: Vec::new(),
             unreadable: BTreeMap::new(),
+        }
+    }
+}
+
+impl Connection {
+    /// An established TCP connection over 127.0.0.1 in the host's namespace, from `local` to
+    /// `remote`, whose other end is held by `peer` (pid, name).
+    pub fn example_loopback(
+        local_port: u16,
+        remote_port: u16,
+        role: Role,
+        peer: (u32, &str),
+        inode: u64,
+    ) -> Connection {
+        Connection {
+            proto: Proto::Tcp,
+            family: Family::Ipv4,
+            local_addr: [127, 0, 0, 1].into(),
+            local_port,
+            remote_addr: [127, 0, 0, 1].into(),
+            remote_port,
+            state: SocketState::Established,
+            direction: Direction::Local,
+            role: Some(role),
+            inode,
+            netns: Some(4026531840),
+            peer_pid: Some(peer.0),
+            peer_name: Some(peer.1.to_owned()),
         }
     }
 }

@@ -90,7 +90,7 @@ pub struct Counts {
 }
 
 /// How this snapshot was collected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Collection {
     /// Wall time the sampler spent on this snapshot, in milliseconds.
     pub duration_ms: f64,

@@ -5,15 +5,15 @@
 //! [`spawn`], on the sampler's thread, and never wait for a scan; `wiretop snapshot` takes one
 //! from [`sample_once`].
 
-#[cfg(target_os = "linux")]
+mod exclude;
 mod linux;
+mod rates;
 mod settings;
 
 pub use settings::SamplerSettings;
 
 /// The parsers of process-controlled `/proc` text, reachable only for the fuzz targets in
 /// `fuzz/` (they link the crate from outside, so `pub(crate)` would hide them). Not an API.
-#[cfg(target_os = "linux")]
 #[doc(hidden)]
 pub mod fuzzing {
     pub use super::linux::fuzzing::*;
@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use crate::model::Snapshot;
 
-#[cfg(target_os = "linux")]
 use linux::Collector;
 
 /// The gap between the two readings of a one-shot sample: long enough for CPU figures to mean
@@ -61,12 +60,7 @@ pub enum SignalError {
 /// Sends `signal` to the process `pid` only if it is still the one that started at
 /// `start_time_ms` (as snapshots report it): a pid reused since the snapshot is never signalled.
 pub fn signal_process(pid: u32, start_time_ms: u64, signal: i32) -> Result<(), SignalError> {
-    #[cfg(target_os = "linux")]
-    return linux::signal_process(pid, start_time_ms, signal);
-    #[cfg(not(target_os = "linux"))]
-    return Err(SignalError::Other(format!(
-        "signalling {pid} (started {start_time_ms}) with {signal}: only supported on Linux"
-    )));
+    linux::signal_process(pid, start_time_ms, signal)
 }
 
 /// Takes snapshots on demand, keeping what rates and caches need between calls.

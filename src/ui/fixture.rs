@@ -10,8 +10,8 @@ use ratatui::Terminal;
 
 use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
-    Connection, CpuTime, CpuUsage, Direction, Family, Listening, Process, ProcessMemory,
-    ProcessState, Proto, Role, Snapshot, SocketState,
+    Connection, CpuTime, CpuUsage, Family, Listening, Process, ProcessMemory, ProcessState, Proto,
+    Role, Snapshot,
 };
 
 use super::app::{App, AppOptions, Signaller};
@@ -77,24 +77,6 @@ fn listen(addr: &str, port: u16, inode: u64) -> Listening {
     }
 }
 
-fn loopback(local: u16, remote: u16, role: Role, peer: (u32, &str), inode: u64) -> Connection {
-    Connection {
-        proto: Proto::Tcp,
-        family: Family::Ipv4,
-        local_addr: [127, 0, 0, 1].into(),
-        local_port: local,
-        remote_addr: [127, 0, 0, 1].into(),
-        remote_port: remote,
-        state: SocketState::Established,
-        direction: Direction::Local,
-        role: Some(role),
-        inode,
-        netns: Some(4026531840),
-        peer_pid: Some(peer.0),
-        peer_name: Some(peer.1.to_owned()),
-    }
-}
-
 fn set_cpu(p: &mut Process, pct: f64) {
     p.cpu = Some(CpuUsage {
         total_pct: pct,
@@ -131,8 +113,13 @@ pub fn processes() -> Vec<Process> {
     };
     node.threads = 7;
     node.listening.push(listen("127.0.0.1", 8080, 200));
-    node.connections
-        .push(loopback(8080, 50312, Role::Server, (1300, "curl"), 201));
+    node.connections.push(Connection::example_loopback(
+        8080,
+        50312,
+        Role::Server,
+        (1300, "curl"),
+        201,
+    ));
     let mut curl = process(
         1300,
         1250,
@@ -142,8 +129,13 @@ pub fn processes() -> Vec<Process> {
     );
     set_cpu(&mut curl, 0.5);
     curl.state = ProcessState::Running;
-    curl.connections
-        .push(loopback(50312, 8080, Role::Client, (1200, "node"), 300));
+    curl.connections.push(Connection::example_loopback(
+        50312,
+        8080,
+        Role::Client,
+        (1200, "node"),
+        300,
+    ));
     let mut postgres = process(
         1400,
         1,

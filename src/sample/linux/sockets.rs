@@ -1,0 +1,132 @@
+//! Reading sockets for one pass: the socket tables of every network namespace a process is
+//! in, which process holds each socket, and each connection's peer, ready to hand to the
+//! processes that own them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use crate::model::{
+    assemble_sockets, AssembledSockets, Collection, Connection, Listening, UnownedSocket,
+};
+
+use super::fds::{FdCandidate, OwnershipTracker};
+use super::ms_since;
+use super::net;
+use super::process::{parse_ns_link, Field, ProcessReading};
+use super::process_table::DetailsCache;
+
+/// The sockets of one pass, waiting to be handed to their owners.
+pub struct PassSockets {
+    assembled: AssembledSockets,
+    /// Why a process's fds could not be read, by pid.
+    unreadable: HashMap<u32, String>,
+}
+
+/// What one process holds.
+#[derive(Default)]
+pub struct HeldSockets {
+    pub listening: Vec<Listening>,
+    pub connections: Vec<Connection>,
+    /// Why its sockets may be incomplete.
+    pub unreadable: Option<String>,
+}
+
+impl PassSockets {
+    /// Hands over the sockets `pid` holds; a second call for the same pid gets nothing.
+    pub fn take(&mut self, pid: u32) -> HeldSockets {
+        HeldSockets {
+            listening: self.assembled.listening.remove(&pid).unwrap_or_default(),
+            connections: self.assembled.connections.remove(&pid).unwrap_or_default(),
+            unreadable: self.unreadable.remove(&pid),
+        }
+    }
+
+    /// Listening sockets and established connections on the host, owned or not.
+    pub fn host_counts(&self) -> (u32, u32) {
+        (
+            self.assembled.listening_count,
+            self.assembled.established_count,
+        )
+    }
+
+    /// The sockets no process holds.
+    pub fn into_unowned(self) -> Vec<UnownedSocket> {
+        self.assembled.unowned
+    }
+}
+
+/// Reads the tables of every namespace the processes are in, works out ownership (from the
+/// tracker's cache plus the processes that changed) and peers, and records the namespaces,
+/// warnings and phase timings in `collection`.
+pub fn read_sockets(
+    readings: &[ProcessReading],
+    details: &DetailsCache,
+    ownership: &mut OwnershipTracker,
+    collection: &mut Collection,
+) -> PassSockets {
+    let own_netns = own_netns();
+    let members = namespace_members(readings, details, own_netns);
+
+    let phase_start = Instant::now();
+    let tables = net::read_tables(&members, own_netns);
+    collection.phases.socket_tables_ms = ms_since(phase_start);
+    collection.network_namespaces = tables.namespaces;
+    collection.warnings.extend(tables.warnings);
+
+    let phase_start = Instant::now();
+    let candidates: Vec<FdCandidate> = readings
+        .iter()
+        .filter(|r| !r.kernel_thread)
+        .map(|r| FdCandidate {
+            key: r.key,
+            uid: r.uid,
+            netns: details.netns_of(&r.key),
+            fd_count: match r.fd_count {
+                Field::Read(n) => Some(n),
+                _ => None,
+            },
+        })
+        .collect();
+    let pass = ownership.pass(&candidates, &tables.entries);
+    collection.full_ownership_scan = pass.full_scan;
+    collection.phases.ownership_ms = ms_since(phase_start);
+
+    let phase_start = Instant::now();
+    let names: rustc_hash::FxHashMap<u32, &str> = readings
+        .iter()
+        .map(|r| (r.key.pid, r.name.as_str()))
+        .collect();
+    let assembled = assemble_sockets(&tables.entries, &pass.ownership, |pid| {
+        names.get(&pid).copied()
+    });
+    collection.phases.peers_ms = ms_since(phase_start);
+    PassSockets {
+        assembled,
+        unreadable: pass.unreadable,
+    }
+}
+
+/// The processes through which each network namespace's tables can be read, our own
+/// namespace first through ourselves (always readable).
+fn namespace_members(
+    readings: &[ProcessReading],
+    details: &DetailsCache,
+    own_netns: Option<u64>,
+) -> BTreeMap<u64, Vec<u32>> {
+    let mut members: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+    if let Some(own) = own_netns {
+        members.entry(own).or_default().push(std::process::id());
+    }
+    for r in readings.iter().filter(|r| !r.kernel_thread) {
+        if let Some(netns) = details.netns_of(&r.key) {
+            members.entry(netns).or_default().push(r.key.pid);
+        }
+    }
+    members
+}
+
+fn own_netns() -> Option<u64> {
+    std::fs::read_link("/proc/self/ns/net")
+        .ok()
+        .and_then(|link| parse_ns_link(&link.to_string_lossy()))
+}
