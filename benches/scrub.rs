@@ -14,6 +14,7 @@
 //!
 //! Sizes come from `WIRETOP_BENCH_PROCS` (command lines, default 1000) and `WIRETOP_BENCH_RUNS`
 //! (rounds, default 30).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod support;
 

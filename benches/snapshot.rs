@@ -15,6 +15,7 @@
 //!
 //! The load's socket holders are this same binary started again in a helper role, so the bench
 //! needs nothing beyond `sleep`, `ss` and `ps`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod support;
 

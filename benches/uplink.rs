@@ -18,6 +18,7 @@
 //! `WIRETOP_BENCH_LISTENERS` (of those, how many hold a listening socket, default 100),
 //! `WIRETOP_BENCH_CONNS` (loopback connections between them, default 1000) and
 //! `WIRETOP_BENCH_RUNS` (measured rounds, default 50).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod support;
 
@@ -560,7 +561,7 @@ fn grouped(n: usize) -> String {
     out
 }
 
-fn print_size_table(datasets: &[Dataset]) {
+fn print_size_table(datasets: &[Dataset<'_>]) {
     println!(
         "| {:<14} | {:<21} | {:>8} | {:>7} | {:>12} | {:>12} | {:>6} | {:>11} | {:>13} |",
         "snapshot",
@@ -602,7 +603,7 @@ fn print_size_table(datasets: &[Dataset]) {
     );
 }
 
-fn print_timing_table(datasets: &[Dataset]) {
+fn print_timing_table(datasets: &[Dataset<'_>]) {
     println!(
         "| {:<14} | {:<21} | {:>17} | {:>17} | {:>17} | {:>17} |",
         "snapshot", "variant", "encode cpu ms", "encode wall ms", "+body cpu ms", "+body wall ms",
@@ -662,7 +663,7 @@ fn print_temporality_table(rows: &[TemporalityRow]) {
 }
 
 /// "OTLP protobuf+gzip: X KiB and Y ms CPU per snapshot ...; uncompressed: Z KiB, W ms".
-fn summary_line(dataset: &Dataset, compressed: &str, plain: &str) -> String {
+fn summary_line(dataset: &Dataset<'_>, compressed: &str, plain: &str) -> String {
     let processes = format!("{}-process", grouped(dataset.snapshot.processes.len()));
     let c = dataset.variant(compressed);
     let p = dataset.variant(plain);
@@ -682,7 +683,7 @@ fn summary_line(dataset: &Dataset, compressed: &str, plain: &str) -> String {
 fn problems(
     config: &Config,
     snapshots: &[(&str, &Snapshot, &Contents)],
-    datasets: &[Dataset],
+    datasets: &[Dataset<'_>],
     temporality: &[TemporalityRow],
 ) -> Vec<String> {
     let mut found = Vec::new();

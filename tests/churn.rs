@@ -20,6 +20,7 @@
 //! connections per second; the helpers are paced at twice that): a run that churned less proved
 //! less. `WIRETOP_CHURN_LENIENT=1` turns a rate shortfall into a printed warning for a machine
 //! too busy to reach them. Speed and memory are printed, never asserted.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

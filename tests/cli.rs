@@ -1,4 +1,5 @@
 //! The `wiretop snapshot` command, run as a real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Configuration as users meet it: files, environment and flags given to the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

@@ -20,6 +20,7 @@
 //!   with `--web.enable-remote-write-receiver`: `wiretop_process_resident_memory_bytes` with
 //!   labels `pid`, `process_name`, `command_line`, `owner`, `host`, `instance`, `job` and one
 //!   per tag (`env`, `service`), read back with an instant query.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

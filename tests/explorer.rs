@@ -1,5 +1,6 @@
 //! The explorer as users meet it: the real binary in a pseudo-terminal, read back through a
 //! terminal emulator (vt100), driven by keystrokes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

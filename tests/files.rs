@@ -4,6 +4,7 @@
 //! line. Real `wiretop ship` runs with `protocol: ndjson` and a `file://` endpoint.
 //!
 //! These tests need root (CI runs as root): they plant files as another user and chown.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

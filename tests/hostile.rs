@@ -2,6 +2,7 @@
 //! sequences and invalid UTF-8, tens of thousands of open files, zombies, and processes that
 //! vanish while they are being read. None of them may crash a snapshot, corrupt the JSON, or
 //! reach the user's terminal as anything but visible, escaped text.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

@@ -7,6 +7,7 @@
 //!
 //! Every child of this test binary is one of these runs, so the largest peak RSS of all of
 //! them (getrusage(RUSAGE_CHILDREN)) bounds each.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

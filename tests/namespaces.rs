@@ -1,4 +1,5 @@
 //! Sockets inside other network namespaces (containers) are found and tagged.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

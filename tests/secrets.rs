@@ -4,6 +4,7 @@
 //! kernel reports as the process name. None of the secrets may reach `wiretop snapshot` (JSON
 //! or table), the explorer's terminal, the NDJSON file sink or an OTLP request; each test first
 //! finds every one of the processes and its masked form there, so it cannot pass on nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

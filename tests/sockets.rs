@@ -1,4 +1,5 @@
 //! Socket ownership and peer resolution against real servers and clients.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

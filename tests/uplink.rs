@@ -2,6 +2,7 @@
 //! behaves when the receiver is down, slow, refusing or hostile. Backoffs are shortened through
 //! the settings so the tests run in seconds on the real clock; the backoff arithmetic itself is
 //! unit-tested with an explicit clock in `uplink::delivery`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

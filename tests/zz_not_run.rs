@@ -1,5 +1,6 @@
 //! The summary of tests this `cargo test` could not run (see `common/not_run.rs`). cargo runs
 //! test binaries in name order, so this one, `zz_`, comes last.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
 

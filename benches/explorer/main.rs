@@ -24,6 +24,7 @@
 //! and reaps them however the bench ends (and the pty hang-up reaches them if the bench dies).
 //! The measurements are in one file each (`frames`, `latency`, `idle`), the synthetic host in
 //! `synthetic`; programs run in ptys through the tests' own harness (`tests/common/pty.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 #[path = "../support/mod.rs"]
 mod support;

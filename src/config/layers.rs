@@ -300,3 +300,6 @@ fn unflatten<'a>(leaves: impl Iterator<Item = (&'a str, Value)>) -> Value {
     }
     Value::Mapping(root)
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,8 +11,6 @@ mod error;
 mod layers;
 mod nesting;
 pub mod remote;
-#[cfg(test)]
-mod tests_layers;
 mod url_secrets;
 mod value;
 

@@ -577,3 +577,6 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,8 +18,6 @@ mod terminal;
 pub mod theme;
 
 #[cfg(test)]
-mod app_tests;
-#[cfg(test)]
 mod fixture;
 
 pub use explorer::{run, ExitReason, ExplorerOptions};

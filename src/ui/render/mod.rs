@@ -24,7 +24,7 @@ pub fn prepare(app: &mut App, area: Rect) -> ScreenLayout {
 }
 
 /// Draws the whole screen. `now_ms` (unix ms) dates the snapshot's age.
-pub fn draw(frame: &mut Frame, app: &App, layout: &ScreenLayout, theme: &Theme, now_ms: u64) {
+pub fn draw(frame: &mut Frame<'_>, app: &App, layout: &ScreenLayout, theme: &Theme, now_ms: u64) {
     let area = frame.area();
     let buf = frame.buffer_mut();
     if layout.too_small {

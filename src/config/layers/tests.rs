@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{load, render_check, ConfigError, LoadOptions, Source};
+use crate::config::{load, render_check, ConfigError, LoadOptions, Source};
 
 /// A file in a fresh temporary directory, removed with it.
 struct TempFile {
@@ -30,7 +30,7 @@ impl Drop for TempFile {
     }
 }
 
-fn load_text(name: &str, text: &str) -> (Result<super::Effective, ConfigError>, String) {
+fn load_text(name: &str, text: &str) -> (Result<crate::config::Effective, ConfigError>, String) {
     let file = TempFile::new(name, text);
     let options = LoadOptions {
         explicit_file: Some(file.path.clone()),
@@ -257,7 +257,7 @@ fn check_output_masks_the_api_key_and_names_sources() {
 #[test]
 fn empty_file_is_an_empty_layer() {
     let (result, _) = load_text("empty", "\n# nothing here\n");
-    assert_eq!(result.unwrap().config, super::Config::default());
+    assert_eq!(result.unwrap().config, crate::config::Config::default());
 }
 
 #[test]

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
-use super::app::{App, Control};
-use super::columns::Column;
-use super::fixture::{self, screen};
-use super::state::{Mode, ProcessId};
+use super::{App, Control};
 use crate::model::Snapshot;
+use crate::ui::columns::Column;
+use crate::ui::fixture::{self, screen};
+use crate::ui::state::{Mode, ProcessId};
 
 fn key(app: &mut App, code: KeyCode) -> Control {
     app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
