@@ -884,13 +884,6 @@ fn run_bench() -> Result<()> {
         bench_started.elapsed().as_secs_f64()
     );
     let problems = problems(&config, &results, &[&warmup_coverage, &steady_coverage]);
-    if problems.is_empty() {
-        println!("problems: none seen");
-    } else {
-        println!("problems:");
-        for problem in problems {
-            println!("  - {problem}");
-        }
-    }
+    support::print_problems(&problems);
     Ok(())
 }

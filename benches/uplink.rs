@@ -950,13 +950,6 @@ fn run() -> Result<()> {
         &datasets,
         &temporality,
     );
-    if problems.is_empty() {
-        println!("problems: none seen");
-    } else {
-        println!("problems:");
-        for problem in problems {
-            println!("  - {problem}");
-        }
-    }
+    support::print_problems(&problems);
     Ok(())
 }

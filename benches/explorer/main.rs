@@ -334,13 +334,6 @@ fn run() -> Result<()> {
             ));
         }
     }
-    if problems.is_empty() {
-        println!("problems: none seen");
-    } else {
-        println!("problems:");
-        for problem in problems {
-            println!("  - {problem}");
-        }
-    }
+    support::print_problems(&problems);
     Ok(())
 }

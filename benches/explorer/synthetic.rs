@@ -1,7 +1,6 @@
 //! A synthetic host for the in-process measurements: thousands of processes shaped like a
 //! busy server's, seeded so every run draws the same table.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use wiretop::model::{
@@ -373,39 +372,18 @@ pub(crate) fn uid_of(user: &str) -> u32 {
 
 pub(crate) fn base_process(pid: u32, ppid: u32, rng: &mut Rng) -> Process {
     Process {
-        pid,
         ppid,
         name: String::new(),
-        exe: None,
         cmdline: Vec::new(),
-        user: Some("root".to_owned()),
         uid: 0,
-        state: ProcessState::Sleeping,
-        threads: 1,
         start_time_ms: TAKEN_AT_MS - rng.between(10_000, 40 * 86_400_000),
-        kernel_thread: false,
         cpu: Some(CpuUsage {
             total_pct: 0.0,
             user_pct: 0.0,
             system_pct: 0.0,
         }),
-        cpu_time: CpuTime {
-            user_ms: 0,
-            system_ms: 0,
-        },
-        memory: ProcessMemory {
-            rss_bytes: 0,
-            virtual_bytes: 0,
-            percent: 0.0,
-        },
-        disk: None,
-        fd_count: None,
-        cgroup: None,
-        container_id: None,
         netns: Some(HOST_NETNS),
-        listening: Vec::new(),
-        connections: Vec::new(),
-        unreadable: BTreeMap::new(),
+        ..Process::example(pid, "root")
     }
 }
 

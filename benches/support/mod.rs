@@ -63,3 +63,17 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+
+/// The bench's last lines: what looked wrong in the run (too few samples, a load that did not
+/// start), so a figure is never read without its caveats.
+#[allow(dead_code)] // the scrub bench has no load that could fail to start
+pub fn print_problems(problems: &[String]) {
+    if problems.is_empty() {
+        println!("problems: none seen");
+    } else {
+        println!("problems:");
+        for problem in problems {
+            println!("  - {problem}");
+        }
+    }
+}

@@ -27,7 +27,7 @@ use wiretop::config::{
 
 #[path = "support/libyaml_depth.rs"]
 mod libyaml_depth;
-use wiretop::scrub::{ScrubOptions, Scrubber};
+use wiretop::sample::SamplerSettings;
 
 /// One file per fuzzing process, rewritten for every input.
 fn config_file() -> &'static PathBuf {
@@ -102,16 +102,8 @@ fn check(result: Result<Effective, ConfigError>) {
         "loaded interval {interval:?} outside 100ms..=1h"
     );
     assert!(agent.max_per_minute.0 >= 1, "loaded max_per_minute 0");
-    let options = ScrubOptions {
-        scrub_args: agent.scrub_args,
-        custom_sensitive_words: agent
-            .custom_sensitive_words
-            .iter()
-            .map(|w| w.0.clone())
-            .collect(),
-        strip_proc_arguments: agent.strip_proc_arguments,
-    };
-    if let Err(error) = Scrubber::new(&options) {
+    // The settings the binary builds at start: they fail only if the scrubber refuses a word.
+    if let Err(error) = SamplerSettings::from_config(&effective.config, None) {
         panic!("loaded sensitive words the scrubber refuses: {error}");
     }
 }
