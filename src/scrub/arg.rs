@@ -190,6 +190,8 @@ impl Scrubber {
         let mut edits = Edits::new(arg);
         // Where the text still to examine starts: after the keys already dealt with.
         let mut start = 0;
+        // The list the last key was in: a URL that is the value of an entry ends with it.
+        let mut in_list = None;
         loop {
             let Some(rest) = arg.get(start..) else {
                 return Outcome::replaced(edits.finish());
@@ -199,7 +201,15 @@ impl Scrubber {
                 Split::Key { end, separator } => {
                     let value_at = start + end + 1;
                     let (list, key) = effective_key(&rest[..end], before);
-                    match self.classify(key, KeyForm::Key) {
+                    in_list = list;
+                    // ODBC's `PWD` is its password; the environment's `PWD` (a directory) is
+                    // never an entry of a list.
+                    let kind = if list.is_some() && key.eq_ignore_ascii_case("pwd") {
+                        Kind::Secret
+                    } else {
+                        self.classify(key, KeyForm::Key)
+                    };
+                    match kind {
                         Kind::Plain => {
                             if start == 0 && separator == b':' {
                                 if let Some(masked) = self.mask_after_first_equals(arg) {
@@ -330,6 +340,17 @@ impl Scrubber {
                         edits.replace(start..arg.len(), &scrubbed);
                     }
                     return Outcome::replaced(edits.finish());
+                }
+                Split::Url if matches!(in_list, Some(b',' | b';')) => {
+                    // `computerName=https://web/x,password=…`: the URL is one entry.
+                    let end = rest.find([',', ';']).unwrap_or(rest.len());
+                    if let Some(scrubbed) = self.scrub_urls(&rest[..end]) {
+                        edits.replace(start..start + end, &scrubbed);
+                    }
+                    if end == rest.len() {
+                        return Outcome::replaced(edits.finish());
+                    }
+                    start += end + 1;
                 }
                 Split::Url | Split::Words => {
                     if let Some(scrubbed) = self.scrub_urls(rest) {

@@ -594,6 +594,22 @@ pub const LEAKS: &[Leak] = &[
     (&["redis-cli", "-h", "cache", "AUTH", "default", "mw-pw-68"], &["mw-pw-68"], &[]),
     (&["redis-cli", "auth", "mw-pw-69"], &["mw-pw-69"], &[]),
     (&["docker", "run", "-e", "CMD=mysql -pmw-pw-70", "img"], &["mw-pw-70"], &["docker", "run", "-e", "CMD=mysql -p********", "img"]),
+    // Review 3, DSNs and credentials without a scheme
+    (&["app", "--db", "app:r3-dsn-1@db:5432/app"], &["r3-dsn-1"], &["app", "--db", "app:********@db:5432/app"]),
+    (&["pgbouncer-exporter", "--pgbouncer.connection-string", "stats:r3-dsn-2@pgbouncer:6432/pgbouncer"], &["r3-dsn-2"], &["pgbouncer-exporter", "--pgbouncer.connection-string", "stats:********@pgbouncer:6432/pgbouncer"]),
+    (&["secretsdump.py", "CORP/admin:r3-dsn-3@dc01"], &["r3-dsn-3"], &["secretsdump.py", "CORP/admin:********@dc01"]),
+    (&["app", "--upstream=backup:r3-dsn-4@nas/share"], &["r3-dsn-4"], &["app", "--upstream=backup:********@nas/share"]),
+    (&["isql", "-v", "DSN=prod;UID=app;PWD=r3-dsn-5"], &["r3-dsn-5"], &["isql", "-v", "DSN=prod;UID=app;PWD=********"]),
+    (&["app", "--odbc", "Driver=FreeTDS;Server=mssql;UID=sa;PWD=r3-dsn-6;Database=app"], &["r3-dsn-6"], &["app", "--odbc", "Driver=FreeTDS;Server=mssql;UID=sa;PWD=********;Database=app"]),
+    (&["app", "DB=scott/r3-dsn-7@//oracle.corp:1521/ORCLPDB1"], &["r3-dsn-7"], &["app", "DB=scott/********@//oracle.corp:1521/ORCLPDB1"]),
+    (&["python3", "etl.py", "--target", "system/r3-dsn-8@//db:1521/XE"], &["r3-dsn-8"], &["python3", "etl.py", "--target", "system/********@//db:1521/XE"]),
+    (&["sh", "-c", "pg_dump app:r3-dsn-9@db:5432/app > /backup/app.sql"], &["r3-dsn-9"], &[]),
+    (&["msdeploy", "-dest:auto,computerName=https://web/msdeploy.axd,userName=deploy,password=r3-dsn-10"], &["r3-dsn-10"], &[]),
+    (&["sqlpackage", "/Action:Publish", "/TargetPassword:r3-dsn-11", "/TargetUser:sa"], &["r3-dsn-11"], &["sqlpackage", "/Action:Publish", "/TargetPassword:********", "/TargetUser:sa"]),
+    (&["app", "--conn", "host=db port=5432 user=app password=r3-dsn-13 sslmode=require"], &["r3-dsn-13"], &[]),
+    (&["java", "-jar", "flyway.jar", "-url=jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=r3-dsn-14"], &["r3-dsn-14"], &["java", "-jar", "flyway.jar", "-url=jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=********"]),
+    (&["app", "--dsn=mongodb+srv://svc:r3-dsn-15@cluster0.ab1cd.mongodb.net/app?retryWrites=true"], &["r3-dsn-15"], &["app", "--dsn=mongodb+srv://svc:********@cluster0.ab1cd.mongodb.net/app?retryWrites=true"]),
+    (&["app", "--cache", "redis://:r3-dsn-16@cache:6379/0"], &["r3-dsn-16"], &["app", "--cache", "redis://:********@cache:6379/0"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1041,6 +1057,16 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["app", "--ssh-pubkey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@host"],
     &["ssh", "-o", "ProxyCommand=ssh -W %h:%p bastion.example.com", "target"],
     &["sh", "-c", "GIT_SSH_COMMAND=\"ssh -i ~/.ssh/deploy\" git pull"],
+    // Review 3, DSN look-alikes
+    &["docker", "pull", "registry.local:5000/team/api:1.4@sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31"],
+    &["docker", "run", "--rm", "redis:7.2@sha256:4c2b9d7e1a0f3e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d", "redis-server"],
+    &["ssh", "-L", "5432:db:5432", "bastion"],
+    &["git", "log", "--format=%an:%ae@%h"],
+    &["app", "--listen", "admin@localhost:8080"],
+    &["env", "PWD=/srv/app", "OLDPWD=/srv", "make"],
+    &["msbuild", "/p:Configuration=Release", "/t:Build"],
+    &["app", "--odbc", "Driver=FreeTDS;Server=mssql;UID=sa;Database=app"],
+    &["xfreerdp", "/u:alice", "/v:desktop01", "/size:1920x1080"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

@@ -41,7 +41,12 @@
 //!   without a password (`https://TOKEN@host`) goes whole; query and fragment parameters named
 //!   by a sensitive key, a signature or a key (`?api_key=…`, `#access_token=…`, `&sig=…`,
 //!   `X-Amz-Signature=…`) lose their value. `user:password@host` without a scheme loses the
-//!   password when the host is an address or a dotted name.
+//!   password when the host is an address, a dotted name, or a single name that ends the text
+//!   or is followed by a port or a path (`app:pw@db:5432/app`, `CORP/admin:pw@dc01`; never
+//!   `nginx:1.25@sha256:…`), and so does Oracle's `user/password@//host`. A URL that is an
+//!   entry of a list ends with the entry (`computerName=https://web/x,password=…`), and ODBC's
+//!   `PWD` is a password inside a list (`UID=sa;PWD=x`), never the environment's directory.
+//!   Windows-style options (`/TargetPassword:x`) are keys like `--TargetPassword=x`.
 //! - **Programs**, by the basename of the command (`tools.rs`, `databases.rs`): password flags
 //!   (`mysql -p`, `redis-cli -a`, `docker login -p`, `ldapsearch -w`, `zip -P`, `7z -p`,
 //!   `openssl -k`, ...), `user:password` values (`curl -u`, `smbclient -U user%pw`,
@@ -307,6 +312,11 @@ impl Scrubber {
     /// What kind of key `key` is (leading dashes and surrounding quotes allowed).
     fn classify(&self, key: &str, form: KeyForm) -> Kind {
         let key = key.trim_start_matches('-').trim_matches(['"', '\'']);
+        // Windows-style options (`/TargetPassword:x`, `/p:x`) start with one slash.
+        let key = match key.strip_prefix('/') {
+            Some(option) if form == KeyForm::Key && !option.contains('/') => option,
+            _ => key,
+        };
         // A path is not a key: `/etc/vault/secrets/x.conf` names a file, it does not introduce a
         // secret, and `https://host/secret?x=1` is no key either.
         if key.is_empty() || key.contains('/') || key.bytes().any(|b| b.is_ascii_whitespace()) {
