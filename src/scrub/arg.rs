@@ -22,7 +22,9 @@ enum Split {
     Bare,
 }
 
-fn split(text: &str) -> Split {
+/// `last_whitespace`: where the last whitespace of `text` is, if it has any (found once per
+/// argument, so that reading a list of URLs entry by entry stays linear).
+fn split(text: &str, last_whitespace: Option<usize>) -> Split {
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         match b {
@@ -33,7 +35,7 @@ fn split(text: &str) -> Split {
                 }
             }
             b':' if bytes[i + 1..].starts_with(b"//") => {
-                return if bytes[i..].iter().any(u8::is_ascii_whitespace) {
+                return if last_whitespace.is_some_and(|w| w > i) {
                     Split::Words
                 } else {
                     Split::Url
@@ -65,6 +67,31 @@ fn effective_key(key_text: &str, before: Option<u8>) -> (Option<u8>, &str) {
         None => (before.filter(|b| LIST_DELIMITERS.contains(b)), key_text),
     };
     (list, key.trim_matches(['"', '\'']))
+}
+
+/// Whether a key and its value are the text of a prompt rather than a setting: the key opens
+/// a string that closes right after the separator (`getpass('Password: ')`).
+fn is_prompt(key_text: &str, value: &str) -> bool {
+    let key = key_text
+        .rsplit(|c: char| c.is_ascii() && LIST_DELIMITERS.contains(&(c as u8)))
+        .next()
+        .unwrap_or(key_text);
+    let Some(quote) = key.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+        return false;
+    };
+    (key.len() == 1 || !key.ends_with(quote))
+        && value
+            .trim_start_matches(|c: char| c.is_ascii_whitespace())
+            .starts_with(quote)
+}
+
+/// Whether `value` is only the mask, perhaps quoted and followed by closing punctuation
+/// (`'********'/>`).
+fn is_masked(value: &str) -> bool {
+    value
+        .trim_end_matches(|c: char| ")]};,/>".contains(c))
+        .trim_matches(['"', '\''])
+        == MASK
 }
 
 /// `text` without one pair of quotes around it, and the length of the opening one.
@@ -192,12 +219,13 @@ impl Scrubber {
         let mut start = 0;
         // The list the last key was in: a URL that is the value of an entry ends with it.
         let mut in_list = None;
+        let last_whitespace = arg.bytes().rposition(|b| b.is_ascii_whitespace());
         loop {
             let Some(rest) = arg.get(start..) else {
                 return Outcome::replaced(edits.finish());
             };
             let before = start.checked_sub(1).map(|i| arg.as_bytes()[i]);
-            match split(rest) {
+            match split(rest, last_whitespace.and_then(|w| w.checked_sub(start))) {
                 Split::Key { end, separator } => {
                     let value_at = start + end + 1;
                     let (list, key) = effective_key(&rest[..end], before);
@@ -239,6 +267,13 @@ impl Scrubber {
                             }
                             start = value_at;
                         }
+                        // A prompt's text, or a value another rule has already hidden
+                        // (markup's `password='********'/>`).
+                        _ if is_prompt(&rest[..end], &arg[value_at..])
+                            || is_masked(&arg[value_at..]) =>
+                        {
+                            start = value_at;
+                        }
                         kind => {
                             let value = &arg[value_at..];
                             let extent = value_extent(value, list, separator);
@@ -276,8 +311,9 @@ impl Scrubber {
                                 // at whitespace; `--password=` is just empty. A value that opens
                                 // a bracket it does not close goes on in the next word
                                 // (`auth=('user', 'pw')`).
-                                let owes_next = (separator == b':' && value.trim().is_empty())
-                                    || opens_bracket(value);
+                                // `Password: ` with a space after it is a prompt's text.
+                                let owes_next =
+                                    (separator == b':' && value.is_empty()) || opens_bracket(value);
                                 let then = if opens_bracket(value) {
                                     Pending::Mask
                                 } else {

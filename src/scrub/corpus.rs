@@ -610,6 +610,29 @@ pub const LEAKS: &[Leak] = &[
     (&["java", "-jar", "flyway.jar", "-url=jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=r3-dsn-14"], &["r3-dsn-14"], &["java", "-jar", "flyway.jar", "-url=jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=********"]),
     (&["app", "--dsn=mongodb+srv://svc:r3-dsn-15@cluster0.ab1cd.mongodb.net/app?retryWrites=true"], &["r3-dsn-15"], &["app", "--dsn=mongodb+srv://svc:********@cluster0.ab1cd.mongodb.net/app?retryWrites=true"]),
     (&["app", "--cache", "redis://:r3-dsn-16@cache:6379/0"], &["r3-dsn-16"], &["app", "--cache", "redis://:********@cache:6379/0"]),
+    // Review 3, other languages inside arguments: JSON, XML, Perl, Python, Ruby, SQL
+    (&["curl", "-d", "{\"user\": \"app\", \"password\" : \"r3-lang-1\", \"port\": 5432}", "https://api/login"], &["r3-lang-1"], &["curl", "-d", "{\"user\": \"app\", \"password\" : \"********\", \"port\": 5432}", "https://api/login"]),
+    (&["app", "--config", "{\"db\": {\"auth\": {\"password\": \"r3-lang-2\"}}}"], &["r3-lang-2"], &["app", "--config", "{\"db\": {\"auth\": {\"password\": \"********\"}}}"]),
+    (&["app", "--config", "{'db': {'credentials': {'user': 'app', 'token': 'r3-lang-3'}}}"], &["r3-lang-3"], &[]),
+    (&["app", "<password>r3-lang-4</password>"], &["r3-lang-4"], &["app", "<password>********</password>"]),
+    (&["app", "--settings", "<config><user>app</user><Password>r3-lang-5</Password></config>"], &["r3-lang-5"], &["app", "--settings", "<config><user>app</user><Password>********</Password></config>"]),
+    (&["app", "--xml", "<entry key=\"db.password\">r3-lang-6</entry>"], &["r3-lang-6"], &["app", "--xml", "<entry key=\"db.password\">********</entry>"]),
+    (&["app", "--xml", "<appSettings><add key=\"ApiKey\" value=\"r3-lang-7\"/></appSettings>"], &["r3-lang-7"], &["app", "--xml", "<appSettings><add key=\"ApiKey\" value=\"********\"/></appSettings>"]),
+    (&["app", "--xml", "<datasource user='app' password='r3-lang-8'/>"], &["r3-lang-8"], &["app", "--xml", "<datasource user='app' password='********'/>"]),
+    (&["sh", "-c", "echo '<secret>r3-lang-9</secret>' > /etc/app/auth.xml"], &["r3-lang-9"], &["sh", "-c", "echo '<secret>********</secret>' > /etc/app/auth.xml"]),
+    (&["perl", "-e", "$ENV{'DB_PASS'} = 'r3-lang-10'; exec 'backup'"], &["r3-lang-10"], &["perl", "-e", "$ENV{'DB_PASS'} = '********'; exec 'backup'"]),
+    (&["perl", "-MDBI", "-e", "my %o = (user => 'app', password => 'r3-lang-11'); connect(%o)"], &["r3-lang-11"], &["perl", "-MDBI", "-e", "my %o = (user => 'app', password => '********'); connect(%o)"]),
+    (&["python3", "-c", "import os; os.environ['API_TOKEN'] = 'r3-lang-12'; import app"], &["r3-lang-12"], &["python3", "-c", "import os; os.environ['API_TOKEN'] = '********'; import app"]),
+    (&["python3", "-c", "password = \"r3-lang-13\"; connect(password)"], &["r3-lang-13"], &["python3", "-c", "password = \"********\"; connect(password)"]),
+    (&["ruby", "-e", "ENV[\"GITHUB_TOKEN\"] = \"r3-lang-14\"; load \"deploy.rb\""], &["r3-lang-14"], &["ruby", "-e", "ENV[\"GITHUB_TOKEN\"] = \"********\"; load \"deploy.rb\""]),
+    (&["node", "-e", "const cfg = { password: 'r3-lang-15', host: 'db' }; run(cfg)"], &["r3-lang-15"], &["node", "-e", "const cfg = { password: '********', host: 'db' }; run(cfg)"]),
+    (&["app", "--toml", "api_key = \"r3-lang-16\""], &["r3-lang-16"], &["app", "--toml", "api_key = \"********\""]),
+    (&["go", "run", "main.go", "-config", "secret := \"r3-lang-17\""], &["r3-lang-17"], &[]),
+    (&["mysql", "-e", "SET PASSWORD FOR 'app'@'%' = PASSWORD('r3-lang-18')"], &["r3-lang-18"], &[]),
+    (&["mysql", "-e", "ALTER USER 'app'@'%' IDENTIFIED BY 'r3-lang-19'"], &["r3-lang-19"], &["mysql", "-e", "ALTER USER 'app'@'%' IDENTIFIED BY '********'"]),
+    (&["psql", "-c", "CREATE USER app WITH LOGIN PASSWORD 'r3-lang-20'"], &["r3-lang-20"], &["psql", "-c", "CREATE USER app WITH LOGIN PASSWORD '********'"]),
+    (&["mysql", "-e", "SET PASSWORD = 'r3-lang-21'"], &["r3-lang-21"], &["mysql", "-e", "SET PASSWORD = '********'"]),
+    (&["sqlcmd", "-Q", "ALTER LOGIN sa WITH PASSWORD = 'r3-lang-22'"], &["r3-lang-22"], &["sqlcmd", "-Q", "ALTER LOGIN sa WITH PASSWORD = '********'"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1067,6 +1090,13 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["msbuild", "/p:Configuration=Release", "/t:Build"],
     &["app", "--odbc", "Driver=FreeTDS;Server=mssql;UID=sa;Database=app"],
     &["xfreerdp", "/u:alice", "/v:desktop01", "/size:1920x1080"],
+    // Review 3, other languages: look-alikes
+    &["python3", "-c", "print('password')"],
+    &["python3", "-c", "import getpass; pw = getpass.getpass('Password: ')"],
+    &["app", "--xml", "<config><user>app</user><password-file>/run/secrets/db</password-file></config>"],
+    &["app", "--xml", "<entry key=\"db.host\">db01</entry>"],
+    &["perl", "-e", "print $ENV{PASSWORD} ? 'set' : 'unset'"],
+    &["app", "--json", "{\"user\": \"app\", \"port\": 5432}"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

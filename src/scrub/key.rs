@@ -73,6 +73,7 @@ const NOT_GLUED: &[&str] = &[
     "impass",
     "multipass",
     "askpass",
+    "getpass",
     "oldpwd",
     "noauth",
     "unauth",

@@ -33,6 +33,17 @@
 //!   (`user.password`, `aws_secret_access_key`, `requirepass`), never a hyphenated name or a
 //!   word under a program whose positional words name things (`kubectl create secret`,
 //!   `npm install jsonwebtoken`).
+//! - **Code and markup.** Shell text is also read as the code people pass to `perl -e`,
+//!   `python -c` and the like: a key written as code before an assignment
+//!   (`password = "x"`, `os.environ['API_TOKEN'] = 'x'`, `$ENV{'DB_PASS'} = 'x'`,
+//!   `secret := "x"`) hides the literal after it, not a call or a variable
+//!   (`pw = getpass('Password: ')` stays, and so does a prompt's text); after a key, `=`, `:`,
+//!   `=>` and `:=` say the value is still to come and any other operator that it had none
+//!   (`$ENV{PASSWORD} ? … : …`); an object opened after a key is read for its own keys
+//!   (`{"auth": {"password": "x"}}`). XML elements and attributes named by a sensitive key, and
+//!   entries whose `key`, `name` or `id` is one (`<password>x</password>`,
+//!   `<add key="ApiKey" value="x"/>`), lose their text or value wherever they stand
+//!   (`markup.rs`).
 //! - **Headers.** `Authorization` and `Proxy-Authorization` keep their scheme word (`Bearer`,
 //!   `Basic`, ...) and lose the credential, attached to curl's flag too
 //!   (`-HAuthorization: …`); `Cookie` and `Set-Cookie` lose their value; any header named by a
@@ -78,7 +89,8 @@
 //! The scrubber errs towards hiding where a value is ambiguous (`mysql -p secret`, the value of
 //! a sensitive key whatever it looks like). Every rule is a left-to-right pass (shell text is
 //! read at most three times, when quotes do not close; shaped secrets are one regular
-//! expression search, linear in the text), and command lines nested in arguments are followed
+//! expression search, linear in the text; markup is one pass that never reads a byte twice
+//! inside tags), and command lines nested in arguments are followed
 //! four levels deep (`MAX_NESTING`), so the cost is linear in the length of the command line
 //! whatever a process puts there.
 
@@ -86,6 +98,7 @@ mod arg;
 mod containers;
 mod databases;
 mod key;
+mod markup;
 mod mask;
 mod programs;
 mod sequence;
@@ -230,7 +243,7 @@ impl Scrubber {
         let mut sequence = Sequence::new(self, false, 0);
         let mut scrubbed = Vec::with_capacity(argv.len());
         for (i, arg) in argv.iter().enumerate() {
-            let shaped = shaped::mask_shaped(arg);
+            let shaped = self.mask_embedded(arg);
             let text = shaped.as_deref().unwrap_or(arg);
             let replaced = if i == 0 {
                 sequence.title(text)
@@ -242,6 +255,14 @@ impl Scrubber {
         scrubbed
     }
 
+    /// `text` with the secrets hidden that are found wherever they stand, before it is read as
+    /// words: shaped secrets and markup (`<password>x</password>`).
+    fn mask_embedded(&self, text: &str) -> Option<String> {
+        let shaped = shaped::mask_shaped(text);
+        let is_secret = |name: &str| self.classify(name, KeyForm::Key) != Kind::Plain;
+        markup::mask_markup(shaped.as_deref().unwrap_or(text), &is_secret).or(shaped)
+    }
+
     /// The process name (the kernel's `comm`) with its secrets hidden. Programs that rewrite
     /// their title often set the name from it too (`app --token=x` cut to 15 bytes), and a
     /// program file may be named `PASSWORD=x`: the name gets the rules of argv\[0\].
@@ -249,7 +270,7 @@ impl Scrubber {
         if !self.scrub_args && !self.strip_proc_arguments {
             return Cow::Borrowed(name);
         }
-        let shaped = shaped::mask_shaped(name);
+        let shaped = self.mask_embedded(name);
         let text = shaped.as_deref().unwrap_or(name);
         match Sequence::new(self, false, 0).title(text).or(shaped) {
             Some(scrubbed) => Cow::Owned(scrubbed),
@@ -412,6 +433,12 @@ enum Pending {
     /// Hidden whole: it is the value of a sensitive key or password flag (unless it is a long
     /// option or a switch value, which says the key had no value).
     Mask,
+    /// The word before was a key written as code (`password`, `os.environ['TOKEN']`): if this
+    /// one assigns (`=`, `:=`), the value after it is hidden.
+    Assignment,
+    /// Hidden whole unless it computes its value (`password = "x"`, not
+    /// `pw = getpass("Password: ")`).
+    Literal,
     /// Hidden whole unless it is an option (`gh auth login --with-token`).
     MaskUnlessOption,
     /// It is an authorization value: the scheme stays, the credential goes.

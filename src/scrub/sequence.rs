@@ -3,13 +3,14 @@
 //! program being run, where a wrapper's command starts.
 
 use super::arg::Edits;
+use super::key::KeyForm;
 use super::mask::{
-    is_long_option, is_secret_file_path, is_switch_value, mask_authorization, mask_logon,
-    mask_user_password, mask_whole,
+    closing_quote, is_long_option, is_secret_file_path, is_switch_value, mask_authorization,
+    mask_logon, mask_user_password, mask_whole,
 };
 use super::programs::{is_known, program_named, Operands, Program, Rules, Value};
 use super::shell::{is_assignment, is_control_operator_word, unquote};
-use super::{Pending, Scrubber, MASK};
+use super::{Kind, Pending, Scrubber, MASK};
 
 pub(super) struct Sequence<'s> {
     scrubber: &'s Scrubber,
@@ -101,10 +102,19 @@ impl<'s> Sequence<'s> {
         match std::mem::replace(&mut self.pending, Pending::Nothing) {
             Pending::Nothing => {}
             Pending::Mask => {
-                // `PASSWORD = 'x'`: the value is still to come.
-                if word == "=" {
-                    self.pending = Pending::Mask;
+                if let Some(assigns) = operator(word) {
+                    // `PASSWORD = 'x'`, `"password" : "x"`, `password => 'x'`: the value is
+                    // still to come. Any other operator (`$ENV{PASSWORD} ? … : …`,
+                    // `$PASSWORD == ""`) says the key had no value here.
+                    if assigns {
+                        self.pending = Pending::Mask;
+                    }
                     return None;
+                }
+                // `{"auth": {"password": "x"}}` split at whitespace: the value of `auth` is an
+                // object whose own keys decide.
+                if self.shell && !quoted && opens_object(word) {
+                    return self.generic(word, quoted, true);
                 }
                 // A switch (`--auth --port 1`, `--auth=true`, `keytool -storepasswd -new x`)
                 // had no value to hide.
@@ -114,6 +124,16 @@ impl<'s> Sequence<'s> {
                     return Some(self.mask(word));
                 }
             }
+            Pending::Assignment => {
+                if operator(word) == Some(true) {
+                    self.pending = Pending::Literal;
+                    return None;
+                }
+            }
+            // A value computed by a call or read from a variable (`pw = getpass('…')`,
+            // `token = $T`) is no secret written here.
+            Pending::Literal if is_expression(word) => {}
+            Pending::Literal => return Some(self.mask(word)),
             Pending::MaskUnlessOption => {
                 if !word.starts_with('-') {
                     return Some(self.mask(word));
@@ -223,7 +243,18 @@ impl<'s> Sequence<'s> {
         if (word.len() > 1 && word.starts_with('-')) || (!self.title && word.ends_with(':')) {
             return self.generic(word, quoted, true);
         }
-        self.start_program(program_named(word));
+        let program = program_named(word);
+        // Code rather than a command: `password = "x"`, `os.environ['API_TOKEN'] = 'x'`,
+        // `$ENV{'DB_PASS'} = 'x'`. The key is only taken for one if an assignment follows.
+        if self.shell
+            && program.is_none()
+            && self.scrubber.classify(word, KeyForm::Key) == Kind::Secret
+        {
+            self.start_program(None);
+            self.pending = Pending::Assignment;
+            return None;
+        }
+        self.start_program(program);
         self.scrubber.scrub_program_word(word)
     }
 
@@ -451,6 +482,37 @@ impl<'s> Sequence<'s> {
     fn has_flag(&self, letter: u8) -> bool {
         self.flags & (1 << flag_bit(letter)) != 0
     }
+}
+
+/// When `word` is only operator characters (`=`, `:`, `=>`, `?`, `==`), whether it assigns a
+/// value (`Some(true)`: `=`, `:`, `=>`, `:=`) or compares or selects (`Some(false)`).
+fn operator(word: &str) -> Option<bool> {
+    if word.is_empty() || !word.bytes().all(|b| b"=:!<>?~+-*/%|&.".contains(&b)) {
+        return None;
+    }
+    Some(matches!(word, "=" | ":" | "=>" | ":="))
+}
+
+/// Whether a word after `key =` in code computes its value rather than giving it: a call
+/// (`getpass(`, `os.getenv(`) or a variable (`$T`).
+fn is_expression(word: &str) -> bool {
+    if word.starts_with('$') {
+        return true;
+    }
+    match word.find('(') {
+        Some(paren) => !word[..paren].contains(['"', '\'']) && paren > 0,
+        None => false,
+    }
+}
+
+/// Whether a word of shell text opens an object whose first key is written quoted
+/// (`{"password":`, `[{'token':`), as JSON and Python dictionaries split at whitespace are.
+fn opens_object(word: &str) -> bool {
+    let inner = word.trim_start_matches(['{', '[']);
+    if !word[..word.len() - inner.len()].contains('{') {
+        return false;
+    }
+    closing_quote(inner).is_some_and(|close| inner.as_bytes().get(close + 1) == Some(&b':'))
 }
 
 /// Whether `word` is exactly one of the options `rules` lists.

@@ -1048,6 +1048,14 @@ fn huge_and_adversarial_arguments_are_scrubbed_without_panicking() {
         "ab",
         " a=",
         "\\",
+        "<a x=",
+        "<a x=\"<",
+        "<password>",
+        "<a key='password' ",
+        "{\"a\": ",
+        "password = ",
+        "a:b@c ",
+        "a=1,b=http://x,",
     ];
     for pattern in patterns {
         let arg = pattern.repeat(SIZE / pattern.len());
