@@ -267,6 +267,14 @@ impl Scrubber {
                             }
                             start = value_at;
                         }
+                        Kind::SecretCommand => {
+                            let (value, quote) = strip_quotes(&arg[value_at..]);
+                            let at = value_at + quote;
+                            if let Some(scrubbed) = self.scrub_secret_command(value, depth) {
+                                edits.replace(at..at + value.len(), &scrubbed);
+                            }
+                            return Outcome::replaced(edits.finish());
+                        }
                         // A prompt's text, or a value another rule has already hidden
                         // (markup's `password='********'/>`).
                         _ if is_prompt(&rest[..end], &arg[value_at..])

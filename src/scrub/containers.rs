@@ -141,10 +141,22 @@ pub(super) static CONTAINERS: &[Program] = &[
             bare_keys: false,
             ..PLAIN
         },
-        subcommands: &[Subcommand {
-            path: &["exec"],
-            rules: runs(1, KUBECTL_EXEC),
-        }],
+        subcommands: &[
+            Subcommand {
+                path: &["exec"],
+                rules: runs(1, KUBECTL_EXEC),
+            },
+            // `oc login -u USER -p PASSWORD`.
+            Subcommand {
+                path: &["login"],
+                rules: Rules {
+                    options: &[opt("-p", Value::Secret)],
+                    valued: "-u --username -s --server --certificate-authority",
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+        ],
     },
     Program {
         names: "crictl",

@@ -29,6 +29,7 @@ const SECRET_NOUNS: &[&str] = &[
     "token",
     "credential",
     "credentials",
+    "cred",
     "creds",
     "apikey",
     "auth",
@@ -241,6 +242,9 @@ pub(super) fn classify(key: &str, form: KeyForm) -> Kind {
     if last == "authorization" {
         return Kind::Authorization;
     }
+    if names_secret_command(&parts, form) {
+        return Kind::SecretCommand;
+    }
     if NOT_SECRET_KEYS.contains(&parts.join("_").as_str())
         || (parts.len() > 1 && NEGATIONS.contains(&parts[0].as_str()))
     {
@@ -261,6 +265,27 @@ pub(super) fn classify(key: &str, form: KeyForm) -> Kind {
     } else {
         Kind::Plain
     }
+}
+
+/// Words that make a key name a command rather than a value (`--password-command`,
+/// `passwordeval`, `PassCmd`).
+const COMMAND_WORDS: &[&str] = &["command", "cmd", "eval"];
+
+/// Whether the key whose components are `parts` names a command that prints a secret: a
+/// command word after a secret noun, or glued to one.
+fn names_secret_command(parts: &[String], form: KeyForm) -> bool {
+    let Some(last) = parts.last().map(String::as_str) else {
+        return false;
+    };
+    let before = parts.len().checked_sub(2).map(|i| parts[i].as_str());
+    if COMMAND_WORDS.contains(&last) {
+        return before.is_some_and(|noun| names_secret(noun, None, KeyForm::Key));
+    }
+    form == KeyForm::Key
+        && COMMAND_WORDS.iter().any(|word| {
+            last.strip_suffix(word)
+                .is_some_and(|noun| SECRET_NOUNS.contains(&noun))
+        })
 }
 
 /// Whether `head`, the last component of a key (with `before` the one ahead of it), names a

@@ -63,7 +63,12 @@
 //!   `openssl -k`, ...), `user:password` values (`curl -u`, `smbclient -U user%pw`,
 //!   `lftp -u user,pw`), secret operands (`vault login TOKEN`, `rabbitmqctl add_user NAME PW`,
 //!   `htpasswd -b FILE USER PW`), Oracle logons, with values separate, attached or clustered
-//!   getopt style (`-psecret`, `-sSLu user:pw`).
+//!   getopt style (`-psecret`, `-sSLu user:pw`), Go style (`vault token create -id=x`), or
+//!   in pairs (`qpdf --encrypt USER OWNER`).
+//! - **Password commands.** A key naming a command that prints a secret
+//!   (`--password-command`, `passwordeval`, `PassCmd`) hides what `echo` or `printf` prints
+//!   there (`--password-command "echo x"`); any other command is scrubbed as shell text and
+//!   kept (`pass show backup`).
 //! - **Wrappers** (`wrappers.rs`, `containers.rs`): `sudo`, `env`, `timeout 5`,
 //!   `flock FILE`, `ssh HOST`, `docker exec C`, `kubectl exec POD --`, `xargs`, `strace`,
 //!   `nsenter`, `find -exec`, ... know which of their options take a value and how many
@@ -382,6 +387,35 @@ impl Scrubber {
         }
     }
 
+    /// A command that prints a secret (the value of `--password-command`): the arguments of
+    /// `echo` or `printf` are the secret itself; any other command is scrubbed as shell text.
+    fn scrub_secret_command(&self, text: &str, depth: usize) -> Option<String> {
+        let words = shell_words(text);
+        let mut edits = arg::Edits::new(text);
+        let mut printing: Option<&str> = None;
+        for range in words {
+            let Some(word) = text.get(range.clone()) else {
+                continue;
+            };
+            if shell::is_control_operator_word(word) {
+                printing = None;
+                continue;
+            }
+            match printing {
+                None => {
+                    let program = programs::basename(shell::unquote(word).1);
+                    printing = Some(program).filter(|p| matches!(*p, "echo" | "printf"));
+                    if printing.is_none() {
+                        return self.scrub_text(text, depth);
+                    }
+                }
+                Some("echo") if word.starts_with('-') => {}
+                Some(_) => edits.replace(range, &mask::mask_whole(word)),
+            }
+        }
+        edits.finish()
+    }
+
     /// Scrubs a command line written inside one argument, word by word.
     fn scrub_words(&self, text: &str, depth: usize) -> Option<String> {
         let mut sequence = Sequence::new(self, true, depth);
@@ -413,6 +447,9 @@ enum Kind {
     Secret,
     /// Its value is a credential that may start with a scheme word, which is kept.
     Authorization,
+    /// Its value is a command that prints the secret (`--password-command`, `passwordeval`):
+    /// what `echo` or `printf` prints there is hidden.
+    SecretCommand,
 }
 
 impl Kind {
@@ -422,6 +459,7 @@ impl Kind {
             Kind::Plain => Pending::Nothing,
             Kind::Secret => Pending::Mask,
             Kind::Authorization => Pending::Authorization,
+            Kind::SecretCommand => Pending::SecretCommand,
         }
     }
 }
@@ -439,6 +477,11 @@ enum Pending {
     /// Hidden whole unless it computes its value (`password = "x"`, not
     /// `pw = getpass("Password: ")`).
     Literal,
+    /// Hidden whole, and so is the word after it, unless it is a long option (`qpdf --encrypt
+    /// USER OWNER`).
+    MaskTwo,
+    /// A command that prints a secret (`--password-command "echo x"`).
+    SecretCommand,
     /// Hidden whole unless it is an option (`gh auth login --with-token`).
     MaskUnlessOption,
     /// It is an authorization value: the scheme stays, the credential goes.

@@ -35,6 +35,11 @@ pub(super) enum Value {
     /// The program the command operands are given to (`docker run --entrypoint mysql IMAGE
     /// -psecret`).
     Entrypoint,
+    /// No value: a switch whose name would otherwise be taken for a sensitive key
+    /// (`pulumi config set --secret KEY VALUE`).
+    Switch,
+    /// Two secrets follow (`qpdf --encrypt USER_PASSWORD OWNER_PASSWORD`).
+    SecretPair,
 }
 
 /// An option with a value that needs more than the generic rules.
@@ -52,6 +57,9 @@ impl Opt {
         let rest = arg.strip_prefix(self.name)?;
         let value = if self.name.starts_with("--") || !self.name.starts_with(['-', '/']) {
             rest.strip_prefix('=')?
+        } else if self.name.len() > 2 && self.name.starts_with('-') && rest.starts_with('=') {
+            // Go's single-dash long options: `vault token create -id=x`.
+            &rest[1..]
         } else if self.name.starts_with('/') {
             rest.strip_prefix(':')?
         } else {

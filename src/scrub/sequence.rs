@@ -134,6 +134,13 @@ impl<'s> Sequence<'s> {
             // `token = $T`) is no secret written here.
             Pending::Literal if is_expression(word) => {}
             Pending::Literal => return Some(self.mask(word)),
+            Pending::MaskTwo => {
+                if !is_long_option(word) {
+                    self.pending = Pending::Mask;
+                    return Some(self.mask(word));
+                }
+            }
+            Pending::SecretCommand => return self.scrubber.scrub_secret_command(word, self.depth),
             Pending::MaskUnlessOption => {
                 if !word.starts_with('-') {
                     return Some(self.mask(word));
@@ -332,6 +339,7 @@ impl<'s> Sequence<'s> {
                 || name.starts_with("--")
                 || !name.starts_with('-')
                 || value == Some(Value::SecretAttached)
+                || (name.len() > 2 && word.as_bytes().get(name.len()) == Some(&b'='))
         };
         for opt in rules.options {
             if word == opt.name {
@@ -422,6 +430,8 @@ impl<'s> Sequence<'s> {
                 Pending::Nothing
             }
             Value::Entrypoint => Pending::Entrypoint,
+            Value::Switch => Pending::Nothing,
+            Value::SecretPair => Pending::MaskTwo,
         };
         if let [b'-', c] = word.as_bytes() {
             if c.is_ascii_alphabetic() {
@@ -433,9 +443,11 @@ impl<'s> Sequence<'s> {
     /// A value written against its option (`-psecret`, `--user=a:b`, `-c"shell text"`).
     fn attached(&mut self, value: Value, text: &str) -> Option<String> {
         match value {
-            Value::Secret | Value::SecretAttached | Value::SecretUnlessOption => {
-                Some(self.mask(text))
-            }
+            Value::Switch => None,
+            Value::Secret
+            | Value::SecretAttached
+            | Value::SecretUnlessOption
+            | Value::SecretPair => Some(self.mask(text)),
             Value::UserPassword(separator) => mask_user_password(text, separator),
             Value::Logon => mask_logon(text),
             Value::Cookie => text.contains('=').then(|| self.mask(text)),

@@ -24,6 +24,14 @@ const SAMBA_USER: &[super::programs::Opt] = &[
 const SAMBA_VALUED: &str = "-L -I -M -p -R -s -l -d -O -n -i -W -A -c -D -T -b -m -t --port \
     --workgroup --configfile --directory --command --authentication-file --max-protocol";
 
+/// `dotnet nuget add source URL -n NAME -u USER -p PASSWORD`.
+const NUGET_SOURCE: Rules = Rules {
+    options: &[opt("-p", Value::Secret)],
+    valued: "-n --name -u --username --configfile --valid-authentication-types",
+    bare_keys: false,
+    ..PLAIN
+};
+
 pub(super) static TOOLS: &[Program] = &[
     // `-f file`, `-d fd` and `-P prompt` take values that are not the command to run.
     program(
@@ -233,6 +241,26 @@ pub(super) static TOOLS: &[Program] = &[
                     ..PLAIN
                 },
             },
+            // `vault operator unseal KEY`: an unseal key share.
+            Subcommand {
+                path: &["operator", "unseal"],
+                rules: Rules {
+                    operands: Operands::Token,
+                    clusters: false,
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            // `vault token create -id=TOKEN`: the new token's value.
+            Subcommand {
+                path: &["token", "create"],
+                rules: Rules {
+                    options: &[opt("-id", Value::Secret)],
+                    clusters: false,
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
         ],
     },
     Program {
@@ -261,15 +289,35 @@ pub(super) static TOOLS: &[Program] = &[
     Program {
         names: "az",
         rules: NO_BARE_KEYS,
-        subcommands: &[Subcommand {
-            path: &["login"],
-            rules: Rules {
-                options: &[opt("-p", Value::Secret)],
-                valued: "-u --username -t --tenant",
-                bare_keys: false,
-                ..PLAIN
+        subcommands: &[
+            Subcommand {
+                path: &["login"],
+                rules: Rules {
+                    options: &[opt("-p", Value::Secret)],
+                    valued: "-u --username -t --tenant",
+                    bare_keys: false,
+                    ..PLAIN
+                },
             },
-        }],
+            Subcommand {
+                path: &["keyvault", "secret", "set"],
+                rules: Rules {
+                    options: &[opt("--value", Value::Secret)],
+                    valued: "--vault-name --name -n --file --encoding --content-type",
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["sql", "server", "create"],
+                rules: Rules {
+                    options: &[opt("-p", Value::Secret)],
+                    valued: "-g -n -u -l --resource-group --name --admin-user --location",
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+        ],
     },
     Program {
         // MinIO client: `mc alias set NAME URL ACCESS_KEY SECRET_KEY`.
@@ -456,11 +504,201 @@ pub(super) static TOOLS: &[Program] = &[
         },
     ),
     program(
-        "npm npx yarn pnpm pip pip3 pipx gem cargo go apt apt-get apt-cache dpkg dnf yum \
+        "npm npx yarn pnpm pip pip3 pipx gem go apt apt-get apt-cache dpkg dnf yum \
             apk brew composer poetry uv conda bundle gcloud systemctl journalctl service grep \
-            egrep fgrep zgrep rg ag ack man which whereis apropos",
+            egrep fgrep zgrep rg ag ack man which whereis apropos getent",
         NO_BARE_KEYS,
     ),
+    // `cargo login TOKEN`.
+    Program {
+        names: "cargo",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["login"],
+            rules: Rules {
+                valued: "--registry",
+                operands: Operands::Token,
+                bare_keys: false,
+                ..PLAIN
+            },
+        }],
+    },
+    program(
+        "yt-dlp youtube-dl",
+        Rules {
+            options: &[
+                opt("-p", Value::Secret),
+                opt("--video-password", Value::Secret),
+            ],
+            valued: "-u -o -f -a -r -R -N --username --output --format --batch-file",
+            ..PLAIN
+        },
+    ),
+    // InfluxDB 2's CLI: `-t` is the API token everywhere, `setup -p` the admin's password.
+    Program {
+        names: "influx",
+        rules: Rules {
+            options: &[opt("-t", Value::Secret)],
+            bare_keys: false,
+            ..PLAIN
+        },
+        subcommands: &[Subcommand {
+            path: &["setup"],
+            rules: Rules {
+                options: &[opt("-p", Value::Secret), opt("-t", Value::Secret)],
+                valued: "-u -o -b -r -n --username --org --bucket --retention --name --host",
+                bare_keys: false,
+                ..PLAIN
+            },
+        }],
+    },
+    // Options are words: `-au USER -ap PASSWORD`, `-xu USER -xp PASSWORD`.
+    program(
+        "swaks",
+        Rules {
+            options: &[opt("-ap", Value::Secret)],
+            valued: "-au -t -f -s -p -h --to --from --server --port --helo --header --body \
+                --attach --auth",
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "sendemail sendEmail",
+        Rules {
+            options: &[opt("-xp", Value::Secret)],
+            valued: "-f -t -u -m -s -xu -a -cc -bcc -o",
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "twine",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-u -r -c -i --username --repository --repository-url --comment \
+                --sign-with --identity --config-file --cert --client-cert",
+            ..PLAIN
+        },
+    ),
+    // DigitalOcean: `-t` is the access token for every command.
+    program(
+        "doctl",
+        Rules {
+            options: &[opt("-t", Value::Secret)],
+            valued: "-c --config --context -o --output",
+            bare_keys: false,
+            ..PLAIN
+        },
+    ),
+    Program {
+        names: "dotnet",
+        rules: NO_BARE_KEYS,
+        subcommands: &[
+            Subcommand {
+                path: &["nuget", "push"],
+                rules: Rules {
+                    options: &[opt("-k", Value::Secret), opt("-sk", Value::Secret)],
+                    valued: "-s --source -ss --symbol-source -t --timeout",
+                    clusters: false,
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+            Subcommand {
+                path: &["nuget", "add", "source"],
+                rules: NUGET_SOURCE,
+            },
+            Subcommand {
+                path: &["nuget", "update", "source"],
+                rules: NUGET_SOURCE,
+            },
+        ],
+    },
+    program(
+        "ccrypt ccencrypt ccdecrypt ccat",
+        Rules {
+            options: &[opt("-K", Value::Secret)],
+            valued: "-k --keyfile -E --envvar -S --suffix",
+            ..PLAIN
+        },
+    ),
+    program(
+        "mcrypt",
+        Rules {
+            options: &[opt("-k", Value::Secret)],
+            valued: "-f -a -m -s -o -h --keyfile --algorithm --mode",
+            ..PLAIN
+        },
+    ),
+    program(
+        "veracrypt truecrypt",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-k --keyfiles -m --mount-options --filesystem --hash --encryption --slot \
+                --pim --volume-type --size",
+            ..PLAIN
+        },
+    ),
+    // `qpdf --encrypt USER_PASSWORD OWNER_PASSWORD KEY_LENGTH`.
+    program(
+        "qpdf",
+        Rules {
+            options: &[opt("--encrypt", Value::SecretPair)],
+            ..PLAIN
+        },
+    ),
+    // Switches are words with values attached (`-p<password>`, `-hp<password>`, `-m5`).
+    program(
+        "rar unrar",
+        Rules {
+            options: &[
+                opt("-hp", Value::SecretAttached),
+                opt("-p", Value::SecretAttached),
+            ],
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "nats",
+        Rules {
+            options: &[opt("--user", Value::UserPassword(b':'))],
+            valued: "-s --server --creds --nkey --context --tlscert --tlskey --tlsca",
+            ..PLAIN
+        },
+    ),
+    Program {
+        names: "pulumi",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["config", "set"],
+            rules: Rules {
+                options: &[
+                    opt("--secret", Value::Switch),
+                    opt("--plaintext", Value::Switch),
+                ],
+                valued: "-s --stack --path",
+                ..PLAIN
+            },
+        }],
+    },
+    // `--secret-id` names a secret in AWS; `put-parameter --value` is often a SecureString.
+    Program {
+        names: "aws",
+        rules: Rules {
+            valued: "--secret-id --profile --region --output --query --endpoint-url",
+            ..PLAIN
+        },
+        subcommands: &[Subcommand {
+            path: &["ssm", "put-parameter"],
+            rules: Rules {
+                options: &[opt("--value", Value::Secret)],
+                valued: "--name --type --description --key-id --tier --profile --region",
+                ..PLAIN
+            },
+        }],
+    },
     Program {
         names: "helm",
         rules: NO_BARE_KEYS,
@@ -475,7 +713,15 @@ pub(super) static TOOLS: &[Program] = &[
         }],
     },
     program(
-        "crackmapexec netexec nxc evil-winrm",
+        "medusa",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-h -H -u -U -P -C -O -e -M -m -n -t -T -g -r -d",
+            ..PLAIN
+        },
+    ),
+    program(
+        "crackmapexec netexec nxc evil-winrm smbmap",
         Rules {
             options: &[opt("-p", Value::Secret)],
             valued: "-u -a -k -f -e -d -i -H --database",
