@@ -146,6 +146,23 @@ pub(super) static CONTAINERS: &[Program] = &[
                 path: &["exec"],
                 rules: runs(1, KUBECTL_EXEC),
             },
+            // `kubectl run NAME … -- command…`, `kubectl debug POD … -- command…`.
+            Subcommand {
+                path: &["run"],
+                rules: runs(
+                    1,
+                    "--image --port --env --labels -l --overrides --restart --serviceaccount -n \
+                        --namespace --requests --limits --pod-running-timeout",
+                ),
+            },
+            Subcommand {
+                path: &["debug"],
+                rules: runs(
+                    1,
+                    "--image -c --container --target --profile --copy-to -n --namespace --env \
+                        --image-pull-policy",
+                ),
+            },
             // `oc login -u USER -p PASSWORD`.
             Subcommand {
                 path: &["login"],

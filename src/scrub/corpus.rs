@@ -668,6 +668,25 @@ pub const LEAKS: &[Leak] = &[
     (&["aws", "configure", "set", "aws_secret_access_key", "r3-tool-33", "--profile", "prod"], &["r3-tool-33"], &["aws", "configure", "set", "aws_secret_access_key", "********", "--profile", "prod"]),
     (&["az", "login", "--service-principal", "-u", "http://app", "-p", "r3-tool-34", "--tenant", "corp"], &["r3-tool-34"], &["az", "login", "--service-principal", "-u", "http://app", "-p", "********", "--tenant", "corp"]),
     (&["wget", "--user=ci", "--http-password", "r3-tool-35", "https://artifacts/x.tgz"], &["r3-tool-35"], &["wget", "--user=ci", "--http-password", "********", "https://artifacts/x.tgz"]),
+    // Review 3, wrappers that hide the real program
+    (&["kubectl", "run", "redis-cli", "--rm", "-it", "--image=redis:7", "--restart=Never", "--", "redis-cli", "-h", "cache", "-a", "r3-wrap-1"], &["r3-wrap-1"], &["kubectl", "run", "redis-cli", "--rm", "-it", "--image=redis:7", "--restart=Never", "--", "redis-cli", "-h", "cache", "-a", "********"]),
+    (&["kubectl", "debug", "-it", "api-7d9f", "--image=busybox", "--target=api", "--", "mysql", "-h", "db", "-pr3-wrap-2"], &["r3-wrap-2"], &["kubectl", "debug", "-it", "api-7d9f", "--image=busybox", "--target=api", "--", "mysql", "-h", "db", "-p********"]),
+    (&["machinectl", "shell", "root@web", "/usr/bin/redis-cli", "-a", "r3-wrap-3"], &["r3-wrap-3"], &["machinectl", "shell", "root@web", "/usr/bin/redis-cli", "-a", "********"]),
+    (&["bwrap", "--ro-bind", "/usr", "/usr", "--dev", "/dev", "--unshare-net", "mysql", "-pr3-wrap-4"], &["r3-wrap-4"], &["bwrap", "--ro-bind", "/usr", "/usr", "--dev", "/dev", "--unshare-net", "mysql", "-p********"]),
+    (&["toolbox", "run", "--container", "dev", "redis-cli", "-a", "r3-wrap-5"], &["r3-wrap-5"], &["toolbox", "run", "--container", "dev", "redis-cli", "-a", "********"]),
+    (&["distrobox", "enter", "dev", "--", "sshpass", "-p", "r3-wrap-6", "ssh", "host"], &["r3-wrap-6"], &["distrobox", "enter", "dev", "--", "sshpass", "-p", "********", "ssh", "host"]),
+    (&["poetry", "run", "mycli", "-u", "app", "-p", "r3-wrap-7"], &["r3-wrap-7"], &["poetry", "run", "mycli", "-u", "app", "-p", "********"]),
+    (&["uv", "run", "--with", "mycli", "mycli", "-p", "r3-wrap-8"], &["r3-wrap-8"], &["uv", "run", "--with", "mycli", "mycli", "-p", "********"]),
+    (&["bundle", "exec", "redis-cli", "-a", "r3-wrap-9"], &["r3-wrap-9"], &["bundle", "exec", "redis-cli", "-a", "********"]),
+    (&["custom-runner", "--retries", "3", "--", "redis-cli", "-a", "r3-wrap-10"], &["r3-wrap-10"], &["custom-runner", "--retries", "3", "--", "redis-cli", "-a", "********"]),
+    (&["sh", "-c", "( cd /srv && redis-cli -a r3-wrap-11 )"], &["r3-wrap-11"], &["sh", "-c", "( cd /srv && redis-cli -a ******** )"]),
+    (&["sh", "-c", "case \"$1\" in start) redis-cli -a r3-wrap-12 ping;; esac"], &["r3-wrap-12"], &["sh", "-c", "case \"$1\" in start) redis-cli -a ******** ping;; esac"]),
+    (&["bash", "-c", "f() { redis-cli -a r3-wrap-13 \"$@\"; }; f ping"], &["r3-wrap-13"], &["bash", "-c", "f() { redis-cli -a ******** \"$@\"; }; f ping"]),
+    (&["bash", "-c", "function probe { mysql -pr3-wrap-14 -e 'select 1'; }; probe"], &["r3-wrap-14"], &["bash", "-c", "function probe { mysql -p******** -e 'select 1'; }; probe"]),
+    (&["nice", "-n", "5", "ionice", "-c3", "timeout", "10s", "sudo", "-u", "redis", "redis-cli", "-a", "r3-wrap-15"], &["r3-wrap-15"], &["nice", "-n", "5", "ionice", "-c3", "timeout", "10s", "sudo", "-u", "redis", "redis-cli", "-a", "********"]),
+    (&["ip", "netns", "exec", "blue", "nsenter", "-t", "1", "-n", "systemd-run", "--scope", "busybox", "sh", "-c", "redis-cli -a r3-wrap-16"], &["r3-wrap-16"], &["ip", "netns", "exec", "blue", "nsenter", "-t", "1", "-n", "systemd-run", "--scope", "busybox", "sh", "-c", "redis-cli -a ********"]),
+    (&["watch", "-n1", "env", "-i", "HOME=/root", "redis-cli", "-a", "r3-wrap-17", "info"], &["r3-wrap-17"], &["watch", "-n1", "env", "-i", "HOME=/root", "redis-cli", "-a", "********", "info"]),
+    (&["docker", "exec", "-e", "LANG=C", "-it", "cache", "redis-cli", "-a", "r3-wrap-18"], &["r3-wrap-18"], &["docker", "exec", "-e", "LANG=C", "-it", "cache", "redis-cli", "-a", "********"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1145,6 +1164,12 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["getent", "passwd", "alice"],
     &["vault", "operator", "unseal", "-status"],
     &["oc", "login", "https://api.crc.testing:6443", "--web"],
+    // Review 3, wrapper look-alikes
+    &["git", "checkout", "--", "mysql"],
+    &["kubectl", "run", "web", "--image=nginx", "--port=80"],
+    &["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "ls", "-p", "/tmp"],
+    &["sh", "-c", "case \"$1\" in -p) echo port;; esac"],
+    &["poetry", "run", "pytest", "-p", "no:cacheprovider"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

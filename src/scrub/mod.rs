@@ -71,13 +71,16 @@
 //!   kept (`pass show backup`).
 //! - **Wrappers** (`wrappers.rs`, `containers.rs`): `sudo`, `env`, `timeout 5`,
 //!   `flock FILE`, `ssh HOST`, `docker exec C`, `kubectl exec POD --`, `xargs`, `strace`,
-//!   `nsenter`, `find -exec`, ... know which of their options take a value and how many
-//!   operands come before the command, so the wrapped program gets its own rules; a shell's
-//!   `-c`, `su -c` and `flock -c` take shell text.
+//!   `nsenter`, `find -exec`, `bwrap`, `machinectl shell`, `kubectl run|debug … --`,
+//!   `poetry|uv|pipenv run`, `bundle exec`, ... know which of their options take a value and
+//!   how many operands come before the command, so the wrapped program gets its own rules; a
+//!   shell's `-c`, `su -c` and `flock -c` take shell text. Under any other program, a program
+//!   the scrubber knows right after `--` is a command (`custom-runner -- redis-cli -a x`).
 //! - **Shell text** (`sh -c "LANG=C mysql -psecret db"`): an argument with whitespace is split
 //!   the way a shell would split it, quotes respected (a quote that never closes is a
 //!   character), and its words walked like a command line: assignments before the command,
-//!   `;`, `&&`, `|` and `$(` starting new commands, SQL's `IDENTIFIED BY 'pw'`, and the
+//!   `;`, `&&`, `|` and `$(` starting new commands, `(`, `{`, `f()`, `function f` and
+//!   `case` patterns before a command, SQL's `IDENTIFIED BY 'pw'`, and the
 //!   argument of `echo`/`printf` piped into a program that reads a password from its input
 //!   (`echo pw | docker login --password-stdin`, `| chpasswd`, `| sudo -S`).
 //! - **Process titles.** argv\[0\] is scrubbed as a title: programs that rewrite it
@@ -494,6 +497,8 @@ enum Pending {
     Cookie,
     /// The value of a program's option: scrubbed on its own, and not an operand.
     Value,
+    /// Two such values (`bwrap --bind SOURCE DEST`).
+    TwoValues,
     /// Shell text (`su -c`, `flock -c`).
     Shell,
     /// The program a wrapper's command operands go to (`docker run --entrypoint`).

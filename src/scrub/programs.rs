@@ -40,6 +40,8 @@ pub(super) enum Value {
     Switch,
     /// Two secrets follow (`qpdf --encrypt USER_PASSWORD OWNER_PASSWORD`).
     SecretPair,
+    /// Two values with nothing special about them (`bwrap --bind SOURCE DEST`).
+    TwoValues,
 }
 
 /// An option with a value that needs more than the generic rules.

@@ -41,6 +41,9 @@ pub(super) struct Sequence<'s> {
     title: bool,
     /// The program that a wrapper's command operands go to (`docker run --entrypoint`).
     entrypoint: Option<&'static Program>,
+    /// `--` was the last word, under a program that runs no command as far as its rules say:
+    /// a known program after it is a command (`kubectl debug POD -- mysql -p…`).
+    after_double_dash: bool,
 }
 
 impl<'s> Sequence<'s> {
@@ -60,6 +63,7 @@ impl<'s> Sequence<'s> {
             identified: false,
             title: false,
             entrypoint: None,
+            after_double_dash: false,
         }
     }
 
@@ -155,6 +159,13 @@ impl<'s> Sequence<'s> {
             Pending::Logon => return mask_logon(word).or_else(|| self.value(word, quoted)),
             Pending::Cookie => return word.contains('=').then(|| self.mask(word)),
             Pending::Value => return self.value(word, quoted),
+            Pending::TwoValues => {
+                let replaced = self.value(word, quoted);
+                if self.pending == Pending::Nothing {
+                    self.pending = Pending::Value;
+                }
+                return replaced;
+            }
             Pending::Entrypoint => {
                 self.entrypoint = program_named(word);
                 return None;
@@ -166,6 +177,10 @@ impl<'s> Sequence<'s> {
             Pending::Shell => return self.scrubber.scrub_text(word, self.depth),
         }
         if self.at_command {
+            return self.command(word, quoted);
+        }
+        if std::mem::take(&mut self.after_double_dash) && is_known(word) {
+            self.begin_command();
             return self.command(word, quoted);
         }
         // A command substitution starts a command of its own (`echo $(mysql -p…)`).
@@ -182,11 +197,16 @@ impl<'s> Sequence<'s> {
             return None;
         }
         let Some(rules) = self.rules else {
+            if word == "--" {
+                self.after_double_dash = true;
+                return None;
+            }
             return self.generic(word, quoted, true);
         };
         if !self.options_done {
             if word == "--" {
                 self.options_done = true;
+                self.after_double_dash = !matches!(rules.operands, Operands::Command { .. });
                 return None;
             }
             if let Some(replaced) = self.option(&rules, word, quoted) {
@@ -214,6 +234,7 @@ impl<'s> Sequence<'s> {
         self.options_done = false;
         self.identified = false;
         self.entrypoint = None;
+        self.after_double_dash = false;
     }
 
     /// Takes `program` (if the scrubber knows it) as the one whose arguments follow.
@@ -239,6 +260,15 @@ impl<'s> Sequence<'s> {
                 }
             }
             return replaced;
+        }
+        // Shell syntax before a command: a subshell or group (`(`, `{`), a function's
+        // definition (`f()`), a pattern of `case` (`start)`).
+        if self.shell && !quoted {
+            let syntax = !word.is_empty() && word.bytes().all(|b| b"({!".contains(&b));
+            let pattern = word.ends_with(')') && (!word.contains('(') || word.ends_with("()"));
+            if syntax || pattern {
+                return None;
+            }
         }
         self.at_command = false;
         // Not a program's name: a command line (`watch "mysql -p…"`, `ssh host "…"`), an
@@ -431,6 +461,7 @@ impl<'s> Sequence<'s> {
             }
             Value::Entrypoint => Pending::Entrypoint,
             Value::Switch => Pending::Nothing,
+            Value::TwoValues => Pending::TwoValues,
             Value::SecretPair => Pending::MaskTwo,
         };
         if let [b'-', c] = word.as_bytes() {
@@ -443,7 +474,7 @@ impl<'s> Sequence<'s> {
     /// A value written against its option (`-psecret`, `--user=a:b`, `-c"shell text"`).
     fn attached(&mut self, value: Value, text: &str) -> Option<String> {
         match value {
-            Value::Switch => None,
+            Value::Switch | Value::TwoValues => None,
             Value::Secret
             | Value::SecretAttached
             | Value::SecretUnlessOption

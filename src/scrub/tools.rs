@@ -505,7 +505,7 @@ pub(super) static TOOLS: &[Program] = &[
     ),
     program(
         "npm npx yarn pnpm pip pip3 pipx gem go apt apt-get apt-cache dpkg dnf yum \
-            apk brew composer poetry uv conda bundle gcloud systemctl journalctl service grep \
+            apk brew composer conda gcloud systemctl journalctl service grep \
             egrep fgrep zgrep rg ag ack man which whereis apropos getent",
         NO_BARE_KEYS,
     ),
