@@ -380,10 +380,14 @@ impl Scrubber {
                     };
                 }
                 Split::Words if depth < MAX_NESTING => {
-                    if let Some(scrubbed) = self.scrub_words(rest, depth + 1) {
+                    let (scrubbed, then) = self.scrub_words_then(rest, depth + 1);
+                    if let Some(scrubbed) = scrubbed {
                         edits.replace(start..arg.len(), &scrubbed);
                     }
-                    return Outcome::replaced(edits.finish());
+                    return Outcome {
+                        replaced: edits.finish(),
+                        then,
+                    };
                 }
                 Split::Url if matches!(in_list, Some(b',' | b';')) => {
                     // `computerName=https://web/x,password=…`: the URL is one entry.

@@ -687,6 +687,21 @@ pub const LEAKS: &[Leak] = &[
     (&["ip", "netns", "exec", "blue", "nsenter", "-t", "1", "-n", "systemd-run", "--scope", "busybox", "sh", "-c", "redis-cli -a r3-wrap-16"], &["r3-wrap-16"], &["ip", "netns", "exec", "blue", "nsenter", "-t", "1", "-n", "systemd-run", "--scope", "busybox", "sh", "-c", "redis-cli -a ********"]),
     (&["watch", "-n1", "env", "-i", "HOME=/root", "redis-cli", "-a", "r3-wrap-17", "info"], &["r3-wrap-17"], &["watch", "-n1", "env", "-i", "HOME=/root", "redis-cli", "-a", "********", "info"]),
     (&["docker", "exec", "-e", "LANG=C", "-it", "cache", "redis-cli", "-a", "r3-wrap-18"], &["r3-wrap-18"], &["docker", "exec", "-e", "LANG=C", "-it", "cache", "redis-cli", "-a", "********"]),
+    // Review 3, obfuscation: quotes inside words, Unicode, keys ending one element
+    (&["sh", "-c", "app --pa''ssword=r3-obf-1 --port 80"], &["r3-obf-1"], &["sh", "-c", "app --pa''ssword=******** --port 80"]),
+    (&["sh", "-c", "redis-cli -\"a\" r3-obf-2 ping"], &["r3-obf-2"], &["sh", "-c", "redis-cli -\"a\" ******** ping"]),
+    (&["sh", "-c", "redis\"-cli\" -a r3-obf-3 ping"], &["r3-obf-3"], &["sh", "-c", "redis\"-cli\" -a ******** ping"]),
+    (&["sh", "-c", "my\\sql -pr3-obf-4 app"], &["r3-obf-4"], &["sh", "-c", "my\\sql -p******** app"]),
+    (&["sh", "-c", "app --pass\"word\"=r3-obf-5"], &["r3-obf-5"], &["sh", "-c", "app --pass\"word\"=********"]),
+    (&["bash", "-c", "sh -c 'redis-cli -a '\"'\"'r3-obf-6'\"'\"' ping'"], &["r3-obf-6"], &[]),
+    (&["app --password\u{a0}r3-obf-7"], &["r3-obf-7"], &["app --password\u{a0}********"]),
+    (&["worker:\u{3000}--token\u{3000}r3-obf-8"], &["r3-obf-8"], &["worker:\u{3000}--token\u{3000}********"]),
+    (&["app", "--ｐａｓｓｗｏｒｄ=r3-obf-9"], &["r3-obf-9"], &["app", "--ｐａｓｓｗｏｒｄ=********"]),
+    (&["app", "--p\u{430}ssword=r3-obf-10"], &["r3-obf-10"], &["app", "--p\u{430}ssword=********"]),
+    (&["ssh", "db1", "redis-cli -a", "r3-obf-11", "ping"], &["r3-obf-11"], &["ssh", "db1", "redis-cli -a", "********", "ping"]),
+    (&["watch", "-n", "5", "redis-cli --no-auth-warning -a", "r3-obf-12", "info"], &["r3-obf-12"], &["watch", "-n", "5", "redis-cli --no-auth-warning -a", "********", "info"]),
+    (&["php-fpm: pool www\n--token=r3-obf-13"], &["r3-obf-13"], &["php-fpm: pool www\n--token=********"]),
+    (&["app", "--api\u{200b}-key=r3-obf-14"], &["r3-obf-14"], &["app", "--api\u{200b}-key=********"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1170,6 +1185,12 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "ls", "-p", "/tmp"],
     &["sh", "-c", "case \"$1\" in -p) echo port;; esac"],
     &["poetry", "run", "pytest", "-p", "no:cacheprovider"],
+    // Review 3, obfuscation look-alikes
+    &["sh", "-c", "echo \"it's\" done"],
+    &["sh", "-c", "grep -r \"pass\"word src/"],
+    &["app", "--ｎａｍｅ=ｗｏｒｌｄ"],
+    &["Web\u{a0}Content"],
+    &["ssh", "db1", "uptime", "-p"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

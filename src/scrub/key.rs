@@ -318,6 +318,55 @@ fn names_secret(head: &str, before: Option<&str>, form: KeyForm) -> bool {
     }
 }
 
+/// `key` with the characters that only look like ASCII written as ASCII: fullwidth forms
+/// (`ｐａｓｓｗｏｒｄ`), Cyrillic and Greek letters shaped like Latin ones (`pаssword` with a
+/// Cyrillic `а`), and without invisible characters (zero-width spaces and joiners, soft
+/// hyphens), so a key written to be read as `password` is one.
+pub(super) fn fold_lookalikes(key: &str) -> String {
+    key.chars()
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}'
+            )
+        })
+        .map(|c| match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            'а' | 'ɑ' | 'α' => 'a',
+            'с' | 'ϲ' => 'c',
+            'ԁ' => 'd',
+            'е' | 'ε' => 'e',
+            'һ' => 'h',
+            'і' | 'ι' => 'i',
+            'ј' => 'j',
+            'к' | 'κ' => 'k',
+            'о' | 'ο' => 'o',
+            'р' | 'ρ' => 'p',
+            'ѕ' => 's',
+            'т' | 'τ' => 't',
+            'υ' => 'u',
+            'ѡ' | 'ω' => 'w',
+            'х' | 'χ' => 'x',
+            'у' | 'γ' => 'y',
+            'А' | 'Α' => 'A',
+            'В' | 'Β' => 'B',
+            'С' => 'C',
+            'Е' | 'Ε' => 'E',
+            'Н' | 'Η' => 'H',
+            'І' | 'Ι' => 'I',
+            'К' | 'Κ' => 'K',
+            'М' | 'Μ' => 'M',
+            'О' | 'Ο' => 'O',
+            'Р' | 'Ρ' => 'P',
+            'Ѕ' => 'S',
+            'Т' | 'Τ' => 'T',
+            'Х' | 'Χ' => 'X',
+            'У' | 'Υ' => 'Y',
+            _ => c,
+        })
+        .collect()
+}
+
 /// The lower-case components of a key: split at every character that is not a letter or
 /// digit, and at camelCase boundaries (`keyStorePassword`, `AWSSecretKey`, `HAuthorization`).
 fn components(key: &str) -> Vec<String> {

@@ -6,7 +6,8 @@
 //! Markup does not split into words the way a command line does (`<Password>x</Password>` is
 //! one word), so it gets its own pass, like shaped secrets. The pass reads the text once from
 //! left to right, looking only inside tags and at the text right after a tag; each byte is read
-//! at most twice (a `<` that starts no tag is looked past, not read again), so the cost stays linear whatever the text holds.
+//! at most twice (a `<` that starts no tag is looked past, not read again), so the cost stays
+//! linear whatever the text holds.
 
 use std::ops::Range;
 

@@ -13,7 +13,9 @@
 //!   *sensitive* when its head noun, the last of its components (split at `-`, `_`, `.`,
 //!   other punctuation and camelCase), is a secret noun: `password`, `passwd`, `pwd`, `pass`,
 //!   `pw`, `passphrase`, `secret`, `token`, `credential(s)`, `auth`, `bearer`, `cookie`,
-//!   `psk`, or a compound such as `api key`, `access key`, `private key`, `secret id`. Nouns
+//!   `psk`, or a compound such as `api key`, `access key`, `private key`, `secret id`. Letters
+//!   that only look like ASCII (fullwidth `ｐａｓｓｗｏｒｄ`, a Cyrillic `а`) are read as ASCII and
+//!   invisible characters (zero-width spaces, soft hyphens) are ignored. Nouns
 //!   glued to the word before count too (`dbpassword`, `storepass`, `requirepass`). A key that
 //!   only *contains* such a noun names something else and stays: `--token-ttl`,
 //!   `--key-file`, `--password-file`, `--auth-mode`, `--passthrough`, `--no-password`. See
@@ -85,9 +87,10 @@
 //!   (`echo pw | docker login --password-stdin`, `| chpasswd`, `| sudo -S`).
 //! - **Process titles.** argv\[0\] is scrubbed as a title: programs that rewrite it
 //!   (setproctitle, Perl and Ruby `$0`, node's `process.title`, PostgreSQL backends) put a whole
-//!   command line there, so its whitespace-separated words are walked like an argv, the first
-//!   being the program. The process name (the kernel's `comm`, often set from the title) gets
-//!   the same rules. A program file named `NAME=value` loses the value.
+//!   command line there, so its whitespace-separated words (any Unicode space:
+//!   `worker:\u{3000}--token x`) are walked like an argv, the first being the program. The
+//!   process name (the kernel's `comm`, often set from the title) gets the same rules. A
+//!   program file named `NAME=value` loses the value.
 //! - **Shaped secrets** (`shaped.rs`), wherever they stand: AWS access key ids, GitHub, GitLab,
 //!   Slack, Stripe, npm, PyPI, Docker Hub, Vault, OpenAI, Anthropic and other tokens with a
 //!   published prefix, JWTs, Google API keys, Azure connection string keys and SAS signatures,
@@ -340,6 +343,13 @@ impl Scrubber {
 
     /// What kind of key `key` is (leading dashes and surrounding quotes allowed).
     fn classify(&self, key: &str, form: KeyForm) -> Kind {
+        let folded;
+        let key = if key.is_ascii() {
+            key
+        } else {
+            folded = key::fold_lookalikes(key);
+            folded.as_str()
+        };
         let key = key.trim_start_matches('-').trim_matches(['"', '\'']);
         // Windows-style options (`/TargetPassword:x`, `/p:x`) start with one slash.
         let key = match key.strip_prefix('/') {
@@ -421,6 +431,21 @@ impl Scrubber {
 
     /// Scrubs a command line written inside one argument, word by word.
     fn scrub_words(&self, text: &str, depth: usize) -> Option<String> {
+        self.scrub_words_then(text, depth).0
+    }
+
+    /// [`Self::scrub_text`], and what the word after the text must get: a command line that
+    /// ends with a password flag (`ssh host "redis-cli -a" PW`, joined by the remote shell)
+    /// hides the next argument.
+    fn scrub_text_then(&self, text: &str, depth: usize) -> (Option<String>, Pending) {
+        if depth < MAX_NESTING {
+            self.scrub_words_then(text, depth + 1)
+        } else {
+            (self.scrub_urls(text), Pending::Nothing)
+        }
+    }
+
+    fn scrub_words_then(&self, text: &str, depth: usize) -> (Option<String>, Pending) {
         let mut sequence = Sequence::new(self, true, depth);
         let mut edits = arg::Edits::new(text);
         let words = shell_words(text);
@@ -438,7 +463,7 @@ impl Scrubber {
                 edits.replace(range, &replacement);
             }
         }
-        edits.finish()
+        (edits.finish(), sequence.owed())
     }
 }
 

@@ -72,17 +72,35 @@ impl<'s> Sequence<'s> {
     pub(super) fn title(&mut self, text: &str) -> Option<String> {
         self.title = true;
         let mut edits = Edits::new(text);
-        let mut at = 0;
-        for word in text.split(|c: char| c.is_ascii_whitespace()) {
-            if !word.is_empty() {
-                if let Some(replaced) = self.step(word) {
-                    edits.replace(at..at + word.len(), &replaced);
+        // Titles are written for people, who may separate words with any space
+        // (`worker:\u{3000}--token\u{3000}x`), and no program parses them.
+        let mut start = None;
+        let ends = text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')));
+        for (i, c) in ends {
+            match (c.is_whitespace(), start) {
+                (true, Some(from)) => {
+                    start = None;
+                    if let Some(replaced) = self.step(&text[from..i]) {
+                        edits.replace(from..i, &replaced);
+                    }
                 }
+                (false, None) => start = Some(i),
+                _ => {}
             }
-            at += word.len() + 1;
         }
         self.title = false;
         edits.finish()
+    }
+
+    /// What the word after the last one must get, when it is a secret whatever comes next:
+    /// the value of a password flag or a sensitive key.
+    pub(super) fn owed(&self) -> Pending {
+        match self.pending {
+            Pending::Mask | Pending::MaskUnlessOption | Pending::Authorization => self.pending,
+            _ => Pending::Nothing,
+        }
     }
 
     /// Scrubs the next word: `None` leaves it unchanged.
@@ -92,6 +110,19 @@ impl<'s> Sequence<'s> {
         } else {
             ("", word, "")
         };
+        // `--pa''ssword=x`, `-"a"`, `redis"-cli"`, `my\sql`: quotes and escapes inside a key,
+        // option or program name are read the way the shell reads them. The value keeps its
+        // quotes, and so does the key where it is shown.
+        if self.shell && open.is_empty() {
+            if let Some((key_len, key)) = glued_quotes(inner) {
+                let plain = format!("{key}{}", &inner[key_len..]);
+                let replaced = self.step_unquoted(&plain, false)?;
+                return Some(match replaced.strip_prefix(key.as_str()) {
+                    Some(rest) => format!("{}{rest}", &inner[..key_len]),
+                    None => replaced,
+                });
+            }
+        }
         let replaced = self.step_unquoted(inner, !open.is_empty());
         replaced.map(|text| format!("{open}{text}{close}"))
     }
@@ -275,7 +306,9 @@ impl<'s> Sequence<'s> {
         // option (`env --password=…`, found by fuzzing), or a key (`password:` in YAML split
         // into words).
         if word.bytes().any(|b| b.is_ascii_whitespace()) {
-            return self.scrubber.scrub_text(word, self.depth);
+            let (replaced, then) = self.scrubber.scrub_text_then(word, self.depth);
+            self.pending = then;
+            return replaced;
         }
         if (word.len() > 1 && word.starts_with('-')) || (!self.title && word.ends_with(':')) {
             return self.generic(word, quoted, true);
@@ -525,6 +558,47 @@ impl<'s> Sequence<'s> {
     fn has_flag(&self, letter: u8) -> bool {
         self.flags & (1 << flag_bit(letter)) != 0
     }
+}
+
+/// When a word of shell text has quotes or backslashes inside its key part (before its first
+/// unquoted `=` or `:`, or the whole word without one), not just around it: the length of that
+/// part and the part as the shell reads it. One pass over the word.
+fn glued_quotes(word: &str) -> Option<(usize, String)> {
+    let mut key = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut glued = false;
+    let mut end = word.len();
+    let bytes_start = word.trim_start_matches(['{', '[', '(']).len();
+    let lead = word.len() - bytes_start;
+    for (i, c) in word.char_indices() {
+        if escaped {
+            key.push(c);
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (None, '=' | ':') => {
+                end = i;
+                break;
+            }
+            (None | Some('"'), '\\') => {
+                escaped = true;
+                glued = true;
+            }
+            (None, '\'' | '"') => {
+                // A quote that opens the key part (`"password":`) is only around it.
+                glued |= i > lead;
+                quote = Some(c);
+            }
+            (Some(q), c) if c == q => {
+                glued |= word[i + 1..].starts_with(|n: char| n.is_alphanumeric() || n == '-');
+                quote = None;
+            }
+            _ => key.push(c),
+        }
+    }
+    (glued && quote.is_none() && !key.is_empty()).then_some((end, key))
 }
 
 /// When `word` is only operator characters (`=`, `:`, `=>`, `?`, `==`), whether it assigns a
