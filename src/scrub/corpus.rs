@@ -1201,6 +1201,14 @@ pub const NAMES: &[Name] = &[
     ("app --token=x9", &["x9"], "app --token=********"),
     ("mysql -phunter", &["hunter"], "mysql -p********"),
     ("db_pass=xyzzy1", &["xyzzy1"], "db_pass=********"),
+    // Review 3: `key:value`, `key: value` and `user:password@host` cut to 15 bytes
+    ("PASSWORD:hunter", &["hunter"], "PASSWORD:********"),
+    ("token:abc123456", &["abc123456"], "token:********"),
+    ("password: hunte", &["hunte"], "password: ********"),
+    ("user:hunter2@db", &["hunter2"], "user:********@db"),
+    ("--api-key=abcde", &["abcde"], "--api-key=********"),
+    ("app -ppw=hunter", &["hunter"], "app -ppw=********"),
+    ("worker: token=a", &[], "worker: token=********"),
 ];
 
 /// Process names that must stay as they are.
@@ -1219,4 +1227,17 @@ pub const NAME_LOOK_ALIKES: &[&str] = &[
     "Web Content",
     "PASSWORD",
     "jbd2/sda1-8",
+    // Review 3
+    "sshd: alice",
+    "nginx: worker p",
+    "kworker/0:1H-kb",
+    "ksoftirqd/0",
+    "irq/9-acpi",
+    "passwd",
+    "gpg-agent",
+    "secret-tool",
+    "token-refresher",
+    "pass",
+    "postgres: walwr",
+    "php-fpm: pool w",
 ];

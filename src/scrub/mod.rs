@@ -89,8 +89,9 @@
 //!   (setproctitle, Perl and Ruby `$0`, node's `process.title`, PostgreSQL backends) put a whole
 //!   command line there, so its whitespace-separated words (any Unicode space:
 //!   `worker:\u{3000}--token x`) are walked like an argv, the first being the program. The
-//!   process name (the kernel's `comm`, often set from the title) gets the same rules. A
-//!   program file named `NAME=value` loses the value.
+//!   process name (the kernel's `comm`, often set from the title) gets the same rules, cut
+//!   where it may be (`PASSWORD:hunter`, `password: hunte`, `user:hunter2@db`). A program file
+//!   named `NAME=value` loses the value, and so does one named `KEY:value` by a sensitive key.
 //! - **Shaped secrets** (`shaped.rs`), wherever they stand: AWS access key ids, GitHub, GitLab,
 //!   Slack, Stripe, npm, PyPI, Docker Hub, Vault, OpenAI, Anthropic and other tokens with a
 //!   published prefix, JWTs, Google API keys, Azure connection string keys and SAS signatures,
@@ -303,8 +304,8 @@ impl Scrubber {
 
     /// A program word (`/usr/bin/mysql`, `./PASSWORD=x`): a file name of the form `NAME=value`
     /// loses its value whatever the name (no program is called that, but a copy made to leak
-    /// through `comm` would be), a directory only when it is a sensitive key, and shaped
-    /// secrets and URL credentials go.
+    /// through `comm` would be), `NAME:value` and a directory only when the name is a sensitive
+    /// key, and shaped secrets and URL credentials go.
     fn scrub_program_word(&self, word: &str) -> Option<String> {
         let mut shaped = shaped::mask_shaped(word);
         if word.contains("://") {
@@ -312,7 +313,7 @@ impl Scrubber {
             shaped = self.scrub_urls(text).or(shaped);
         }
         let text = shaped.as_deref().unwrap_or(word);
-        if !text.contains('=') {
+        if !text.contains(['=', ':']) {
             return shaped;
         }
         let mut edits = arg::Edits::new(text);
@@ -321,6 +322,8 @@ impl Scrubber {
         for component in text.split('/') {
             let value_at = component.find('=').map(|equals| equals + 1);
             let file_name = at == file_name_at;
+            // `PASSWORD:x` as well as `PASSWORD=x`: a name cut from a title, or a file named so.
+            let keyed = value_at.is_some() || component.contains(':');
             match value_at {
                 Some(value_at)
                     if file_name
@@ -329,12 +332,12 @@ impl Scrubber {
                 {
                     edits.replace(at + value_at..at + component.len(), MASK);
                 }
-                Some(_) => {
+                _ if keyed => {
                     if let Some(scrubbed) = self.scrub_arg(component, 0, false).replaced {
                         edits.replace(at..at + component.len(), &scrubbed);
                     }
                 }
-                None => {}
+                _ => {}
             }
             at += component.len() + 1;
         }

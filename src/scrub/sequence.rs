@@ -310,7 +310,11 @@ impl<'s> Sequence<'s> {
             self.pending = then;
             return replaced;
         }
-        if (word.len() > 1 && word.starts_with('-')) || (!self.title && word.ends_with(':')) {
+        // In a title, `sshd:` and `postgres:` name the program; `password:` is a key.
+        let key_first = word.strip_suffix(':').is_some_and(|key| {
+            !self.title || self.scrubber.classify(key, KeyForm::Key) != Kind::Plain
+        });
+        if (word.len() > 1 && word.starts_with('-')) || key_first {
             return self.generic(word, quoted, true);
         }
         let program = program_named(word);
