@@ -79,7 +79,8 @@ fn is_prompt(key_text: &str, value: &str) -> bool {
     let Some(quote) = key.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
         return false;
     };
-    (key.len() == 1 || !key.ends_with(quote))
+    // The string is still open at the separator (`'Password: '`, not `['SECRET_KEY']=`).
+    !key[1..].contains(quote)
         && value
             .trim_start_matches(|c: char| c.is_ascii_whitespace())
             .starts_with(quote)

@@ -702,6 +702,9 @@ pub const LEAKS: &[Leak] = &[
     (&["watch", "-n", "5", "redis-cli --no-auth-warning -a", "r3-obf-12", "info"], &["r3-obf-12"], &["watch", "-n", "5", "redis-cli --no-auth-warning -a", "********", "info"]),
     (&["php-fpm: pool www\n--token=r3-obf-13"], &["r3-obf-13"], &["php-fpm: pool www\n--token=********"]),
     (&["app", "--api\u{200b}-key=r3-obf-14"], &["r3-obf-14"], &["app", "--api\u{200b}-key=********"]),
+    // Review 3, code with no spaces around `=`
+    (&["python3", "-c", "import os; os.environ[\"API_TOKEN\"]=\"r3-lang-23\"; main()"], &["r3-lang-23"], &[]),
+    (&["ruby", "-e", "ENV['SECRET_KEY']='r3-lang-24'; run"], &["r3-lang-24"], &[]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1191,6 +1194,37 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["app", "--ｎａｍｅ=ｗｏｒｌｄ"],
     &["Web\u{a0}Content"],
     &["ssh", "db1", "uptime", "-p"],
+    // Review 3, false positives
+    &["vault", "auth", "list"],
+    &["vault", "auth", "enable", "-path=ldap", "ldap"],
+    &["vault", "auth", "disable", "github"],
+    &["vault", "auth", "tune", "-default-lease-ttl=1h", "userpass/"],
+    &["unrar", "x", "file.rar"],
+    &["unrar", "x", "-o+", "backup.rar", "/srv/restore/"],
+    &["bash", "-c", "read -p \"Password: \" pw && echo ok"],
+    &["bash", "-c", "read -s -p 'Password: ' PASS; export PASS"],
+    &["bash", "-c", "read -rsp 'Enter token: ' TOKEN"],
+    &["echo", "password"],
+    &["sh", "-c", "echo password > /dev/null"],
+    &["app", "--password-file=/run/secrets/db_password"],
+    &["app", "--token-ttl=5m"],
+    &["git", "log", "--author=Jane Doe <jane@example.com>", "--since=2.weeks"],
+    &["ssh-keygen", "-t", "ed25519", "-f", "key"],
+    &["sha256sum", "-c", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  file.tar"],
+    &["app", "--request-id", "550e8400-e29b-41d4-a716-446655440000"],
+    &["crane", "digest", "ghcr.io/org/app@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    &["kubectl", "get", "secrets", "-n", "prod"],
+    &["kubectl", "get", "secret", "db-password", "-o", "jsonpath={.data}"],
+    &["man", "passwd"],
+    &["passwd", "alice"],
+    &["passwd", "-l", "alice"],
+    &["sudo", "passwd", "bob"],
+    &["sh", "-c", "passwd -e alice"],
+    &["mysql", "-e", "SELECT user, authentication_string FROM mysql.user WHERE user = 'app'"],
+    &["python3", "manage.py", "changepassword", "alice"],
+    &["openssl", "rand", "-base64", "32"],
+    &["vault", "kv", "get", "-field=password", "secret/db"],
+    &["pass", "generate", "email/work", "24"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

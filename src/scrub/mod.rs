@@ -466,7 +466,14 @@ impl Scrubber {
                 edits.replace(range, &replacement);
             }
         }
-        (edits.finish(), sequence.owed())
+        // Text that ends with a space ends with a prompt (`read -p "Enter token: "`), not
+        // with a key whose value is the next argument.
+        let owed = if text.ends_with(|c: char| c.is_ascii_whitespace()) {
+            Pending::Nothing
+        } else {
+            sequence.owed()
+        };
+        (edits.finish(), owed)
     }
 }
 

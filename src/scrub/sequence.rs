@@ -99,6 +99,7 @@ impl<'s> Sequence<'s> {
     pub(super) fn owed(&self) -> Pending {
         match self.pending {
             Pending::Mask | Pending::MaskUnlessOption | Pending::Authorization => self.pending,
+            Pending::Literal => Pending::Mask,
             _ => Pending::Nothing,
         }
     }
@@ -322,6 +323,7 @@ impl<'s> Sequence<'s> {
         // `$ENV{'DB_PASS'} = 'x'`. The key is only taken for one if an assignment follows.
         if self.shell
             && program.is_none()
+            && !word.contains(['=', ':'])
             && self.scrubber.classify(word, KeyForm::Key) == Kind::Secret
         {
             self.start_program(None);
@@ -340,18 +342,23 @@ impl<'s> Sequence<'s> {
             let named = |path: &[&str]| {
                 path.len() > depth && path[depth] == word && path[..depth] == *prefix
             };
-            match program.subcommands.iter().find(|s| named(s.path)) {
-                Some(sub) if sub.path.len() == depth + 1 => {
-                    self.rules = Some(sub.rules);
-                    self.subcommand = None;
-                    self.operands = 0;
-                    return None;
-                }
-                Some(sub) => {
-                    self.subcommand = Some(&sub.path[..=depth]);
-                    return None;
-                }
-                None => self.subcommand = None,
+            // A subcommand may be one itself and start longer ones (`vault auth TOKEN`,
+            // `vault auth list`): its rules hold until a longer one is named.
+            let exact = program
+                .subcommands
+                .iter()
+                .find(|s| s.path.len() == depth + 1 && named(s.path));
+            let longer = program
+                .subcommands
+                .iter()
+                .find(|s| s.path.len() > depth + 1 && named(s.path));
+            if let Some(sub) = exact {
+                self.rules = Some(sub.rules);
+                self.operands = 0;
+            }
+            self.subcommand = longer.map(|sub| &sub.path[..=depth]);
+            if exact.is_some() || longer.is_some() {
+                return None;
             }
         }
         if rules.operands == Operands::Token && word.contains('=') {

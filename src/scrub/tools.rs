@@ -241,6 +241,31 @@ pub(super) static TOOLS: &[Program] = &[
                     ..PLAIN
                 },
             },
+            // `vault auth list|enable|disable|tune|move|help` manage methods; they are no token.
+            Subcommand {
+                path: &["auth", "list"],
+                rules: NO_BARE_KEYS,
+            },
+            Subcommand {
+                path: &["auth", "enable"],
+                rules: NO_BARE_KEYS,
+            },
+            Subcommand {
+                path: &["auth", "disable"],
+                rules: NO_BARE_KEYS,
+            },
+            Subcommand {
+                path: &["auth", "tune"],
+                rules: NO_BARE_KEYS,
+            },
+            Subcommand {
+                path: &["auth", "move"],
+                rules: NO_BARE_KEYS,
+            },
+            Subcommand {
+                path: &["auth", "help"],
+                rules: NO_BARE_KEYS,
+            },
             // `vault operator unseal KEY`: an unseal key share.
             Subcommand {
                 path: &["operator", "unseal"],

@@ -39,6 +39,15 @@ pub(super) static WRAPPERS: &[Program] = &[
             "-u --unset -C --chdir",
         ),
     ),
+    // The shell's `read -p PROMPT NAME`: the prompt names what is asked for, not its value.
+    program(
+        "read",
+        Rules {
+            valued: "-p -d -t -n -N -u -a -i",
+            bare_keys: false,
+            ..PLAIN
+        },
+    ),
     // `function NAME { command…; }` and `case WORD in PATTERN) command…;; esac`.
     program("function", runs_strictly(1, "")),
     program("case", runs_strictly(2, "")),
