@@ -226,7 +226,40 @@ impl Scrubber {
                 return Outcome::replaced(edits.finish());
             };
             let before = start.checked_sub(1).map(|i| arg.as_bytes()[i]);
+            // `define('DB_PASSWORD', 'x')`, `os.putenv('TOKEN', 'x')`: a key given as the first
+            // argument of a call, its value as the second.
+            if before == Some(b'(') {
+                match self.call_pair(rest) {
+                    Some(Some(value)) => {
+                        edits.replace(start + value.start..start + value.end, MASK);
+                        start += value.end;
+                        continue;
+                    }
+                    Some(None) => {
+                        return Outcome {
+                            replaced: edits.finish(),
+                            then: Pending::Mask,
+                        }
+                    }
+                    None => {}
+                }
+            }
             match split(rest, last_whitespace.and_then(|w| w.checked_sub(start))) {
+                // YAML written into one argument (`auth:\n  password: x`): the key's value is
+                // the mapping on the next lines, read word by word.
+                Split::Key {
+                    separator: b':',
+                    end,
+                } if depth < MAX_NESTING
+                    && rest[end + 1..]
+                        .trim_start_matches([' ', '\t', '\r'])
+                        .starts_with('\n') =>
+                {
+                    if let Some(scrubbed) = self.scrub_words(rest, depth + 1) {
+                        edits.replace(start..arg.len(), &scrubbed);
+                    }
+                    return Outcome::replaced(edits.finish());
+                }
                 Split::Key { end, separator } => {
                     let value_at = start + end + 1;
                     let (list, key) = effective_key(&rest[..end], before);
@@ -409,6 +442,25 @@ impl Scrubber {
                 }
             }
         }
+    }
+
+    /// When `text` (right after a `(`) starts with a quoted sensitive key and a comma, the
+    /// value that follows: `Some(Some(range))` for a quoted value in `text` (its inside),
+    /// `Some(None)` when the value is the next word.
+    fn call_pair(&self, text: &str) -> Option<Option<std::ops::Range<usize>>> {
+        let close = closing_quote(text)?;
+        if self.classify(&text[1..close], KeyForm::Key) == Kind::Plain {
+            return None;
+        }
+        let after = text[close + 1..].strip_prefix(',')?;
+        let value = after.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if value.is_empty() {
+            return Some(None);
+        }
+        let at = text.len() - value.len();
+        // An empty string (`os.environ.get('API_KEY', '')`) hides nothing.
+        let value_close = closing_quote(value).filter(|&close| close > 1)?;
+        Some(Some(at + 1..at + value_close))
     }
 
     /// `arg` with its value hidden when everything before its first `=` is a sensitive key.

@@ -705,6 +705,16 @@ pub const LEAKS: &[Leak] = &[
     // Review 3, code with no spaces around `=`
     (&["python3", "-c", "import os; os.environ[\"API_TOKEN\"]=\"r3-lang-23\"; main()"], &["r3-lang-23"], &[]),
     (&["ruby", "-e", "ENV['SECRET_KEY']='r3-lang-24'; run"], &["r3-lang-24"], &[]),
+    // Review 3, second pass: YAML blocks, CDATA, calls, strings in code
+    (&["app", "<password><![CDATA[r3-code-1]]></password>"], &["r3-code-1"], &["app", "<password><![CDATA[********]]></password>"]),
+    (&["app", "--values", "db:\n  credentials:\n    token: r3-code-2\n  host: db"], &["r3-code-2"], &["app", "--values", "db:\n  credentials:\n    token: ********\n  host: db"]),
+    (&["helm", "template", "x", "--set-file", "a=b", "--values-yaml", "auth:\n  password: r3-code-3\n  user: app"], &["r3-code-3"], &["helm", "template", "x", "--set-file", "a=b", "--values-yaml", "auth:\n  password: ********\n  user: app"]),
+    (&["app", "{\"password\" :\"r3-code-4\"}"], &["r3-code-4"], &["app", "{\"password\" :\"********\"}"]),
+    (&["node", "-e", "fetch(u, {headers: {Authorization: `Bearer r3-code-5`}})"], &["r3-code-5"], &[]),
+    (&["php", "-r", "define('DB_PASSWORD', 'r3-code-6'); require 'wp-load.php';"], &["r3-code-6"], &["php", "-r", "define('DB_PASSWORD', '********'); require 'wp-load.php';"]),
+    (&["python3", "-c", "import os; os.environ.setdefault('API_KEY', 'r3-code-7'); run()"], &["r3-code-7"], &["python3", "-c", "import os; os.environ.setdefault('API_KEY', '********'); run()"]),
+    (&["python3", "-c", "os.putenv('PASSWORD','r3-code-8')"], &["r3-code-8"], &["python3", "-c", "os.putenv('PASSWORD','********')"]),
+    (&["ruby", "-e", "ENV.store('TOKEN', 'r3-code-9'); exec('deploy')"], &["r3-code-9"], &["ruby", "-e", "ENV.store('TOKEN', '********'); exec('deploy')"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1225,6 +1235,15 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["openssl", "rand", "-base64", "32"],
     &["vault", "kv", "get", "-field=password", "secret/db"],
     &["pass", "generate", "email/work", "24"],
+    // Review 3, second pass look-alikes
+    &["app", "--yaml", "auth:\n  enabled: true\n  mode: oidc"],
+    &["sh", "-c", "[ \"$PASSWORD\" = \"\" ] && exit 1"],
+    &["python3", "-c", "token = os.environ['TOKEN']; print(len(token))"],
+    &["python3", "-c", "password = os.getenv('PW'); login(password)"],
+    &["sh", "-c", "echo \"<b>token</b> expired\""],
+    &["app", "--html", "<label for=\"password\">Password</label>"],
+    &["app", "--xml", "<item name=\"password-policy\">strict</item>"],
+    &["python3", "-c", "os.environ.get('API_KEY', '')"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

@@ -44,7 +44,16 @@ pub(super) fn mask_markup(text: &str, is_secret: &dyn Fn(&str) -> bool) -> Optio
         if tag.self_closing {
             continue;
         }
-        // The element's text, up to the next tag.
+        // The element's text, up to the next tag, or a CDATA section right after the tag.
+        if text[at..].starts_with("<![CDATA[") {
+            let start = at + "<![CDATA[".len();
+            let end = text[start..].find("]]>").map_or(bytes.len(), |o| start + o);
+            if end > start {
+                masks.push(start..end);
+            }
+            at = end;
+            continue;
+        }
         let end = text[at..].find('<').map_or(bytes.len(), |o| at + o);
         let content = &text[at..end];
         let inner = content.trim_matches(|c: char| c.is_ascii_whitespace());

@@ -42,9 +42,11 @@
 //!   (`pw = getpass('Password: ')` stays, and so does a prompt's text); after a key, `=`, `:`,
 //!   `=>` and `:=` say the value is still to come and any other operator that it had none
 //!   (`$ENV{PASSWORD} ? … : …`); an object opened after a key is read for its own keys
-//!   (`{"auth": {"password": "x"}}`). XML elements and attributes named by a sensitive key, and
+//!   (`{"auth": {"password": "x"}}`, YAML's `db:\n  token: x`), a key given as the first
+//!   argument of a call hides the second (`define('DB_PASSWORD', 'x')`, `os.putenv('TOKEN',
+//!   'x')`), and a quoted expansion is read, not set (`[ "$PASSWORD" = "" ]`). XML elements and attributes named by a sensitive key, and
 //!   entries whose `key`, `name` or `id` is one (`<password>x</password>`,
-//!   `<add key="ApiKey" value="x"/>`), lose their text or value wherever they stand
+//!   `<add key="ApiKey" value="x"/>`), lose their text, CDATA or value wherever they stand
 //!   (`markup.rs`).
 //! - **Headers.** `Authorization` and `Proxy-Authorization` keep their scheme word (`Bearer`,
 //!   `Basic`, ...) and lose the credential, attached to curl's flag too

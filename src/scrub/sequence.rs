@@ -147,9 +147,10 @@ impl<'s> Sequence<'s> {
                     }
                     return None;
                 }
-                // `{"auth": {"password": "x"}}` split at whitespace: the value of `auth` is an
-                // object whose own keys decide.
-                if self.shell && !quoted && opens_object(word) {
+                // `{"auth": {"password": "x"}}` split at whitespace, or YAML's `credentials:`
+                // and then `token: x` on the next line: the value of the key is a mapping whose
+                // own keys decide.
+                if self.shell && !quoted && (opens_object(word) || is_mapping_key(word)) {
                     return self.generic(word, quoted, true);
                 }
                 // A switch (`--auth --port 1`, `--auth=true`, `keytool -storepasswd -new x`)
@@ -164,6 +165,14 @@ impl<'s> Sequence<'s> {
                 if operator(word) == Some(true) {
                     self.pending = Pending::Literal;
                     return None;
+                }
+                // `"password" :"x"`: the operator written against the value.
+                let value = word
+                    .strip_prefix([':', '='])
+                    .map(|v| v.trim_start_matches('='));
+                if let Some(value) = value.filter(|v| !v.is_empty() && !is_expression(v)) {
+                    let kept = &word[..word.len() - value.len()];
+                    return Some(format!("{kept}{}", self.mask(value)));
                 }
             }
             // A value computed by a call or read from a variable (`pw = getpass('…')`,
@@ -323,12 +332,17 @@ impl<'s> Sequence<'s> {
         // `$ENV{'DB_PASS'} = 'x'`. The key is only taken for one if an assignment follows.
         if self.shell
             && program.is_none()
-            && !word.contains(['=', ':'])
+            && !word.contains(['=', ':', '('])
             && self.scrubber.classify(word, KeyForm::Key) == Kind::Secret
         {
             self.start_program(None);
             self.pending = Pending::Assignment;
             return None;
+        }
+        // A call (`define('DB_PASSWORD',`, `os.putenv('TOKEN',`): its arguments decide.
+        if self.shell && program.is_none() && word.contains('(') {
+            self.start_program(None);
+            return self.generic(word, quoted, true);
         }
         self.start_program(program);
         self.scrubber.scrub_program_word(word)
@@ -552,7 +566,13 @@ impl<'s> Sequence<'s> {
         let outcome = self
             .scrubber
             .scrub_arg(word, self.depth + usize::from(quoted), bare_keys);
-        self.pending = outcome.then;
+        // `"$PASSWORD"` in shell text reads the variable (`[ "$PASSWORD" = "" ]`): what follows
+        // is no value of it.
+        self.pending = if quoted && word.starts_with('$') {
+            Pending::Nothing
+        } else {
+            outcome.then
+        };
         outcome.replaced
     }
 
@@ -572,7 +592,7 @@ impl<'s> Sequence<'s> {
 }
 
 /// When a word of shell text has quotes or backslashes inside its key part (before its first
-/// unquoted `=` or `:`, or the whole word without one), not just around it: the length of that
+/// unquoted `=`, `:` or `(`, or the whole word without one), not just around it: the length of that
 /// part and the part as the shell reads it. One pass over the word.
 fn glued_quotes(word: &str) -> Option<(usize, String)> {
     let mut key = String::new();
@@ -589,7 +609,8 @@ fn glued_quotes(word: &str) -> Option<(usize, String)> {
             continue;
         }
         match (quote, c) {
-            (None, '=' | ':') => {
+            // A key ends at its separator; a call's arguments are values.
+            (None, '=' | ':' | '(') => {
                 end = i;
                 break;
             }
@@ -627,10 +648,25 @@ fn is_expression(word: &str) -> bool {
     if word.starts_with('$') {
         return true;
     }
-    match word.find('(') {
-        Some(paren) => !word[..paren].contains(['"', '\'']) && paren > 0,
+    // A call, a subscript or an attribute (`getpass(`, `os.environ['X']`, `cfg.pw`) before
+    // any quote; a literal in code is quoted or a number.
+    match word.find(['(', '[', '.']) {
+        Some(at) => at > 0 && !word[..at].contains(['"', '\'']),
         None => false,
     }
+}
+
+/// Whether a word is a key of a mapping and nothing else (`token:`, `"db":`), as YAML and
+/// JSON split at whitespace give them.
+fn is_mapping_key(word: &str) -> bool {
+    word.strip_suffix(':')
+        .map(|key| key.trim_matches(['"', '\'']))
+        .is_some_and(|key| {
+            !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        })
 }
 
 /// Whether a word of shell text opens an object whose first key is written quoted

@@ -1056,6 +1056,10 @@ fn huge_and_adversarial_arguments_are_scrubbed_without_panicking() {
         "password = ",
         "a:b@c ",
         "a=1,b=http://x,",
+        "('password', ",
+        "auth:\n ",
+        "p'a'=",
+        "<password><![CDATA[",
     ];
     for pattern in patterns {
         let arg = pattern.repeat(SIZE / pattern.len());
