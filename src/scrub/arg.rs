@@ -220,6 +220,8 @@ impl Scrubber {
         let mut start = 0;
         // The list the last key was in: a URL that is the value of an entry ends with it.
         let mut in_list = None;
+        // The last entry was `name` or `key` with a sensitive key for its value.
+        let mut named_secret = false;
         let last_whitespace = arg.bytes().rposition(|b| b.is_ascii_whitespace());
         loop {
             let Some(rest) = arg.get(start..) else {
@@ -266,11 +268,25 @@ impl Scrubber {
                     in_list = list;
                     // ODBC's `PWD` is its password; the environment's `PWD` (a directory) is
                     // never an entry of a list.
-                    let kind = if list.is_some() && key.eq_ignore_ascii_case("pwd") {
+                    // `{"name":"DB_PASSWORD","value":"x"}`: an entry named by a sensitive key
+                    // holds its secret in `value`.
+                    let named_value =
+                        std::mem::take(&mut named_secret) && key.eq_ignore_ascii_case("value");
+                    let kind = if named_value || (list.is_some() && key.eq_ignore_ascii_case("pwd"))
+                    {
                         Kind::Secret
                     } else {
                         self.classify(key, KeyForm::Key)
                     };
+                    if kind == Kind::Plain
+                        && list.is_some()
+                        && ["name", "key"].iter().any(|k| key.eq_ignore_ascii_case(k))
+                    {
+                        let value = &arg[value_at..];
+                        let extent = value_extent(value, list, separator);
+                        named_secret =
+                            self.classify(&value[extent.secret], KeyForm::Key) != Kind::Plain;
+                    }
                     match kind {
                         Kind::Plain => {
                             if start == 0 && separator == b':' {

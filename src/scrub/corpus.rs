@@ -715,6 +715,8 @@ pub const LEAKS: &[Leak] = &[
     (&["python3", "-c", "import os; os.environ.setdefault('API_KEY', 'r3-code-7'); run()"], &["r3-code-7"], &["python3", "-c", "import os; os.environ.setdefault('API_KEY', '********'); run()"]),
     (&["python3", "-c", "os.putenv('PASSWORD','r3-code-8')"], &["r3-code-8"], &["python3", "-c", "os.putenv('PASSWORD','********')"]),
     (&["ruby", "-e", "ENV.store('TOKEN', 'r3-code-9'); exec('deploy')"], &["r3-code-9"], &["ruby", "-e", "ENV.store('TOKEN', '********'); exec('deploy')"]),
+    // Review 3, entries that name their key
+    (&["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"DB_PASSWORD\",\"value\":\"r3-code-10\"}}]"], &["r3-code-10"], &["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"DB_PASSWORD\",\"value\":\"********\"}}]"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1244,6 +1246,8 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["app", "--html", "<label for=\"password\">Password</label>"],
     &["app", "--xml", "<item name=\"password-policy\">strict</item>"],
     &["python3", "-c", "os.environ.get('API_KEY', '')"],
+    // Review 3, entries that name a plain key
+    &["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"LOG_LEVEL\",\"value\":\"debug\"}}]"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

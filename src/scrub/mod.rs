@@ -25,7 +25,8 @@
 //!   value. The key ends at the first `=`, `:` (never that of a `scheme://`) or `(`; when it is
 //!   not sensitive its value is examined in turn, so `--env=MYSQL_PWD=x` and
 //!   `--header=Authorization: Bearer x` are caught too. Inside lists and JSON only the entry's
-//!   value goes (`user=u;Password=x;Encrypt=1`, `{"password":"x","port":5432}`). A value that
+//!   value goes (`user=u;Password=x;Encrypt=1`, `{"password":"x","port":5432}`), and an
+//!   entry named by a sensitive key loses its `value` (`{"name":"DB_PASSWORD","value":"x"}`). A value that
 //!   is a switch (`true`, `false`, `yes`, `no`, `on`, `off`, `none`, `null`) or a path to a
 //!   configuration file (`/root/cf.ini`) is kept.
 //! - **Keys followed by their value.** An argument that is a sensitive key and nothing else
