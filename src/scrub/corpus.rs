@@ -717,6 +717,8 @@ pub const LEAKS: &[Leak] = &[
     (&["ruby", "-e", "ENV.store('TOKEN', 'r3-code-9'); exec('deploy')"], &["r3-code-9"], &["ruby", "-e", "ENV.store('TOKEN', '********'); exec('deploy')"]),
     // Review 3, entries that name their key
     (&["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"DB_PASSWORD\",\"value\":\"r3-code-10\"}}]"], &["r3-code-10"], &["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"DB_PASSWORD\",\"value\":\"********\"}}]"]),
+    // Review 3, property lists
+    (&["defaults", "import", "-", "<dict><key>Password</key><string>r3-code-11</string><key>User</key><string>app</string></dict>"], &["r3-code-11"], &["defaults", "import", "-", "<dict><key>Password</key><string>********</string><key>User</key><string>app</string></dict>"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.
@@ -1248,6 +1250,8 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["python3", "-c", "os.environ.get('API_KEY', '')"],
     // Review 3, entries that name a plain key
     &["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"LOG_LEVEL\",\"value\":\"debug\"}}]"],
+    // Review 3, property lists
+    &["plutil", "-insert", "x", "-xml", "<dict><key>CFBundleName</key><string>App</string></dict>"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

@@ -1,7 +1,8 @@
 //! Secrets in markup written inside an argument, wherever it stands (a value, shell text, a
 //! title): XML and HTML elements named by a sensitive key (`<password>x</password>`), attributes
 //! named by one (`<datasource password='x'/>`), and the key and value pairs of configuration
-//! files (`<add key="ApiKey" value="x"/>`, `<entry key="db.password">x</entry>`).
+//! files (`<add key="ApiKey" value="x"/>`, `<entry key="db.password">x</entry>`) and property
+//! lists (`<key>Password</key><string>x</string>`).
 //!
 //! Markup does not split into words the way a command line does (`<Password>x</Password>` is
 //! one word), so it gets its own pass, like shaped secrets. The pass reads the text once from
@@ -23,6 +24,8 @@ pub(super) fn mask_markup(text: &str, is_secret: &dyn Fn(&str) -> bool) -> Optio
     let bytes = text.as_bytes();
     let mut masks: Vec<Range<usize>> = Vec::new();
     let mut at = 0;
+    // The last `<key>` element named a sensitive key.
+    let mut value_next = false;
     while let Some(offset) = text.get(at..).and_then(|rest| rest.find('<')) {
         let open = at + offset;
         let tag = match read_tag(text, open + 1, is_secret) {
@@ -35,36 +38,43 @@ pub(super) fn mask_markup(text: &str, is_secret: &dyn Fn(&str) -> bool) -> Optio
         };
         masks.extend(tag.secret_attributes);
         at = tag.end;
-        if !tag.secret {
-            continue;
+        // A property list's `<key>Password</key><string>x</string>`: the element after the
+        // key holds its value.
+        let secret = tag.secret || std::mem::take(&mut value_next);
+        if secret {
+            if let Some(value) = tag.value_attribute {
+                masks.push(value);
+            }
         }
-        if let Some(value) = tag.value_attribute {
-            masks.push(value);
-        }
-        if tag.self_closing {
+        if tag.self_closing || !(secret || tag.is_key) {
             continue;
         }
         // The element's text, up to the next tag, or a CDATA section right after the tag.
-        if text[at..].starts_with("<![CDATA[") {
+        let content = if text[at..].starts_with("<![CDATA[") {
             let start = at + "<![CDATA[".len();
             let end = text[start..].find("]]>").map_or(bytes.len(), |o| start + o);
-            if end > start {
-                masks.push(start..end);
-            }
             at = end;
-            continue;
-        }
-        let end = text[at..].find('<').map_or(bytes.len(), |o| at + o);
-        let content = &text[at..end];
-        let inner = content.trim_matches(|c: char| c.is_ascii_whitespace());
-        if !inner.is_empty() {
+            start..end
+        } else {
+            let end = text[at..].find('<').map_or(bytes.len(), |o| at + o);
+            let content = &text[at..end];
             let lead = content.len()
                 - content
                     .trim_start_matches(|c: char| c.is_ascii_whitespace())
                     .len();
-            masks.push(at + lead..at + lead + inner.len());
+            let inner = content.trim_matches(|c: char| c.is_ascii_whitespace());
+            let start = at;
+            at = end;
+            start + lead..start + lead + inner.len()
+        };
+        if content.is_empty() {
+            continue;
         }
-        at = end;
+        if secret {
+            masks.push(content);
+        } else {
+            value_next = is_secret(&text[content]);
+        }
     }
     masks.sort_by_key(|m| m.start);
     masks.dedup_by(|later, earlier| later.start < earlier.end);
@@ -79,6 +89,8 @@ struct Tag {
     /// `key`, `name` or `id` attribute is one.
     secret: bool,
     self_closing: bool,
+    /// It is a `<key>` element, whose text names the value of the element after it.
+    is_key: bool,
     /// The value of its `value` attribute, if it has one.
     value_attribute: Option<Range<usize>>,
     /// The values of its attributes that are named by a sensitive key.
@@ -97,6 +109,7 @@ fn read_tag(text: &str, from: usize, is_secret: &dyn Fn(&str) -> bool) -> Result
         end: name_end,
         secret: is_secret(&text[from..name_end]),
         self_closing: false,
+        is_key: text[from..name_end].eq_ignore_ascii_case("key"),
         value_attribute: None,
         secret_attributes: Vec::new(),
     };
