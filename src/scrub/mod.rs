@@ -63,8 +63,8 @@
 //!   entry of a list ends with the entry (`computerName=https://web/x,password=…`), and ODBC's
 //!   `PWD` is a password inside a list (`UID=sa;PWD=x`), never the environment's directory.
 //!   Windows-style options (`/TargetPassword:x`) are keys like `--TargetPassword=x`.
-//! - **Programs**, by the basename of the command (`tools.rs`, `databases.rs`): password flags
-//!   (`mysql -p`, `redis-cli -a`, `docker login -p`, `ldapsearch -w`, `zip -P`, `7z -p`,
+//! - **Programs**, by the basename of the command (`tools.rs`, `clouds.rs`, `databases.rs`):
+//!   password flags (`mysql -p`, `redis-cli -a`, `docker login -p`, `ldapsearch -w`, `zip -P`, `7z -p`,
 //!   `openssl -k`, ...), `user:password` values (`curl -u`, `smbclient -U user%pw`,
 //!   `lftp -u user,pw`), secret operands (`vault login TOKEN`, `rabbitmqctl add_user NAME PW`,
 //!   `htpasswd -b FILE USER PW`), Oracle logons, with values separate, attached or clustered
@@ -110,6 +110,8 @@
 //! whatever a process puts there.
 
 mod arg;
+mod clouds;
+mod code;
 mod containers;
 mod databases;
 mod key;

@@ -1,8 +1,8 @@
 //! What the scrubber knows about particular programs' arguments: which options take a value
 //! (and what kind), what their operands are, and whether they run another command. The tables
-//! are in [`super::tools`] and [`super::databases`] (programs that take secrets in their own
-//! way) and [`super::wrappers`] and [`super::containers`] (programs that run another command);
-//! this module holds their shape and the lookup by program name.
+//! are in [`super::tools`], [`super::clouds`] and [`super::databases`] (programs that take
+//! secrets in their own way) and [`super::wrappers`] and [`super::containers`] (programs that
+//! run another command); this module holds their shape and the lookup by program name.
 //!
 //! Knowing which options take a value matters twice: a value is never mistaken for the
 //! wrapped program or an operand (`timeout -s KILL 5 mysql -pX`), and short options are read
@@ -197,6 +197,7 @@ pub(super) const fn opt(name: &'static str, value: Value) -> Opt {
 static BY_NAME: LazyLock<FxHashMap<&'static str, &'static Program>> = LazyLock::new(|| {
     super::tools::TOOLS
         .iter()
+        .chain(super::clouds::CLOUDS)
         .chain(super::databases::DATABASES)
         .chain(super::wrappers::WRAPPERS)
         .chain(super::containers::CONTAINERS)
@@ -236,6 +237,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for program in super::super::tools::TOOLS
             .iter()
+            .chain(super::super::clouds::CLOUDS)
             .chain(super::super::databases::DATABASES)
             .chain(super::super::wrappers::WRAPPERS)
             .chain(super::super::containers::CONTAINERS)

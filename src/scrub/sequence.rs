@@ -3,13 +3,14 @@
 //! program being run, where a wrapper's command starts.
 
 use super::arg::Edits;
+use super::code::{is_expression, is_mapping_key, opens_object, operator};
 use super::key::KeyForm;
 use super::mask::{
-    closing_quote, is_long_option, is_secret_file_path, is_switch_value, mask_authorization,
-    mask_logon, mask_user_password, mask_whole,
+    is_long_option, is_secret_file_path, is_switch_value, mask_authorization, mask_logon,
+    mask_user_password, mask_whole,
 };
 use super::programs::{is_known, program_named, Operands, Program, Rules, Value};
-use super::shell::{is_assignment, is_control_operator_word, unquote};
+use super::shell::{glued_quotes, is_assignment, is_control_operator_word, unquote};
 use super::{Kind, Pending, Scrubber, MASK};
 
 pub(super) struct Sequence<'s> {
@@ -135,87 +136,9 @@ impl<'s> Sequence<'s> {
             self.begin_command();
             return None;
         }
-        match std::mem::replace(&mut self.pending, Pending::Nothing) {
-            Pending::Nothing => {}
-            Pending::Mask => {
-                if let Some(assigns) = operator(word) {
-                    // `PASSWORD = 'x'`, `"password" : "x"`, `password => 'x'`: the value is
-                    // still to come. Any other operator (`$ENV{PASSWORD} ? … : …`,
-                    // `$PASSWORD == ""`) says the key had no value here.
-                    if assigns {
-                        self.pending = Pending::Mask;
-                    }
-                    return None;
-                }
-                // `{"auth": {"password": "x"}}` split at whitespace, or YAML's `credentials:`
-                // and then `token: x` on the next line: the value of the key is a mapping whose
-                // own keys decide.
-                if self.shell && !quoted && (opens_object(word) || is_mapping_key(word)) {
-                    return self.generic(word, quoted, true);
-                }
-                // A switch (`--auth --port 1`, `--auth=true`, `keytool -storepasswd -new x`)
-                // had no value to hide.
-                let option_next = is_long_option(word)
-                    || self.rules.is_some_and(|rules| is_option_of(&rules, word));
-                if !option_next && !is_switch_value(word) && !is_secret_file_path(word) {
-                    return Some(self.mask(word));
-                }
-            }
-            Pending::Assignment => {
-                if operator(word) == Some(true) {
-                    self.pending = Pending::Literal;
-                    return None;
-                }
-                // `"password" :"x"`: the operator written against the value.
-                let value = word
-                    .strip_prefix([':', '='])
-                    .map(|v| v.trim_start_matches('='));
-                if let Some(value) = value.filter(|v| !v.is_empty() && !is_expression(v)) {
-                    let kept = &word[..word.len() - value.len()];
-                    return Some(format!("{kept}{}", self.mask(value)));
-                }
-            }
-            // A value computed by a call or read from a variable (`pw = getpass('…')`,
-            // `token = $T`) is no secret written here.
-            Pending::Literal if is_expression(word) => {}
-            Pending::Literal => return Some(self.mask(word)),
-            Pending::MaskTwo => {
-                if !is_long_option(word) {
-                    self.pending = Pending::Mask;
-                    return Some(self.mask(word));
-                }
-            }
-            Pending::SecretCommand => return self.scrubber.scrub_secret_command(word, self.depth),
-            Pending::MaskUnlessOption => {
-                if !word.starts_with('-') {
-                    return Some(self.mask(word));
-                }
-            }
-            Pending::Authorization => {
-                let (masked, then) = mask_authorization(word);
-                self.pending = then;
-                return masked;
-            }
-            Pending::UserPassword(separator) => return mask_user_password(word, separator),
-            Pending::Logon => return mask_logon(word).or_else(|| self.value(word, quoted)),
-            Pending::Cookie => return word.contains('=').then(|| self.mask(word)),
-            Pending::Value => return self.value(word, quoted),
-            Pending::TwoValues => {
-                let replaced = self.value(word, quoted);
-                if self.pending == Pending::Nothing {
-                    self.pending = Pending::Value;
-                }
-                return replaced;
-            }
-            Pending::Entrypoint => {
-                self.entrypoint = program_named(word);
-                return None;
-            }
-            Pending::Shell if self.title => {
-                self.begin_command();
-                return self.command(word, quoted);
-            }
-            Pending::Shell => return self.scrubber.scrub_text(word, self.depth),
+        let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
+        if let Some(replaced) = self.settle(pending, word, quoted) {
+            return replaced;
         }
         if self.at_command {
             return self.command(word, quoted);
@@ -262,6 +185,97 @@ impl<'s> Sequence<'s> {
             return self.generic(word, quoted, rules.bare_keys);
         }
         self.operand(&rules, word, quoted)
+    }
+
+    /// The word after one that said what it must get (the value of a key or a flag, the
+    /// program of `--entrypoint`, ...): `Some` with what it becomes when that decides it,
+    /// `None` when the word is read as any other.
+    fn settle(&mut self, pending: Pending, word: &str, quoted: bool) -> Option<Option<String>> {
+        match pending {
+            Pending::Nothing => {}
+            Pending::Mask => {
+                if let Some(assigns) = operator(word) {
+                    // `PASSWORD = 'x'`, `"password" : "x"`, `password => 'x'`: the value is
+                    // still to come. Any other operator (`$ENV{PASSWORD} ? … : …`,
+                    // `$PASSWORD == ""`) says the key had no value here.
+                    if assigns {
+                        self.pending = Pending::Mask;
+                    }
+                    return Some(None);
+                }
+                // `{"auth": {"password": "x"}}` split at whitespace, or YAML's `credentials:`
+                // and then `token: x` on the next line: the value of the key is a mapping whose
+                // own keys decide.
+                if self.shell && !quoted && (opens_object(word) || is_mapping_key(word)) {
+                    return Some(self.generic(word, quoted, true));
+                }
+                // A switch (`--auth --port 1`, `--auth=true`, `keytool -storepasswd -new x`)
+                // had no value to hide.
+                let option_next = is_long_option(word)
+                    || self.rules.is_some_and(|rules| is_option_of(&rules, word));
+                if !option_next && !is_switch_value(word) && !is_secret_file_path(word) {
+                    return Some(Some(self.mask(word)));
+                }
+            }
+            Pending::Assignment => {
+                if operator(word) == Some(true) {
+                    self.pending = Pending::Literal;
+                    return Some(None);
+                }
+                // `"password" :"x"`: the operator written against the value.
+                let value = word
+                    .strip_prefix([':', '='])
+                    .map(|v| v.trim_start_matches('='));
+                if let Some(value) = value.filter(|v| !v.is_empty() && !is_expression(v)) {
+                    let kept = &word[..word.len() - value.len()];
+                    return Some(Some(format!("{kept}{}", self.mask(value))));
+                }
+            }
+            // A value computed by a call or read from a variable (`pw = getpass('…')`,
+            // `token = $T`) is no secret written here.
+            Pending::Literal if is_expression(word) => {}
+            Pending::Literal => return Some(Some(self.mask(word))),
+            Pending::MaskTwo => {
+                if !is_long_option(word) {
+                    self.pending = Pending::Mask;
+                    return Some(Some(self.mask(word)));
+                }
+            }
+            Pending::SecretCommand => {
+                return Some(self.scrubber.scrub_secret_command(word, self.depth))
+            }
+            Pending::MaskUnlessOption => {
+                if !word.starts_with('-') {
+                    return Some(Some(self.mask(word)));
+                }
+            }
+            Pending::Authorization => {
+                let (masked, then) = mask_authorization(word);
+                self.pending = then;
+                return Some(masked);
+            }
+            Pending::UserPassword(separator) => return Some(mask_user_password(word, separator)),
+            Pending::Logon => return Some(mask_logon(word).or_else(|| self.value(word, quoted))),
+            Pending::Cookie => return Some(word.contains('=').then(|| self.mask(word))),
+            Pending::Value => return Some(self.value(word, quoted)),
+            Pending::TwoValues => {
+                let replaced = self.value(word, quoted);
+                if self.pending == Pending::Nothing {
+                    self.pending = Pending::Value;
+                }
+                return Some(replaced);
+            }
+            Pending::Entrypoint => {
+                self.entrypoint = program_named(word);
+                return Some(None);
+            }
+            Pending::Shell if self.title => {
+                self.begin_command();
+                return Some(self.command(word, quoted));
+            }
+            Pending::Shell => return Some(self.scrubber.scrub_text(word, self.depth)),
+        }
+        None
     }
 
     /// Starts a new command: the next word names it.
@@ -589,94 +603,6 @@ impl<'s> Sequence<'s> {
     fn has_flag(&self, letter: u8) -> bool {
         self.flags & (1 << flag_bit(letter)) != 0
     }
-}
-
-/// When a word of shell text has quotes or backslashes inside its key part (before its first
-/// unquoted `=`, `:` or `(`, or the whole word without one), not just around it: the length of that
-/// part and the part as the shell reads it. One pass over the word.
-fn glued_quotes(word: &str) -> Option<(usize, String)> {
-    let mut key = String::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    let mut glued = false;
-    let mut end = word.len();
-    let bytes_start = word.trim_start_matches(['{', '[', '(']).len();
-    let lead = word.len() - bytes_start;
-    for (i, c) in word.char_indices() {
-        if escaped {
-            key.push(c);
-            escaped = false;
-            continue;
-        }
-        match (quote, c) {
-            // A key ends at its separator; a call's arguments are values.
-            (None, '=' | ':' | '(') => {
-                end = i;
-                break;
-            }
-            (None | Some('"'), '\\') => {
-                escaped = true;
-                glued = true;
-            }
-            (None, '\'' | '"') => {
-                // A quote that opens the key part (`"password":`) is only around it.
-                glued |= i > lead;
-                quote = Some(c);
-            }
-            (Some(q), c) if c == q => {
-                glued |= word[i + 1..].starts_with(|n: char| n.is_alphanumeric() || n == '-');
-                quote = None;
-            }
-            _ => key.push(c),
-        }
-    }
-    (glued && quote.is_none() && !key.is_empty()).then_some((end, key))
-}
-
-/// When `word` is only operator characters (`=`, `:`, `=>`, `?`, `==`), whether it assigns a
-/// value (`Some(true)`: `=`, `:`, `=>`, `:=`) or compares or selects (`Some(false)`).
-fn operator(word: &str) -> Option<bool> {
-    if word.is_empty() || !word.bytes().all(|b| b"=:!<>?~+-*/%|&.".contains(&b)) {
-        return None;
-    }
-    Some(matches!(word, "=" | ":" | "=>" | ":="))
-}
-
-/// Whether a word after `key =` in code computes its value rather than giving it: a call
-/// (`getpass(`, `os.getenv(`) or a variable (`$T`).
-fn is_expression(word: &str) -> bool {
-    if word.starts_with('$') {
-        return true;
-    }
-    // A call, a subscript or an attribute (`getpass(`, `os.environ['X']`, `cfg.pw`) before
-    // any quote; a literal in code is quoted or a number.
-    match word.find(['(', '[', '.']) {
-        Some(at) => at > 0 && !word[..at].contains(['"', '\'']),
-        None => false,
-    }
-}
-
-/// Whether a word is a key of a mapping and nothing else (`token:`, `"db":`), as YAML and
-/// JSON split at whitespace give them.
-fn is_mapping_key(word: &str) -> bool {
-    word.strip_suffix(':')
-        .map(|key| key.trim_matches(['"', '\'']))
-        .is_some_and(|key| {
-            !key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
-        })
-}
-
-/// Whether a word of shell text opens an object whose first key is written quoted
-/// (`{"password":`, `[{'token':`), as JSON and Python dictionaries split at whitespace are.
-fn opens_object(word: &str) -> bool {
-    let inner = word.trim_start_matches(['{', '[']);
-    if !word[..word.len() - inner.len()].contains('{') {
-        return false;
-    }
-    closing_quote(inner).is_some_and(|close| inner.as_bytes().get(close + 1) == Some(&b':'))
 }
 
 /// Whether `word` is exactly one of the options `rules` lists.
