@@ -1252,6 +1252,15 @@ pub const LOOK_ALIKES: &[&[&str]] = &[
     &["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"LOG_LEVEL\",\"value\":\"debug\"}}]"],
     // Review 3, property lists
     &["plutil", "-insert", "x", "-xml", "<dict><key>CFBundleName</key><string>App</string></dict>"],
+    // Review 3, ordinary processes
+    &["/usr/lib/xorg/Xorg", "-auth", "/var/run/lightdm/root/:0", "-nolisten", "tcp", "vt7"],
+    &["/usr/lib/xorg/Xorg", ":0", "-seat", "seat0", "-auth", "/run/user/1000/gdm/Xauthority"],
+    &["Xvfb", ":99", "-screen", "0", "1280x1024x24", "-auth", "/tmp/xvfb-run.abc/Xauthority"],
+    &["gunicorn", "app:app", "-b", "0.0.0.0:8000"],
+    &["uvicorn", "main:app", "--host", "0.0.0.0"],
+    &["kube-apiserver", "--authorization-mode=Node,RBAC", "--token-auth-file=/etc/k/tokens.csv"],
+    &["nginx: master process /usr/sbin/nginx -g daemon on; master_process on;"],
+    &["sed", "-n", "s/password=.*/password=***/p", "app.conf"],
 ];
 
 /// Process names (the kernel's 15-byte `comm`) with secrets in them.

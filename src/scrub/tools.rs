@@ -450,6 +450,16 @@ pub(super) static TOOLS: &[Program] = &[
             ..PLAIN
         },
     ),
+    // X servers: `-auth FILE` names the authority file.
+    program(
+        "Xorg X Xwayland Xvfb Xephyr Xnest Xvnc Xtigervnc",
+        Rules {
+            valued: "-auth -seat -config -configdir -logfile -layout -listen -nolisten \
+                -displayfd -rfbauth -rfbport -geometry -depth -screen",
+            clusters: false,
+            ..PLAIN
+        },
+    ),
     program(
         "medusa",
         Rules {
