@@ -719,6 +719,8 @@ pub const LEAKS: &[Leak] = &[
     (&["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"DB_PASSWORD\",\"value\":\"r3-code-10\"}}]"], &["r3-code-10"], &["kubectl", "patch", "deploy", "api", "--type=json", "-p", "[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/env/-\",\"value\":{\"name\":\"DB_PASSWORD\",\"value\":\"********\"}}]"]),
     // Review 3, property lists
     (&["defaults", "import", "-", "<dict><key>Password</key><string>r3-code-11</string><key>User</key><string>app</string></dict>"], &["r3-code-11"], &["defaults", "import", "-", "<dict><key>Password</key><string>********</string><key>User</key><string>app</string></dict>"]),
+    // Review 3, SQL's SET PASSWORD FOR
+    (&["mysql", "-e", "SET PASSWORD FOR 'app'@'%' = 'r3-lang-25'"], &["r3-lang-25"], &["mysql", "-e", "SET PASSWORD FOR 'app'@'%' = '********'"]),
 ];
 
 /// Command lines that hold no secret and must come back exactly as they went in.

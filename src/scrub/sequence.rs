@@ -37,6 +37,8 @@ pub(super) struct Sequence<'s> {
     options_done: bool,
     /// SQL's `IDENTIFIED` was seen: `BY` introduces a password.
     identified: bool,
+    /// SQL's `SET PASSWORD FOR` was seen: after the account, `=` introduces the password.
+    password_for: bool,
     /// The words are a process title: not quoted, and a shell's `-c` is followed by the words
     /// of its command rather than one word of shell text.
     title: bool,
@@ -62,6 +64,7 @@ impl<'s> Sequence<'s> {
             flags: 0,
             options_done: false,
             identified: false,
+            password_for: false,
             title: false,
             entrypoint: None,
             after_double_dash: false,
@@ -152,11 +155,18 @@ impl<'s> Sequence<'s> {
             self.begin_command();
             return self.command(word, quoted);
         }
+        if self.password_for && word == "=" {
+            // SQL: `SET PASSWORD FOR 'u'@'h' = 'pw'`.
+            self.password_for = false;
+            self.pending = Pending::Mask;
+            return None;
+        }
         if word.eq_ignore_ascii_case("identified") {
             self.identified = true;
         } else if self.identified && word.eq_ignore_ascii_case("by") {
             // SQL: `CREATE USER u IDENTIFIED BY 'pw'`.
             self.identified = false;
+            self.password_for = false;
             self.pending = Pending::Mask;
             return None;
         }
@@ -194,6 +204,11 @@ impl<'s> Sequence<'s> {
         match pending {
             Pending::Nothing => {}
             Pending::Mask => {
+                // SQL's `SET PASSWORD FOR account = 'pw'`: the account comes first.
+                if self.shell && word.eq_ignore_ascii_case("for") {
+                    self.password_for = true;
+                    return Some(None);
+                }
                 if let Some(assigns) = operator(word) {
                     // `PASSWORD = 'x'`, `"password" : "x"`, `password => 'x'`: the value is
                     // still to come. Any other operator (`$ENV{PASSWORD} ? … : …`,
