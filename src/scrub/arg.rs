@@ -22,7 +22,9 @@ enum Split {
     Bare,
 }
 
-fn split(text: &str) -> Split {
+/// `last_whitespace`: where the last whitespace of `text` is, if it has any (found once per
+/// argument, so that reading a list of URLs entry by entry stays linear).
+fn split(text: &str, last_whitespace: Option<usize>) -> Split {
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         match b {
@@ -33,7 +35,7 @@ fn split(text: &str) -> Split {
                 }
             }
             b':' if bytes[i + 1..].starts_with(b"//") => {
-                return if bytes[i..].iter().any(u8::is_ascii_whitespace) {
+                return if last_whitespace.is_some_and(|w| w > i) {
                     Split::Words
                 } else {
                     Split::Url
@@ -65,6 +67,32 @@ fn effective_key(key_text: &str, before: Option<u8>) -> (Option<u8>, &str) {
         None => (before.filter(|b| LIST_DELIMITERS.contains(b)), key_text),
     };
     (list, key.trim_matches(['"', '\'']))
+}
+
+/// Whether a key and its value are the text of a prompt rather than a setting: the key opens
+/// a string that closes right after the separator (`getpass('Password: ')`).
+fn is_prompt(key_text: &str, value: &str) -> bool {
+    let key = key_text
+        .rsplit(|c: char| c.is_ascii() && LIST_DELIMITERS.contains(&(c as u8)))
+        .next()
+        .unwrap_or(key_text);
+    let Some(quote) = key.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+        return false;
+    };
+    // The string is still open at the separator (`'Password: '`, not `['SECRET_KEY']=`).
+    !key[1..].contains(quote)
+        && value
+            .trim_start_matches(|c: char| c.is_ascii_whitespace())
+            .starts_with(quote)
+}
+
+/// Whether `value` is only the mask, perhaps quoted and followed by closing punctuation
+/// (`'********'/>`).
+fn is_masked(value: &str) -> bool {
+    value
+        .trim_end_matches(|c: char| ")]};,/>".contains(c))
+        .trim_matches(['"', '\''])
+        == MASK
 }
 
 /// `text` without one pair of quotes around it, and the length of the opening one.
@@ -190,16 +218,76 @@ impl Scrubber {
         let mut edits = Edits::new(arg);
         // Where the text still to examine starts: after the keys already dealt with.
         let mut start = 0;
+        // The list the last key was in: a URL that is the value of an entry ends with it.
+        let mut in_list = None;
+        // The last entry was `name` or `key` with a sensitive key for its value.
+        let mut named_secret = false;
+        let last_whitespace = arg.bytes().rposition(|b| b.is_ascii_whitespace());
         loop {
             let Some(rest) = arg.get(start..) else {
                 return Outcome::replaced(edits.finish());
             };
             let before = start.checked_sub(1).map(|i| arg.as_bytes()[i]);
-            match split(rest) {
+            // `define('DB_PASSWORD', 'x')`, `os.putenv('TOKEN', 'x')`: a key given as the first
+            // argument of a call, its value as the second.
+            if before == Some(b'(') {
+                match self.call_pair(rest) {
+                    Some(Some(value)) => {
+                        edits.replace(start + value.start..start + value.end, MASK);
+                        start += value.end;
+                        continue;
+                    }
+                    Some(None) => {
+                        return Outcome {
+                            replaced: edits.finish(),
+                            then: Pending::Mask,
+                        }
+                    }
+                    None => {}
+                }
+            }
+            match split(rest, last_whitespace.and_then(|w| w.checked_sub(start))) {
+                // YAML written into one argument (`auth:\n  password: x`): the key's value is
+                // the mapping on the next lines, read word by word.
+                Split::Key {
+                    separator: b':',
+                    end,
+                } if depth < MAX_NESTING
+                    && rest[end + 1..]
+                        .trim_start_matches([' ', '\t', '\r'])
+                        .starts_with('\n') =>
+                {
+                    if let Some(scrubbed) = self.scrub_words(rest, depth + 1) {
+                        edits.replace(start..arg.len(), &scrubbed);
+                    }
+                    return Outcome::replaced(edits.finish());
+                }
                 Split::Key { end, separator } => {
                     let value_at = start + end + 1;
                     let (list, key) = effective_key(&rest[..end], before);
-                    match self.classify(key, KeyForm::Key) {
+                    in_list = list;
+                    // ODBC's `PWD` is its password; the environment's `PWD` (a directory) is
+                    // never an entry of a list.
+                    // `{"name":"DB_PASSWORD","value":"x"}`: an entry named by a sensitive key
+                    // holds its secret in `value`.
+                    let named_value =
+                        std::mem::take(&mut named_secret) && key.eq_ignore_ascii_case("value");
+                    let kind = if named_value || (list.is_some() && key.eq_ignore_ascii_case("pwd"))
+                    {
+                        Kind::Secret
+                    } else {
+                        self.classify(key, KeyForm::Key)
+                    };
+                    if kind == Kind::Plain
+                        && list.is_some()
+                        && ["name", "key"].iter().any(|k| key.eq_ignore_ascii_case(k))
+                    {
+                        let value = &arg[value_at..];
+                        let extent = value_extent(value, list, separator);
+                        named_secret =
+                            self.classify(&value[extent.secret], KeyForm::Key) != Kind::Plain;
+                    }
+                    match kind {
                         Kind::Plain => {
                             if start == 0 && separator == b':' {
                                 if let Some(masked) = self.mask_after_first_equals(arg) {
@@ -227,6 +315,21 @@ impl Scrubber {
                                 // `LANG=C mysql -psecret`: an assignment before a command.
                                 return Outcome::replaced(self.scrub_words(arg, depth + 1));
                             }
+                            start = value_at;
+                        }
+                        Kind::SecretCommand => {
+                            let (value, quote) = strip_quotes(&arg[value_at..]);
+                            let at = value_at + quote;
+                            if let Some(scrubbed) = self.scrub_secret_command(value, depth) {
+                                edits.replace(at..at + value.len(), &scrubbed);
+                            }
+                            return Outcome::replaced(edits.finish());
+                        }
+                        // A prompt's text, or a value another rule has already hidden
+                        // (markup's `password='********'/>`).
+                        _ if is_prompt(&rest[..end], &arg[value_at..])
+                            || is_masked(&arg[value_at..]) =>
+                        {
                             start = value_at;
                         }
                         kind => {
@@ -266,8 +369,9 @@ impl Scrubber {
                                 // at whitespace; `--password=` is just empty. A value that opens
                                 // a bracket it does not close goes on in the next word
                                 // (`auth=('user', 'pw')`).
-                                let owes_next = (separator == b':' && value.trim().is_empty())
-                                    || opens_bracket(value);
+                                // `Password: ` with a space after it is a prompt's text.
+                                let owes_next =
+                                    (separator == b':' && value.is_empty()) || opens_bracket(value);
                                 let then = if opens_bracket(value) {
                                     Pending::Mask
                                 } else {
@@ -326,10 +430,25 @@ impl Scrubber {
                     };
                 }
                 Split::Words if depth < MAX_NESTING => {
-                    if let Some(scrubbed) = self.scrub_words(rest, depth + 1) {
+                    let (scrubbed, then) = self.scrub_words_then(rest, depth + 1);
+                    if let Some(scrubbed) = scrubbed {
                         edits.replace(start..arg.len(), &scrubbed);
                     }
-                    return Outcome::replaced(edits.finish());
+                    return Outcome {
+                        replaced: edits.finish(),
+                        then,
+                    };
+                }
+                Split::Url if matches!(in_list, Some(b',' | b';')) => {
+                    // `computerName=https://web/x,password=…`: the URL is one entry.
+                    let end = rest.find([',', ';']).unwrap_or(rest.len());
+                    if let Some(scrubbed) = self.scrub_urls(&rest[..end]) {
+                        edits.replace(start..start + end, &scrubbed);
+                    }
+                    if end == rest.len() {
+                        return Outcome::replaced(edits.finish());
+                    }
+                    start += end + 1;
                 }
                 Split::Url | Split::Words => {
                     if let Some(scrubbed) = self.scrub_urls(rest) {
@@ -339,6 +458,25 @@ impl Scrubber {
                 }
             }
         }
+    }
+
+    /// When `text` (right after a `(`) starts with a quoted sensitive key and a comma, the
+    /// value that follows: `Some(Some(range))` for a quoted value in `text` (its inside),
+    /// `Some(None)` when the value is the next word.
+    fn call_pair(&self, text: &str) -> Option<Option<std::ops::Range<usize>>> {
+        let close = closing_quote(text)?;
+        if self.classify(&text[1..close], KeyForm::Key) == Kind::Plain {
+            return None;
+        }
+        let after = text[close + 1..].strip_prefix(',')?;
+        let value = after.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if value.is_empty() {
+            return Some(None);
+        }
+        let at = text.len() - value.len();
+        // An empty string (`os.environ.get('API_KEY', '')`) hides nothing.
+        let value_close = closing_quote(value).filter(|&close| close > 1)?;
+        Some(Some(at + 1..at + value_close))
     }
 
     /// `arg` with its value hidden when everything before its first `=` is a sensitive key.

@@ -141,10 +141,39 @@ pub(super) static CONTAINERS: &[Program] = &[
             bare_keys: false,
             ..PLAIN
         },
-        subcommands: &[Subcommand {
-            path: &["exec"],
-            rules: runs(1, KUBECTL_EXEC),
-        }],
+        subcommands: &[
+            Subcommand {
+                path: &["exec"],
+                rules: runs(1, KUBECTL_EXEC),
+            },
+            // `kubectl run NAME … -- command…`, `kubectl debug POD … -- command…`.
+            Subcommand {
+                path: &["run"],
+                rules: runs(
+                    1,
+                    "--image --port --env --labels -l --overrides --restart --serviceaccount -n \
+                        --namespace --requests --limits --pod-running-timeout",
+                ),
+            },
+            Subcommand {
+                path: &["debug"],
+                rules: runs(
+                    1,
+                    "--image -c --container --target --profile --copy-to -n --namespace --env \
+                        --image-pull-policy",
+                ),
+            },
+            // `oc login -u USER -p PASSWORD`.
+            Subcommand {
+                path: &["login"],
+                rules: Rules {
+                    options: &[opt("-p", Value::Secret)],
+                    valued: "-u --username -s --server --certificate-authority",
+                    bare_keys: false,
+                    ..PLAIN
+                },
+            },
+        ],
     },
     Program {
         names: "crictl",

@@ -20,7 +20,7 @@ pub(super) static DATABASES: &[Program] = &[
             mysqlbinlog mysqlsh mysql_upgrade mariadb mariadb-dump mariadb-admin mariadb-import \
             mariadb-show mariadb-check mariadb-slap mariadb-binlog mydumper myloader \
             pt-online-schema-change pt-table-checksum pt-query-digest pt-kill pt-archiver \
-            pt-heartbeat pt-table-sync pt-mysql-summary",
+            pt-heartbeat pt-table-sync pt-mysql-summary mycli",
         Rules {
             options: &[opt("-p", Value::Secret)],
             valued: MYSQL_VALUED,

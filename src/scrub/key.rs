@@ -29,6 +29,7 @@ const SECRET_NOUNS: &[&str] = &[
     "token",
     "credential",
     "credentials",
+    "cred",
     "creds",
     "apikey",
     "auth",
@@ -73,6 +74,7 @@ const NOT_GLUED: &[&str] = &[
     "impass",
     "multipass",
     "askpass",
+    "getpass",
     "oldpwd",
     "noauth",
     "unauth",
@@ -240,6 +242,9 @@ pub(super) fn classify(key: &str, form: KeyForm) -> Kind {
     if last == "authorization" {
         return Kind::Authorization;
     }
+    if names_secret_command(&parts, form) {
+        return Kind::SecretCommand;
+    }
     if NOT_SECRET_KEYS.contains(&parts.join("_").as_str())
         || (parts.len() > 1 && NEGATIONS.contains(&parts[0].as_str()))
     {
@@ -260,6 +265,27 @@ pub(super) fn classify(key: &str, form: KeyForm) -> Kind {
     } else {
         Kind::Plain
     }
+}
+
+/// Words that make a key name a command rather than a value (`--password-command`,
+/// `passwordeval`, `PassCmd`).
+const COMMAND_WORDS: &[&str] = &["command", "cmd", "eval"];
+
+/// Whether the key whose components are `parts` names a command that prints a secret: a
+/// command word after a secret noun, or glued to one.
+fn names_secret_command(parts: &[String], form: KeyForm) -> bool {
+    let Some(last) = parts.last().map(String::as_str) else {
+        return false;
+    };
+    let before = parts.len().checked_sub(2).map(|i| parts[i].as_str());
+    if COMMAND_WORDS.contains(&last) {
+        return before.is_some_and(|noun| names_secret(noun, None, KeyForm::Key));
+    }
+    form == KeyForm::Key
+        && COMMAND_WORDS.iter().any(|word| {
+            last.strip_suffix(word)
+                .is_some_and(|noun| SECRET_NOUNS.contains(&noun))
+        })
 }
 
 /// Whether `head`, the last component of a key (with `before` the one ahead of it), names a
@@ -290,6 +316,55 @@ fn names_secret(head: &str, before: Option<&str>, form: KeyForm) -> bool {
                     .any(|noun| head.len() > noun.len() && head.ends_with(noun))
         }
     }
+}
+
+/// `key` with the characters that only look like ASCII written as ASCII: fullwidth forms
+/// (`ｐａｓｓｗｏｒｄ`), Cyrillic and Greek letters shaped like Latin ones (`pаssword` with a
+/// Cyrillic `а`), and without invisible characters (zero-width spaces and joiners, soft
+/// hyphens), so a key written to be read as `password` is one.
+pub(super) fn fold_lookalikes(key: &str) -> String {
+    key.chars()
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}'
+            )
+        })
+        .map(|c| match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            'а' | 'ɑ' | 'α' => 'a',
+            'с' | 'ϲ' => 'c',
+            'ԁ' => 'd',
+            'е' | 'ε' => 'e',
+            'һ' => 'h',
+            'і' | 'ι' => 'i',
+            'ј' => 'j',
+            'к' | 'κ' => 'k',
+            'о' | 'ο' => 'o',
+            'р' | 'ρ' => 'p',
+            'ѕ' => 's',
+            'т' | 'τ' => 't',
+            'υ' => 'u',
+            'ѡ' | 'ω' => 'w',
+            'х' | 'χ' => 'x',
+            'у' | 'γ' => 'y',
+            'А' | 'Α' => 'A',
+            'В' | 'Β' => 'B',
+            'С' => 'C',
+            'Е' | 'Ε' => 'E',
+            'Н' | 'Η' => 'H',
+            'І' | 'Ι' => 'I',
+            'К' | 'Κ' => 'K',
+            'М' | 'Μ' => 'M',
+            'О' | 'Ο' => 'O',
+            'Р' | 'Ρ' => 'P',
+            'Ѕ' => 'S',
+            'Т' | 'Τ' => 'T',
+            'Х' | 'Χ' => 'X',
+            'У' | 'Υ' => 'Y',
+            _ => c,
+        })
+        .collect()
 }
 
 /// The lower-case components of a key: split at every character that is not a letter or

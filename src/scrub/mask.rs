@@ -34,6 +34,8 @@ pub(super) fn mask_authorization(value: &str) -> (Option<String>, Pending) {
         .position(|b| b.is_ascii_whitespace())
         .unwrap_or(rest.len());
     let (scheme, after) = rest.split_at(scheme_end);
+    // In code the value may be a string: `'Bearer x'`, `` `Bearer x` ``.
+    let scheme = scheme.trim_start_matches(['\'', '"', '`']);
     if !AUTH_SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
         return (Some(format!("{gap}{MASK}")), Pending::Nothing);
     }
@@ -41,8 +43,9 @@ pub(super) fn mask_authorization(value: &str) -> (Option<String>, Pending) {
     if credential.is_empty() {
         return (None, Pending::Mask);
     }
+    let opening = &rest[..scheme_end - scheme.len()];
     (
-        Some(format!("{gap}{scheme}{space}{MASK}")),
+        Some(format!("{gap}{opening}{scheme}{space}{MASK}")),
         Pending::Nothing,
     )
 }

@@ -13,7 +13,9 @@
 //!   *sensitive* when its head noun, the last of its components (split at `-`, `_`, `.`,
 //!   other punctuation and camelCase), is a secret noun: `password`, `passwd`, `pwd`, `pass`,
 //!   `pw`, `passphrase`, `secret`, `token`, `credential(s)`, `auth`, `bearer`, `cookie`,
-//!   `psk`, or a compound such as `api key`, `access key`, `private key`, `secret id`. Nouns
+//!   `psk`, or a compound such as `api key`, `access key`, `private key`, `secret id`. Letters
+//!   that only look like ASCII (fullwidth `ｐａｓｓｗｏｒｄ`, a Cyrillic `а`) are read as ASCII and
+//!   invisible characters (zero-width spaces, soft hyphens) are ignored. Nouns
 //!   glued to the word before count too (`dbpassword`, `storepass`, `requirepass`). A key that
 //!   only *contains* such a noun names something else and stays: `--token-ttl`,
 //!   `--key-file`, `--password-file`, `--auth-mode`, `--passthrough`, `--no-password`. See
@@ -23,7 +25,8 @@
 //!   value. The key ends at the first `=`, `:` (never that of a `scheme://`) or `(`; when it is
 //!   not sensitive its value is examined in turn, so `--env=MYSQL_PWD=x` and
 //!   `--header=Authorization: Bearer x` are caught too. Inside lists and JSON only the entry's
-//!   value goes (`user=u;Password=x;Encrypt=1`, `{"password":"x","port":5432}`). A value that
+//!   value goes (`user=u;Password=x;Encrypt=1`, `{"password":"x","port":5432}`), and an
+//!   entry named by a sensitive key loses its `value` (`{"name":"DB_PASSWORD","value":"x"}`). A value that
 //!   is a switch (`true`, `false`, `yes`, `no`, `on`, `off`, `none`, `null`) or a path to a
 //!   configuration file (`/root/cf.ini`) is kept.
 //! - **Keys followed by their value.** An argument that is a sensitive key and nothing else
@@ -33,6 +36,19 @@
 //!   (`user.password`, `aws_secret_access_key`, `requirepass`), never a hyphenated name or a
 //!   word under a program whose positional words name things (`kubectl create secret`,
 //!   `npm install jsonwebtoken`).
+//! - **Code and markup.** Shell text is also read as the code people pass to `perl -e`,
+//!   `python -c` and the like: a key written as code before an assignment
+//!   (`password = "x"`, `os.environ['API_TOKEN'] = 'x'`, `$ENV{'DB_PASS'} = 'x'`,
+//!   `secret := "x"`) hides the literal after it, not a call or a variable
+//!   (`pw = getpass('Password: ')` stays, and so does a prompt's text); after a key, `=`, `:`,
+//!   `=>` and `:=` say the value is still to come and any other operator that it had none
+//!   (`$ENV{PASSWORD} ? … : …`); an object opened after a key is read for its own keys
+//!   (`{"auth": {"password": "x"}}`, YAML's `db:\n  token: x`), a key given as the first
+//!   argument of a call hides the second (`define('DB_PASSWORD', 'x')`, `os.putenv('TOKEN',
+//!   'x')`), and a quoted expansion is read, not set (`[ "$PASSWORD" = "" ]`). XML elements and attributes named by a sensitive key, and
+//!   entries whose `key`, `name` or `id` is one (`<password>x</password>`,
+//!   `<add key="ApiKey" value="x"/>`), lose their text, CDATA or value wherever they stand
+//!   (`markup.rs`).
 //! - **Headers.** `Authorization` and `Proxy-Authorization` keep their scheme word (`Bearer`,
 //!   `Basic`, ...) and lose the credential, attached to curl's flag too
 //!   (`-HAuthorization: …`); `Cookie` and `Set-Cookie` lose their value; any header named by a
@@ -41,29 +57,44 @@
 //!   without a password (`https://TOKEN@host`) goes whole; query and fragment parameters named
 //!   by a sensitive key, a signature or a key (`?api_key=…`, `#access_token=…`, `&sig=…`,
 //!   `X-Amz-Signature=…`) lose their value. `user:password@host` without a scheme loses the
-//!   password when the host is an address or a dotted name.
-//! - **Programs**, by the basename of the command (`tools.rs`, `databases.rs`): password flags
-//!   (`mysql -p`, `redis-cli -a`, `docker login -p`, `ldapsearch -w`, `zip -P`, `7z -p`,
+//!   password when the host is an address, a dotted name, or a single name that ends the text
+//!   or is followed by a port or a path (`app:pw@db:5432/app`, `CORP/admin:pw@dc01`; never
+//!   `nginx:1.25@sha256:…`), and so does Oracle's `user/password@//host`. A URL that is an
+//!   entry of a list ends with the entry (`computerName=https://web/x,password=…`), and ODBC's
+//!   `PWD` is a password inside a list (`UID=sa;PWD=x`), never the environment's directory.
+//!   Windows-style options (`/TargetPassword:x`) are keys like `--TargetPassword=x`.
+//! - **Programs**, by the basename of the command (`tools.rs`, `clouds.rs`, `databases.rs`):
+//!   password flags (`mysql -p`, `redis-cli -a`, `docker login -p`, `ldapsearch -w`, `zip -P`, `7z -p`,
 //!   `openssl -k`, ...), `user:password` values (`curl -u`, `smbclient -U user%pw`,
 //!   `lftp -u user,pw`), secret operands (`vault login TOKEN`, `rabbitmqctl add_user NAME PW`,
 //!   `htpasswd -b FILE USER PW`), Oracle logons, with values separate, attached or clustered
-//!   getopt style (`-psecret`, `-sSLu user:pw`).
+//!   getopt style (`-psecret`, `-sSLu user:pw`), Go style (`vault token create -id=x`), or
+//!   in pairs (`qpdf --encrypt USER OWNER`).
+//! - **Password commands.** A key naming a command that prints a secret
+//!   (`--password-command`, `passwordeval`, `PassCmd`) hides what `echo` or `printf` prints
+//!   there (`--password-command "echo x"`); any other command is scrubbed as shell text and
+//!   kept (`pass show backup`).
 //! - **Wrappers** (`wrappers.rs`, `containers.rs`): `sudo`, `env`, `timeout 5`,
 //!   `flock FILE`, `ssh HOST`, `docker exec C`, `kubectl exec POD --`, `xargs`, `strace`,
-//!   `nsenter`, `find -exec`, ... know which of their options take a value and how many
-//!   operands come before the command, so the wrapped program gets its own rules; a shell's
-//!   `-c`, `su -c` and `flock -c` take shell text.
+//!   `nsenter`, `find -exec`, `bwrap`, `machinectl shell`, `kubectl run|debug … --`,
+//!   `poetry|uv|pipenv run`, `bundle exec`, ... know which of their options take a value and
+//!   how many operands come before the command, so the wrapped program gets its own rules; a
+//!   shell's `-c`, `su -c` and `flock -c` take shell text. Under any other program, a program
+//!   the scrubber knows right after `--` is a command (`custom-runner -- redis-cli -a x`).
 //! - **Shell text** (`sh -c "LANG=C mysql -psecret db"`): an argument with whitespace is split
 //!   the way a shell would split it, quotes respected (a quote that never closes is a
 //!   character), and its words walked like a command line: assignments before the command,
-//!   `;`, `&&`, `|` and `$(` starting new commands, SQL's `IDENTIFIED BY 'pw'`, and the
+//!   `;`, `&&`, `|` and `$(` starting new commands, `(`, `{`, `f()`, `function f` and
+//!   `case` patterns before a command, SQL's `IDENTIFIED BY 'pw'`, and the
 //!   argument of `echo`/`printf` piped into a program that reads a password from its input
 //!   (`echo pw | docker login --password-stdin`, `| chpasswd`, `| sudo -S`).
 //! - **Process titles.** argv\[0\] is scrubbed as a title: programs that rewrite it
 //!   (setproctitle, Perl and Ruby `$0`, node's `process.title`, PostgreSQL backends) put a whole
-//!   command line there, so its whitespace-separated words are walked like an argv, the first
-//!   being the program. The process name (the kernel's `comm`, often set from the title) gets
-//!   the same rules. A program file named `NAME=value` loses the value.
+//!   command line there, so its whitespace-separated words (any Unicode space:
+//!   `worker:\u{3000}--token x`) are walked like an argv, the first being the program. The
+//!   process name (the kernel's `comm`, often set from the title) gets the same rules, cut
+//!   where it may be (`PASSWORD:hunter`, `password: hunte`, `user:hunter2@db`). A program file
+//!   named `NAME=value` loses the value, and so does one named `KEY:value` by a sensitive key.
 //! - **Shaped secrets** (`shaped.rs`), wherever they stand: AWS access key ids, GitHub, GitLab,
 //!   Slack, Stripe, npm, PyPI, Docker Hub, Vault, OpenAI, Anthropic and other tokens with a
 //!   published prefix, JWTs, Google API keys, Azure connection string keys and SAS signatures,
@@ -73,14 +104,18 @@
 //! The scrubber errs towards hiding where a value is ambiguous (`mysql -p secret`, the value of
 //! a sensitive key whatever it looks like). Every rule is a left-to-right pass (shell text is
 //! read at most three times, when quotes do not close; shaped secrets are one regular
-//! expression search, linear in the text), and command lines nested in arguments are followed
+//! expression search, linear in the text; markup is one pass that never reads a byte twice
+//! inside tags), and command lines nested in arguments are followed
 //! four levels deep (`MAX_NESTING`), so the cost is linear in the length of the command line
 //! whatever a process puts there.
 
 mod arg;
+mod clouds;
+mod code;
 mod containers;
 mod databases;
 mod key;
+mod markup;
 mod mask;
 mod programs;
 mod sequence;
@@ -225,7 +260,7 @@ impl Scrubber {
         let mut sequence = Sequence::new(self, false, 0);
         let mut scrubbed = Vec::with_capacity(argv.len());
         for (i, arg) in argv.iter().enumerate() {
-            let shaped = shaped::mask_shaped(arg);
+            let shaped = self.mask_embedded(arg);
             let text = shaped.as_deref().unwrap_or(arg);
             let replaced = if i == 0 {
                 sequence.title(text)
@@ -237,6 +272,14 @@ impl Scrubber {
         scrubbed
     }
 
+    /// `text` with the secrets hidden that are found wherever they stand, before it is read as
+    /// words: shaped secrets and markup (`<password>x</password>`).
+    fn mask_embedded(&self, text: &str) -> Option<String> {
+        let shaped = shaped::mask_shaped(text);
+        let is_secret = |name: &str| self.classify(name, KeyForm::Key) != Kind::Plain;
+        markup::mask_markup(shaped.as_deref().unwrap_or(text), &is_secret).or(shaped)
+    }
+
     /// The process name (the kernel's `comm`) with its secrets hidden. Programs that rewrite
     /// their title often set the name from it too (`app --token=x` cut to 15 bytes), and a
     /// program file may be named `PASSWORD=x`: the name gets the rules of argv\[0\].
@@ -244,7 +287,7 @@ impl Scrubber {
         if !self.scrub_args && !self.strip_proc_arguments {
             return Cow::Borrowed(name);
         }
-        let shaped = shaped::mask_shaped(name);
+        let shaped = self.mask_embedded(name);
         let text = shaped.as_deref().unwrap_or(name);
         match Sequence::new(self, false, 0).title(text).or(shaped) {
             Some(scrubbed) => Cow::Owned(scrubbed),
@@ -266,8 +309,8 @@ impl Scrubber {
 
     /// A program word (`/usr/bin/mysql`, `./PASSWORD=x`): a file name of the form `NAME=value`
     /// loses its value whatever the name (no program is called that, but a copy made to leak
-    /// through `comm` would be), a directory only when it is a sensitive key, and shaped
-    /// secrets and URL credentials go.
+    /// through `comm` would be), `NAME:value` and a directory only when the name is a sensitive
+    /// key, and shaped secrets and URL credentials go.
     fn scrub_program_word(&self, word: &str) -> Option<String> {
         let mut shaped = shaped::mask_shaped(word);
         if word.contains("://") {
@@ -275,7 +318,7 @@ impl Scrubber {
             shaped = self.scrub_urls(text).or(shaped);
         }
         let text = shaped.as_deref().unwrap_or(word);
-        if !text.contains('=') {
+        if !text.contains(['=', ':']) {
             return shaped;
         }
         let mut edits = arg::Edits::new(text);
@@ -284,6 +327,8 @@ impl Scrubber {
         for component in text.split('/') {
             let value_at = component.find('=').map(|equals| equals + 1);
             let file_name = at == file_name_at;
+            // `PASSWORD:x` as well as `PASSWORD=x`: a name cut from a title, or a file named so.
+            let keyed = value_at.is_some() || component.contains(':');
             match value_at {
                 Some(value_at)
                     if file_name
@@ -292,12 +337,12 @@ impl Scrubber {
                 {
                     edits.replace(at + value_at..at + component.len(), MASK);
                 }
-                Some(_) => {
+                _ if keyed => {
                     if let Some(scrubbed) = self.scrub_arg(component, 0, false).replaced {
                         edits.replace(at..at + component.len(), &scrubbed);
                     }
                 }
-                None => {}
+                _ => {}
             }
             at += component.len() + 1;
         }
@@ -306,7 +351,19 @@ impl Scrubber {
 
     /// What kind of key `key` is (leading dashes and surrounding quotes allowed).
     fn classify(&self, key: &str, form: KeyForm) -> Kind {
+        let folded;
+        let key = if key.is_ascii() {
+            key
+        } else {
+            folded = key::fold_lookalikes(key);
+            folded.as_str()
+        };
         let key = key.trim_start_matches('-').trim_matches(['"', '\'']);
+        // Windows-style options (`/TargetPassword:x`, `/p:x`) start with one slash.
+        let key = match key.strip_prefix('/') {
+            Some(option) if form == KeyForm::Key && !option.contains('/') => option,
+            _ => key,
+        };
         // A path is not a key: `/etc/vault/secrets/x.conf` names a file, it does not introduce a
         // secret, and `https://host/secret?x=1` is no key either.
         if key.is_empty() || key.contains('/') || key.bytes().any(|b| b.is_ascii_whitespace()) {
@@ -351,8 +408,52 @@ impl Scrubber {
         }
     }
 
+    /// A command that prints a secret (the value of `--password-command`): the arguments of
+    /// `echo` or `printf` are the secret itself; any other command is scrubbed as shell text.
+    fn scrub_secret_command(&self, text: &str, depth: usize) -> Option<String> {
+        let words = shell_words(text);
+        let mut edits = arg::Edits::new(text);
+        let mut printing: Option<&str> = None;
+        for range in words {
+            let Some(word) = text.get(range.clone()) else {
+                continue;
+            };
+            if shell::is_control_operator_word(word) {
+                printing = None;
+                continue;
+            }
+            match printing {
+                None => {
+                    let program = programs::basename(shell::unquote(word).1);
+                    printing = Some(program).filter(|p| matches!(*p, "echo" | "printf"));
+                    if printing.is_none() {
+                        return self.scrub_text(text, depth);
+                    }
+                }
+                Some("echo") if word.starts_with('-') => {}
+                Some(_) => edits.replace(range, &mask::mask_whole(word)),
+            }
+        }
+        edits.finish()
+    }
+
     /// Scrubs a command line written inside one argument, word by word.
     fn scrub_words(&self, text: &str, depth: usize) -> Option<String> {
+        self.scrub_words_then(text, depth).0
+    }
+
+    /// [`Self::scrub_text`], and what the word after the text must get: a command line that
+    /// ends with a password flag (`ssh host "redis-cli -a" PW`, joined by the remote shell)
+    /// hides the next argument.
+    fn scrub_text_then(&self, text: &str, depth: usize) -> (Option<String>, Pending) {
+        if depth < MAX_NESTING {
+            self.scrub_words_then(text, depth + 1)
+        } else {
+            (self.scrub_urls(text), Pending::Nothing)
+        }
+    }
+
+    fn scrub_words_then(&self, text: &str, depth: usize) -> (Option<String>, Pending) {
         let mut sequence = Sequence::new(self, true, depth);
         let mut edits = arg::Edits::new(text);
         let words = shell_words(text);
@@ -370,7 +471,14 @@ impl Scrubber {
                 edits.replace(range, &replacement);
             }
         }
-        edits.finish()
+        // Text that ends with a space ends with a prompt (`read -p "Enter token: "`), not
+        // with a key whose value is the next argument.
+        let owed = if text.ends_with(|c: char| c.is_ascii_whitespace()) {
+            Pending::Nothing
+        } else {
+            sequence.owed()
+        };
+        (edits.finish(), owed)
     }
 }
 
@@ -382,6 +490,9 @@ enum Kind {
     Secret,
     /// Its value is a credential that may start with a scheme word, which is kept.
     Authorization,
+    /// Its value is a command that prints the secret (`--password-command`, `passwordeval`):
+    /// what `echo` or `printf` prints there is hidden.
+    SecretCommand,
 }
 
 impl Kind {
@@ -391,6 +502,7 @@ impl Kind {
             Kind::Plain => Pending::Nothing,
             Kind::Secret => Pending::Mask,
             Kind::Authorization => Pending::Authorization,
+            Kind::SecretCommand => Pending::SecretCommand,
         }
     }
 }
@@ -402,6 +514,17 @@ enum Pending {
     /// Hidden whole: it is the value of a sensitive key or password flag (unless it is a long
     /// option or a switch value, which says the key had no value).
     Mask,
+    /// The word before was a key written as code (`password`, `os.environ['TOKEN']`): if this
+    /// one assigns (`=`, `:=`), the value after it is hidden.
+    Assignment,
+    /// Hidden whole unless it computes its value (`password = "x"`, not
+    /// `pw = getpass("Password: ")`).
+    Literal,
+    /// Hidden whole, and so is the word after it, unless it is a long option (`qpdf --encrypt
+    /// USER OWNER`).
+    MaskTwo,
+    /// A command that prints a secret (`--password-command "echo x"`).
+    SecretCommand,
     /// Hidden whole unless it is an option (`gh auth login --with-token`).
     MaskUnlessOption,
     /// It is an authorization value: the scheme stays, the credential goes.
@@ -414,6 +537,8 @@ enum Pending {
     Cookie,
     /// The value of a program's option: scrubbed on its own, and not an operand.
     Value,
+    /// Two such values (`bwrap --bind SOURCE DEST`).
+    TwoValues,
     /// Shell text (`su -c`, `flock -c`).
     Shell,
     /// The program a wrapper's command operands go to (`docker run --entrypoint`).

@@ -1,8 +1,8 @@
 //! What the scrubber knows about particular programs' arguments: which options take a value
 //! (and what kind), what their operands are, and whether they run another command. The tables
-//! are in [`super::tools`] and [`super::databases`] (programs that take secrets in their own
-//! way) and [`super::wrappers`] and [`super::containers`] (programs that run another command);
-//! this module holds their shape and the lookup by program name.
+//! are in [`super::tools`], [`super::clouds`] and [`super::databases`] (programs that take
+//! secrets in their own way) and [`super::wrappers`] and [`super::containers`] (programs that
+//! run another command); this module holds their shape and the lookup by program name.
 //!
 //! Knowing which options take a value matters twice: a value is never mistaken for the
 //! wrapped program or an operand (`timeout -s KILL 5 mysql -pX`), and short options are read
@@ -35,6 +35,13 @@ pub(super) enum Value {
     /// The program the command operands are given to (`docker run --entrypoint mysql IMAGE
     /// -psecret`).
     Entrypoint,
+    /// No value: a switch whose name would otherwise be taken for a sensitive key
+    /// (`pulumi config set --secret KEY VALUE`).
+    Switch,
+    /// Two secrets follow (`qpdf --encrypt USER_PASSWORD OWNER_PASSWORD`).
+    SecretPair,
+    /// Two values with nothing special about them (`bwrap --bind SOURCE DEST`).
+    TwoValues,
 }
 
 /// An option with a value that needs more than the generic rules.
@@ -52,6 +59,9 @@ impl Opt {
         let rest = arg.strip_prefix(self.name)?;
         let value = if self.name.starts_with("--") || !self.name.starts_with(['-', '/']) {
             rest.strip_prefix('=')?
+        } else if self.name.len() > 2 && self.name.starts_with('-') && rest.starts_with('=') {
+            // Go's single-dash long options: `vault token create -id=x`.
+            &rest[1..]
         } else if self.name.starts_with('/') {
             rest.strip_prefix(':')?
         } else {
@@ -187,6 +197,7 @@ pub(super) const fn opt(name: &'static str, value: Value) -> Opt {
 static BY_NAME: LazyLock<FxHashMap<&'static str, &'static Program>> = LazyLock::new(|| {
     super::tools::TOOLS
         .iter()
+        .chain(super::clouds::CLOUDS)
         .chain(super::databases::DATABASES)
         .chain(super::wrappers::WRAPPERS)
         .chain(super::containers::CONTAINERS)
@@ -226,6 +237,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for program in super::super::tools::TOOLS
             .iter()
+            .chain(super::super::clouds::CLOUDS)
             .chain(super::super::databases::DATABASES)
             .chain(super::super::wrappers::WRAPPERS)
             .chain(super::super::containers::CONTAINERS)

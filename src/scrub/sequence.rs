@@ -3,13 +3,15 @@
 //! program being run, where a wrapper's command starts.
 
 use super::arg::Edits;
+use super::code::{is_expression, is_mapping_key, opens_object, operator};
+use super::key::KeyForm;
 use super::mask::{
     is_long_option, is_secret_file_path, is_switch_value, mask_authorization, mask_logon,
     mask_user_password, mask_whole,
 };
 use super::programs::{is_known, program_named, Operands, Program, Rules, Value};
-use super::shell::{is_assignment, is_control_operator_word, unquote};
-use super::{Pending, Scrubber, MASK};
+use super::shell::{glued_quotes, is_assignment, is_control_operator_word, unquote};
+use super::{Kind, Pending, Scrubber, MASK};
 
 pub(super) struct Sequence<'s> {
     scrubber: &'s Scrubber,
@@ -35,11 +37,16 @@ pub(super) struct Sequence<'s> {
     options_done: bool,
     /// SQL's `IDENTIFIED` was seen: `BY` introduces a password.
     identified: bool,
+    /// SQL's `SET PASSWORD FOR` was seen: after the account, `=` introduces the password.
+    password_for: bool,
     /// The words are a process title: not quoted, and a shell's `-c` is followed by the words
     /// of its command rather than one word of shell text.
     title: bool,
     /// The program that a wrapper's command operands go to (`docker run --entrypoint`).
     entrypoint: Option<&'static Program>,
+    /// `--` was the last word, under a program that runs no command as far as its rules say:
+    /// a known program after it is a command (`kubectl debug POD -- mysql -p…`).
+    after_double_dash: bool,
 }
 
 impl<'s> Sequence<'s> {
@@ -57,8 +64,10 @@ impl<'s> Sequence<'s> {
             flags: 0,
             options_done: false,
             identified: false,
+            password_for: false,
             title: false,
             entrypoint: None,
+            after_double_dash: false,
         }
     }
 
@@ -67,17 +76,36 @@ impl<'s> Sequence<'s> {
     pub(super) fn title(&mut self, text: &str) -> Option<String> {
         self.title = true;
         let mut edits = Edits::new(text);
-        let mut at = 0;
-        for word in text.split(|c: char| c.is_ascii_whitespace()) {
-            if !word.is_empty() {
-                if let Some(replaced) = self.step(word) {
-                    edits.replace(at..at + word.len(), &replaced);
+        // Titles are written for people, who may separate words with any space
+        // (`worker:\u{3000}--token\u{3000}x`), and no program parses them.
+        let mut start = None;
+        let ends = text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')));
+        for (i, c) in ends {
+            match (c.is_whitespace(), start) {
+                (true, Some(from)) => {
+                    start = None;
+                    if let Some(replaced) = self.step(&text[from..i]) {
+                        edits.replace(from..i, &replaced);
+                    }
                 }
+                (false, None) => start = Some(i),
+                _ => {}
             }
-            at += word.len() + 1;
         }
         self.title = false;
         edits.finish()
+    }
+
+    /// What the word after the last one must get, when it is a secret whatever comes next:
+    /// the value of a password flag or a sensitive key.
+    pub(super) fn owed(&self) -> Pending {
+        match self.pending {
+            Pending::Mask | Pending::MaskUnlessOption | Pending::Authorization => self.pending,
+            Pending::Literal => Pending::Mask,
+            _ => Pending::Nothing,
+        }
     }
 
     /// Scrubs the next word: `None` leaves it unchanged.
@@ -87,6 +115,19 @@ impl<'s> Sequence<'s> {
         } else {
             ("", word, "")
         };
+        // `--pa''ssword=x`, `-"a"`, `redis"-cli"`, `my\sql`: quotes and escapes inside a key,
+        // option or program name are read the way the shell reads them. The value keeps its
+        // quotes, and so does the key where it is shown.
+        if self.shell && open.is_empty() {
+            if let Some((key_len, key)) = glued_quotes(inner) {
+                let plain = format!("{key}{}", &inner[key_len..]);
+                let replaced = self.step_unquoted(&plain, false)?;
+                return Some(match replaced.strip_prefix(key.as_str()) {
+                    Some(rest) => format!("{}{rest}", &inner[..key_len]),
+                    None => replaced,
+                });
+            }
+        }
         let replaced = self.step_unquoted(inner, !open.is_empty());
         replaced.map(|text| format!("{open}{text}{close}"))
     }
@@ -98,47 +139,15 @@ impl<'s> Sequence<'s> {
             self.begin_command();
             return None;
         }
-        match std::mem::replace(&mut self.pending, Pending::Nothing) {
-            Pending::Nothing => {}
-            Pending::Mask => {
-                // `PASSWORD = 'x'`: the value is still to come.
-                if word == "=" {
-                    self.pending = Pending::Mask;
-                    return None;
-                }
-                // A switch (`--auth --port 1`, `--auth=true`, `keytool -storepasswd -new x`)
-                // had no value to hide.
-                let option_next = is_long_option(word)
-                    || self.rules.is_some_and(|rules| is_option_of(&rules, word));
-                if !option_next && !is_switch_value(word) && !is_secret_file_path(word) {
-                    return Some(self.mask(word));
-                }
-            }
-            Pending::MaskUnlessOption => {
-                if !word.starts_with('-') {
-                    return Some(self.mask(word));
-                }
-            }
-            Pending::Authorization => {
-                let (masked, then) = mask_authorization(word);
-                self.pending = then;
-                return masked;
-            }
-            Pending::UserPassword(separator) => return mask_user_password(word, separator),
-            Pending::Logon => return mask_logon(word).or_else(|| self.value(word, quoted)),
-            Pending::Cookie => return word.contains('=').then(|| self.mask(word)),
-            Pending::Value => return self.value(word, quoted),
-            Pending::Entrypoint => {
-                self.entrypoint = program_named(word);
-                return None;
-            }
-            Pending::Shell if self.title => {
-                self.begin_command();
-                return self.command(word, quoted);
-            }
-            Pending::Shell => return self.scrubber.scrub_text(word, self.depth),
+        let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
+        if let Some(replaced) = self.settle(pending, word, quoted) {
+            return replaced;
         }
         if self.at_command {
+            return self.command(word, quoted);
+        }
+        if std::mem::take(&mut self.after_double_dash) && is_known(word) {
+            self.begin_command();
             return self.command(word, quoted);
         }
         // A command substitution starts a command of its own (`echo $(mysql -p…)`).
@@ -146,20 +155,32 @@ impl<'s> Sequence<'s> {
             self.begin_command();
             return self.command(word, quoted);
         }
+        if self.password_for && word == "=" {
+            // SQL: `SET PASSWORD FOR 'u'@'h' = 'pw'`.
+            self.password_for = false;
+            self.pending = Pending::Mask;
+            return None;
+        }
         if word.eq_ignore_ascii_case("identified") {
             self.identified = true;
         } else if self.identified && word.eq_ignore_ascii_case("by") {
             // SQL: `CREATE USER u IDENTIFIED BY 'pw'`.
             self.identified = false;
+            self.password_for = false;
             self.pending = Pending::Mask;
             return None;
         }
         let Some(rules) = self.rules else {
+            if word == "--" {
+                self.after_double_dash = true;
+                return None;
+            }
             return self.generic(word, quoted, true);
         };
         if !self.options_done {
             if word == "--" {
                 self.options_done = true;
+                self.after_double_dash = !matches!(rules.operands, Operands::Command { .. });
                 return None;
             }
             if let Some(replaced) = self.option(&rules, word, quoted) {
@@ -176,6 +197,102 @@ impl<'s> Sequence<'s> {
         self.operand(&rules, word, quoted)
     }
 
+    /// The word after one that said what it must get (the value of a key or a flag, the
+    /// program of `--entrypoint`, ...): `Some` with what it becomes when that decides it,
+    /// `None` when the word is read as any other.
+    fn settle(&mut self, pending: Pending, word: &str, quoted: bool) -> Option<Option<String>> {
+        match pending {
+            Pending::Nothing => {}
+            Pending::Mask => {
+                // SQL's `SET PASSWORD FOR account = 'pw'`: the account comes first.
+                if self.shell && word.eq_ignore_ascii_case("for") {
+                    self.password_for = true;
+                    return Some(None);
+                }
+                if let Some(assigns) = operator(word) {
+                    // `PASSWORD = 'x'`, `"password" : "x"`, `password => 'x'`: the value is
+                    // still to come. Any other operator (`$ENV{PASSWORD} ? … : …`,
+                    // `$PASSWORD == ""`) says the key had no value here.
+                    if assigns {
+                        self.pending = Pending::Mask;
+                    }
+                    return Some(None);
+                }
+                // `{"auth": {"password": "x"}}` split at whitespace, or YAML's `credentials:`
+                // and then `token: x` on the next line: the value of the key is a mapping whose
+                // own keys decide.
+                if self.shell && !quoted && (opens_object(word) || is_mapping_key(word)) {
+                    return Some(self.generic(word, quoted, true));
+                }
+                // A switch (`--auth --port 1`, `--auth=true`, `keytool -storepasswd -new x`)
+                // had no value to hide.
+                let option_next = is_long_option(word)
+                    || self.rules.is_some_and(|rules| is_option_of(&rules, word));
+                if !option_next && !is_switch_value(word) && !is_secret_file_path(word) {
+                    return Some(Some(self.mask(word)));
+                }
+            }
+            Pending::Assignment => {
+                if operator(word) == Some(true) {
+                    self.pending = Pending::Literal;
+                    return Some(None);
+                }
+                // `"password" :"x"`: the operator written against the value.
+                let value = word
+                    .strip_prefix([':', '='])
+                    .map(|v| v.trim_start_matches('='));
+                if let Some(value) = value.filter(|v| !v.is_empty() && !is_expression(v)) {
+                    let kept = &word[..word.len() - value.len()];
+                    return Some(Some(format!("{kept}{}", self.mask(value))));
+                }
+            }
+            // A value computed by a call or read from a variable (`pw = getpass('…')`,
+            // `token = $T`) is no secret written here.
+            Pending::Literal if is_expression(word) => {}
+            Pending::Literal => return Some(Some(self.mask(word))),
+            Pending::MaskTwo => {
+                if !is_long_option(word) {
+                    self.pending = Pending::Mask;
+                    return Some(Some(self.mask(word)));
+                }
+            }
+            Pending::SecretCommand => {
+                return Some(self.scrubber.scrub_secret_command(word, self.depth))
+            }
+            Pending::MaskUnlessOption => {
+                if !word.starts_with('-') {
+                    return Some(Some(self.mask(word)));
+                }
+            }
+            Pending::Authorization => {
+                let (masked, then) = mask_authorization(word);
+                self.pending = then;
+                return Some(masked);
+            }
+            Pending::UserPassword(separator) => return Some(mask_user_password(word, separator)),
+            Pending::Logon => return Some(mask_logon(word).or_else(|| self.value(word, quoted))),
+            Pending::Cookie => return Some(word.contains('=').then(|| self.mask(word))),
+            Pending::Value => return Some(self.value(word, quoted)),
+            Pending::TwoValues => {
+                let replaced = self.value(word, quoted);
+                if self.pending == Pending::Nothing {
+                    self.pending = Pending::Value;
+                }
+                return Some(replaced);
+            }
+            Pending::Entrypoint => {
+                self.entrypoint = program_named(word);
+                return Some(None);
+            }
+            Pending::Shell if self.title => {
+                self.begin_command();
+                return Some(self.command(word, quoted));
+            }
+            Pending::Shell => return Some(self.scrubber.scrub_text(word, self.depth)),
+        }
+        None
+    }
+
     /// Starts a new command: the next word names it.
     fn begin_command(&mut self) {
         self.at_command = true;
@@ -187,6 +304,7 @@ impl<'s> Sequence<'s> {
         self.options_done = false;
         self.identified = false;
         self.entrypoint = None;
+        self.after_double_dash = false;
     }
 
     /// Takes `program` (if the scrubber knows it) as the one whose arguments follow.
@@ -213,17 +331,49 @@ impl<'s> Sequence<'s> {
             }
             return replaced;
         }
+        // Shell syntax before a command: a subshell or group (`(`, `{`), a function's
+        // definition (`f()`), a pattern of `case` (`start)`).
+        if self.shell && !quoted {
+            let syntax = !word.is_empty() && word.bytes().all(|b| b"({!".contains(&b));
+            let pattern = word.ends_with(')') && (!word.contains('(') || word.ends_with("()"));
+            if syntax || pattern {
+                return None;
+            }
+        }
         self.at_command = false;
         // Not a program's name: a command line (`watch "mysql -p…"`, `ssh host "…"`), an
         // option (`env --password=…`, found by fuzzing), or a key (`password:` in YAML split
         // into words).
         if word.bytes().any(|b| b.is_ascii_whitespace()) {
-            return self.scrubber.scrub_text(word, self.depth);
+            let (replaced, then) = self.scrubber.scrub_text_then(word, self.depth);
+            self.pending = then;
+            return replaced;
         }
-        if (word.len() > 1 && word.starts_with('-')) || (!self.title && word.ends_with(':')) {
+        // In a title, `sshd:` and `postgres:` name the program; `password:` is a key.
+        let key_first = word.strip_suffix(':').is_some_and(|key| {
+            !self.title || self.scrubber.classify(key, KeyForm::Key) != Kind::Plain
+        });
+        if (word.len() > 1 && word.starts_with('-')) || key_first {
             return self.generic(word, quoted, true);
         }
-        self.start_program(program_named(word));
+        let program = program_named(word);
+        // Code rather than a command: `password = "x"`, `os.environ['API_TOKEN'] = 'x'`,
+        // `$ENV{'DB_PASS'} = 'x'`. The key is only taken for one if an assignment follows.
+        if self.shell
+            && program.is_none()
+            && !word.contains(['=', ':', '('])
+            && self.scrubber.classify(word, KeyForm::Key) == Kind::Secret
+        {
+            self.start_program(None);
+            self.pending = Pending::Assignment;
+            return None;
+        }
+        // A call (`define('DB_PASSWORD',`, `os.putenv('TOKEN',`): its arguments decide.
+        if self.shell && program.is_none() && word.contains('(') {
+            self.start_program(None);
+            return self.generic(word, quoted, true);
+        }
+        self.start_program(program);
         self.scrubber.scrub_program_word(word)
     }
 
@@ -235,18 +385,23 @@ impl<'s> Sequence<'s> {
             let named = |path: &[&str]| {
                 path.len() > depth && path[depth] == word && path[..depth] == *prefix
             };
-            match program.subcommands.iter().find(|s| named(s.path)) {
-                Some(sub) if sub.path.len() == depth + 1 => {
-                    self.rules = Some(sub.rules);
-                    self.subcommand = None;
-                    self.operands = 0;
-                    return None;
-                }
-                Some(sub) => {
-                    self.subcommand = Some(&sub.path[..=depth]);
-                    return None;
-                }
-                None => self.subcommand = None,
+            // A subcommand may be one itself and start longer ones (`vault auth TOKEN`,
+            // `vault auth list`): its rules hold until a longer one is named.
+            let exact = program
+                .subcommands
+                .iter()
+                .find(|s| s.path.len() == depth + 1 && named(s.path));
+            let longer = program
+                .subcommands
+                .iter()
+                .find(|s| s.path.len() > depth + 1 && named(s.path));
+            if let Some(sub) = exact {
+                self.rules = Some(sub.rules);
+                self.operands = 0;
+            }
+            self.subcommand = longer.map(|sub| &sub.path[..=depth]);
+            if exact.is_some() || longer.is_some() {
+                return None;
             }
         }
         if rules.operands == Operands::Token && word.contains('=') {
@@ -301,6 +456,7 @@ impl<'s> Sequence<'s> {
                 || name.starts_with("--")
                 || !name.starts_with('-')
                 || value == Some(Value::SecretAttached)
+                || (name.len() > 2 && word.as_bytes().get(name.len()) == Some(&b'='))
         };
         for opt in rules.options {
             if word == opt.name {
@@ -391,6 +547,9 @@ impl<'s> Sequence<'s> {
                 Pending::Nothing
             }
             Value::Entrypoint => Pending::Entrypoint,
+            Value::Switch => Pending::Nothing,
+            Value::TwoValues => Pending::TwoValues,
+            Value::SecretPair => Pending::MaskTwo,
         };
         if let [b'-', c] = word.as_bytes() {
             if c.is_ascii_alphabetic() {
@@ -402,9 +561,11 @@ impl<'s> Sequence<'s> {
     /// A value written against its option (`-psecret`, `--user=a:b`, `-c"shell text"`).
     fn attached(&mut self, value: Value, text: &str) -> Option<String> {
         match value {
-            Value::Secret | Value::SecretAttached | Value::SecretUnlessOption => {
-                Some(self.mask(text))
-            }
+            Value::Switch | Value::TwoValues => None,
+            Value::Secret
+            | Value::SecretAttached
+            | Value::SecretUnlessOption
+            | Value::SecretPair => Some(self.mask(text)),
             Value::UserPassword(separator) => mask_user_password(text, separator),
             Value::Logon => mask_logon(text),
             Value::Cookie => text.contains('=').then(|| self.mask(text)),
@@ -434,7 +595,13 @@ impl<'s> Sequence<'s> {
         let outcome = self
             .scrubber
             .scrub_arg(word, self.depth + usize::from(quoted), bare_keys);
-        self.pending = outcome.then;
+        // `"$PASSWORD"` in shell text reads the variable (`[ "$PASSWORD" = "" ]`): what follows
+        // is no value of it.
+        self.pending = if quoted && word.starts_with('$') {
+            Pending::Nothing
+        } else {
+            outcome.then
+        };
         outcome.replaced
     }
 

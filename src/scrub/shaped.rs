@@ -103,13 +103,27 @@ const GUARDED: &[(&str, &str)] = &[
         r"(?:(?-u:\b)|bot)[0-9]{8,10}:(AA[0-9A-Za-z_-]{33})(?-u:\b)",
     ),
     // `user:password@host` without a scheme (`curl -x user:pw@proxy:3128`, impacket's
-    // `DOMAIN/user:pw@10.0.0.1`): the host must be an IP address, a dotted name or localhost,
-    // so image digests (`nginx:1.25@sha256:…`) stay.
+    // `DOMAIN/user:pw@10.0.0.1`, a DSN `app:pw@db:5432/app`): the host is an IP address, a
+    // dotted name, or a single name (`db`, `dc01`) that ends the text or is followed by a port
+    // or a path, never by more name (see [`ends_host`]), so image digests
+    // (`nginx:1.25@sha256:…`) stay.
     (
         "@",
-        r#"(?:^|[\s=,;'"(])([A-Za-z0-9._%+\\/-]+):([^\s:@/'"]+)@(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}|localhost)(?-u:\b)"#,
+        r#"(?:^|[\s=,;'"(])([A-Za-z0-9._%+\\/-]+):([^\s:@/'"]+)@(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}|(?P<name>[A-Za-z][A-Za-z0-9-]*)(?::[0-9]{1,5})?)(?-u:\b)"#,
+    ),
+    // Oracle Easy Connect logons, `user/password@//host:1521/service`.
+    (
+        "@//",
+        r#"(?:^|[\s=,;'"(])[A-Za-z0-9_$#."]+/([^\s/@'"]+)@//"#,
     ),
 ];
+
+/// Whether the text after a single host name (`db` in `app:pw@db`) lets it be a host: the end
+/// of the text, a path, a query or the end of a word. A `:` there would start no port (that
+/// was taken with the host), so `nginx:1.25@sha256:…` is a digest, not a logon.
+fn ends_host(after: Option<u8>) -> bool {
+    after.is_none_or(|b| b"/?#,;)'\"".contains(&b) || b.is_ascii_whitespace())
+}
 
 /// URI schemes written without `//`, whose `scheme:user@host` is no `user:password@host`.
 const OPAQUE_SCHEMES: &[&str] = &[
@@ -168,7 +182,21 @@ pub(super) fn mask_shaped(text: &str) -> Option<String> {
 /// The secret parts of every match of `regex` in `text`.
 fn collect(regex: &Regex, text: &str, masks: &mut Vec<Range<usize>>) {
     for captures in regex.captures_iter(text) {
-        let groups: Vec<_> = captures.iter().skip(1).flatten().collect();
+        if let Some(name) = captures.name("name") {
+            if !ends_host(
+                text.as_bytes()
+                    .get(captures.get(0).map_or(name.end(), |m| m.end()))
+                    .copied(),
+            ) {
+                continue;
+            }
+        }
+        let groups: Vec<_> = captures
+            .iter()
+            .skip(1)
+            .flatten()
+            .filter(|group| captures.name("name") != Some(*group))
+            .collect();
         let secret = match groups.as_slice() {
             // `user:password@host`: the user comes first and stays.
             [user, password] if user.end() + 1 == password.start() => {

@@ -186,3 +186,45 @@ fn reads_secret_from_stdin<'a>(mut words: impl Iterator<Item = &'a str>) -> bool
         _ => false,
     })
 }
+
+/// When a word of shell text has quotes or backslashes inside its key part (before its first
+/// unquoted `=`, `:` or `(`, or the whole word without one), not just around it: the length of that
+/// part and the part as the shell reads it. One pass over the word.
+pub(super) fn glued_quotes(word: &str) -> Option<(usize, String)> {
+    let mut key = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut glued = false;
+    let mut end = word.len();
+    let bytes_start = word.trim_start_matches(['{', '[', '(']).len();
+    let lead = word.len() - bytes_start;
+    for (i, c) in word.char_indices() {
+        if escaped {
+            key.push(c);
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            // A key ends at its separator; a call's arguments are values.
+            (None, '=' | ':' | '(') => {
+                end = i;
+                break;
+            }
+            (None | Some('"'), '\\') => {
+                escaped = true;
+                glued = true;
+            }
+            (None, '\'' | '"') => {
+                // A quote that opens the key part (`"password":`) is only around it.
+                glued |= i > lead;
+                quote = Some(c);
+            }
+            (Some(q), c) if c == q => {
+                glued |= word[i + 1..].starts_with(|n: char| n.is_alphanumeric() || n == '-');
+                quote = None;
+            }
+            _ => key.push(c),
+        }
+    }
+    (glued && quote.is_none() && !key.is_empty()).then_some((end, key))
+}

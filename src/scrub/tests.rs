@@ -1048,6 +1048,18 @@ fn huge_and_adversarial_arguments_are_scrubbed_without_panicking() {
         "ab",
         " a=",
         "\\",
+        "<a x=",
+        "<a x=\"<",
+        "<password>",
+        "<a key='password' ",
+        "{\"a\": ",
+        "password = ",
+        "a:b@c ",
+        "a=1,b=http://x,",
+        "('password', ",
+        "auth:\n ",
+        "p'a'=",
+        "<password><![CDATA[",
     ];
     for pattern in patterns {
         let arg = pattern.repeat(SIZE / pattern.len());
@@ -1139,6 +1151,17 @@ fn names_and_executables_lose_secrets_but_keep_their_shape() {
         ("/opt/token=abc/bin/app", "/opt/token=********/bin/app"),
         ("/data/dt=2024/bin/app", "/data/dt=2024/bin/app"),
         ("/usr/bin/python3.11", "/usr/bin/python3.11"),
+        ("/tmp/PASSWORD:hunter2", "/tmp/PASSWORD:********"),
+        (
+            "/opt/api_token:abc123/bin/app",
+            "/opt/api_token:********/bin/app",
+        ),
+        ("/tmp/x/user:hunter2@db", "/tmp/x/user:********@db"),
+        (
+            "/usr/lib/systemd/systemd-journald",
+            "/usr/lib/systemd/systemd-journald",
+        ),
+        ("/opt/app:v2/bin/app", "/opt/app:v2/bin/app"),
     ];
     for &(exe, expected) in exes {
         assert_eq!(scrubber.scrub_exe(exe), expected, "exe {exe:?}");

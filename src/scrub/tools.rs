@@ -1,5 +1,6 @@
 //! Programs that take a secret in a way no sensitive key would recognise (database clients are
-//! in [`super::databases`]): a short flag (`-p`,
+//! in [`super::databases`], cloud, registry and secret-store CLIs in [`super::clouds`]): a short
+//! flag (`-p`,
 //! `-a`, `-w`, `-P`), a `user:password` value, a positional operand (`vault login TOKEN`,
 //! `rabbitmqctl add_user NAME PW`), an Oracle logon (`sqlplus scott/tiger@db`).
 //!
@@ -209,99 +210,6 @@ pub(super) static TOOLS: &[Program] = &[
             ..PLAIN
         },
     ),
-    Program {
-        // `vault login TOKEN` (and the old `vault auth TOKEN`); `vault token lookup hvs.…` is a
-        // shaped token.
-        names: "vault",
-        rules: NO_BARE_KEYS,
-        subcommands: &[
-            Subcommand {
-                path: &["login"],
-                rules: Rules {
-                    operands: Operands::Token,
-                    clusters: false,
-                    bare_keys: false,
-                    ..PLAIN
-                },
-            },
-            Subcommand {
-                path: &["auth"],
-                rules: Rules {
-                    operands: Operands::Token,
-                    clusters: false,
-                    bare_keys: false,
-                    ..PLAIN
-                },
-            },
-        ],
-    },
-    Program {
-        names: "gh",
-        rules: NO_BARE_KEYS,
-        subcommands: &[
-            Subcommand {
-                path: &["auth", "login"],
-                rules: Rules {
-                    options: &[opt("--with-token", Value::SecretUnlessOption)],
-                    valued: "-h --hostname -p --git-protocol -s --scopes",
-                    bare_keys: false,
-                    ..PLAIN
-                },
-            },
-            Subcommand {
-                path: &["secret", "set"],
-                rules: Rules {
-                    options: &[opt("-b", Value::Secret), opt("--body", Value::Secret)],
-                    bare_keys: false,
-                    ..PLAIN
-                },
-            },
-        ],
-    },
-    Program {
-        names: "az",
-        rules: NO_BARE_KEYS,
-        subcommands: &[Subcommand {
-            path: &["login"],
-            rules: Rules {
-                options: &[opt("-p", Value::Secret)],
-                valued: "-u --username -t --tenant",
-                bare_keys: false,
-                ..PLAIN
-            },
-        }],
-    },
-    Program {
-        // MinIO client: `mc alias set NAME URL ACCESS_KEY SECRET_KEY`.
-        names: "mc mcli",
-        rules: NO_BARE_KEYS,
-        subcommands: &[
-            Subcommand {
-                path: &["alias", "set"],
-                rules: Rules {
-                    operands: Operands::SecretAt(4),
-                    bare_keys: false,
-                    ..PLAIN
-                },
-            },
-            Subcommand {
-                path: &["config", "host", "add"],
-                rules: Rules {
-                    operands: Operands::SecretAt(4),
-                    bare_keys: false,
-                    ..PLAIN
-                },
-            },
-            Subcommand {
-                path: &["admin", "user", "add"],
-                rules: Rules {
-                    operands: Operands::SecretAt(3),
-                    bare_keys: false,
-                    ..PLAIN
-                },
-            },
-        ],
-    },
     // `-y`/`-k` are the BMC's Kg key.
     program(
         "ipmitool",
@@ -363,27 +271,6 @@ pub(super) static TOOLS: &[Program] = &[
             ..PLAIN
         },
     ),
-    Program {
-        // Bitwarden: `bw unlock PASSWORD`, `bw login EMAIL PASSWORD`.
-        names: "bw",
-        rules: NO_BARE_KEYS,
-        subcommands: &[
-            Subcommand {
-                path: &["unlock"],
-                rules: Rules {
-                    operands: Operands::SecretAt(1),
-                    ..PLAIN
-                },
-            },
-            Subcommand {
-                path: &["login"],
-                rules: Rules {
-                    operands: Operands::SecretAt(2),
-                    ..PLAIN
-                },
-            },
-        ],
-    },
     // `-P old passphrase`, `-N new passphrase`.
     program(
         "ssh-keygen",
@@ -456,26 +343,133 @@ pub(super) static TOOLS: &[Program] = &[
         },
     ),
     program(
-        "npm npx yarn pnpm pip pip3 pipx gem cargo go apt apt-get apt-cache dpkg dnf yum \
-            apk brew composer poetry uv conda bundle gcloud systemctl journalctl service grep \
-            egrep fgrep zgrep rg ag ack man which whereis apropos",
+        "npm npx yarn pnpm pip pip3 pipx gem go apt apt-get apt-cache dpkg dnf yum \
+            apk brew composer conda gcloud systemctl journalctl service grep \
+            egrep fgrep zgrep rg ag ack man which whereis apropos getent",
         NO_BARE_KEYS,
     ),
+    program(
+        "yt-dlp youtube-dl",
+        Rules {
+            options: &[
+                opt("-p", Value::Secret),
+                opt("--video-password", Value::Secret),
+            ],
+            valued: "-u -o -f -a -r -R -N --username --output --format --batch-file",
+            ..PLAIN
+        },
+    ),
+    // InfluxDB 2's CLI: `-t` is the API token everywhere, `setup -p` the admin's password.
     Program {
-        names: "helm",
-        rules: NO_BARE_KEYS,
+        names: "influx",
+        rules: Rules {
+            options: &[opt("-t", Value::Secret)],
+            bare_keys: false,
+            ..PLAIN
+        },
         subcommands: &[Subcommand {
-            path: &["registry", "login"],
+            path: &["setup"],
             rules: Rules {
-                options: &[opt("-p", Value::Secret)],
-                valued: "-u --username --cert-file --key-file --ca-file",
+                options: &[opt("-p", Value::Secret), opt("-t", Value::Secret)],
+                valued: "-u -o -b -r -n --username --org --bucket --retention --name --host",
                 bare_keys: false,
                 ..PLAIN
             },
         }],
     },
+    // Options are words: `-au USER -ap PASSWORD`, `-xu USER -xp PASSWORD`.
     program(
-        "crackmapexec netexec nxc evil-winrm",
+        "swaks",
+        Rules {
+            options: &[opt("-ap", Value::Secret)],
+            valued: "-au -t -f -s -p -h --to --from --server --port --helo --header --body \
+                --attach --auth",
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "sendemail sendEmail",
+        Rules {
+            options: &[opt("-xp", Value::Secret)],
+            valued: "-f -t -u -m -s -xu -a -cc -bcc -o",
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "ccrypt ccencrypt ccdecrypt ccat",
+        Rules {
+            options: &[opt("-K", Value::Secret)],
+            valued: "-k --keyfile -E --envvar -S --suffix",
+            ..PLAIN
+        },
+    ),
+    program(
+        "mcrypt",
+        Rules {
+            options: &[opt("-k", Value::Secret)],
+            valued: "-f -a -m -s -o -h --keyfile --algorithm --mode",
+            ..PLAIN
+        },
+    ),
+    program(
+        "veracrypt truecrypt",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-k --keyfiles -m --mount-options --filesystem --hash --encryption --slot \
+                --pim --volume-type --size",
+            ..PLAIN
+        },
+    ),
+    // `qpdf --encrypt USER_PASSWORD OWNER_PASSWORD KEY_LENGTH`.
+    program(
+        "qpdf",
+        Rules {
+            options: &[opt("--encrypt", Value::SecretPair)],
+            ..PLAIN
+        },
+    ),
+    // Switches are words with values attached (`-p<password>`, `-hp<password>`, `-m5`).
+    program(
+        "rar unrar",
+        Rules {
+            options: &[
+                opt("-hp", Value::SecretAttached),
+                opt("-p", Value::SecretAttached),
+            ],
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "nats",
+        Rules {
+            options: &[opt("--user", Value::UserPassword(b':'))],
+            valued: "-s --server --creds --nkey --context --tlscert --tlskey --tlsca",
+            ..PLAIN
+        },
+    ),
+    // X servers: `-auth FILE` names the authority file.
+    program(
+        "Xorg X Xwayland Xvfb Xephyr Xnest Xvnc Xtigervnc",
+        Rules {
+            valued: "-auth -seat -config -configdir -logfile -layout -listen -nolisten \
+                -displayfd -rfbauth -rfbport -geometry -depth -screen",
+            clusters: false,
+            ..PLAIN
+        },
+    ),
+    program(
+        "medusa",
+        Rules {
+            options: &[opt("-p", Value::Secret)],
+            valued: "-h -H -u -U -P -C -O -e -M -m -n -t -T -g -r -d",
+            ..PLAIN
+        },
+    ),
+    program(
+        "crackmapexec netexec nxc evil-winrm smbmap",
         Rules {
             options: &[opt("-p", Value::Secret)],
             valued: "-u -a -k -f -e -d -i -H --database",

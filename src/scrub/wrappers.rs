@@ -11,7 +11,7 @@
 
 use super::programs::{
     opt, program, runs, runs_strictly, runs_with, Operands, Program, Rules, Subcommand, Value,
-    PLAIN,
+    NO_BARE_KEYS, PLAIN,
 };
 
 const SHELL_C: &[super::programs::Opt] = &[opt("-c", Value::Shell)];
@@ -39,6 +39,18 @@ pub(super) static WRAPPERS: &[Program] = &[
             "-u --unset -C --chdir",
         ),
     ),
+    // The shell's `read -p PROMPT NAME`: the prompt names what is asked for, not its value.
+    program(
+        "read",
+        Rules {
+            valued: "-p -d -t -n -N -u -a -i",
+            bare_keys: false,
+            ..PLAIN
+        },
+    ),
+    // `function NAME { command…; }` and `case WORD in PATTERN) command…;; esac`.
+    program("function", runs_strictly(1, "")),
+    program("case", runs_strictly(2, "")),
     // Shell keywords and builtins that precede a command.
     program(
         "nohup setsid unbuffer catchsegv command builtin noglob nocorrect if then else \
@@ -228,6 +240,69 @@ pub(super) static WRAPPERS: &[Program] = &[
         },
     ),
     program("busybox toybox", runs(0, "")),
+    program(
+        "bwrap",
+        Rules {
+            options: BWRAP_PAIRS,
+            valued: "--dev --proc --tmpfs --dir --remount-ro --chdir --unsetenv --uid --gid \
+                --hostname --lock-file --sync-fd --info-fd --seccomp --args --userns --cap-add \
+                --cap-drop --perms --size --exec-label --file-label --mqueue --overlay-src \
+                --tmp-overlay --ro-overlay --json-status-fd --block-fd --userns-block-fd \
+                --pidns --argv0",
+            operands: Operands::Command {
+                skip: 0,
+                strict: true,
+            },
+            ..PLAIN
+        },
+    ),
+    // `machinectl shell [USER@]MACHINE command…`.
+    Program {
+        names: "machinectl",
+        rules: PLAIN,
+        subcommands: &[Subcommand {
+            path: &["shell"],
+            rules: runs_strictly(1, "--uid -E --setenv"),
+        }],
+    },
+    // Project runners: `poetry run`, `uv run`, `pipenv run`, `bundle exec`, `toolbox run`.
+    // Their other positional words name packages, never keys.
+    Program {
+        names: "poetry pipenv",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["run"],
+            rules: runs(0, ""),
+        }],
+    },
+    Program {
+        names: "uv",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["run"],
+            rules: runs(
+                0,
+                "--with -p --python --package --env-file --directory --project --extra \
+                    --group --index --from",
+            ),
+        }],
+    },
+    Program {
+        names: "bundle",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["exec"],
+            rules: runs(0, ""),
+        }],
+    },
+    Program {
+        names: "toolbox",
+        rules: NO_BARE_KEYS,
+        subcommands: &[Subcommand {
+            path: &["run"],
+            rules: runs(0, "-c --container -d --distro -r --release"),
+        }],
+    },
     // `gosu USER command`, `envdir DIR command`, `faketime TIME command`.
     program(
         "gosu su-exec setuidgid s6-setuidgid envdir s6-envdir faketime envuidgid",
@@ -341,6 +416,23 @@ pub(super) static WRAPPERS: &[Program] = &[
             },
         ],
     },
+];
+
+/// bwrap's options that take two values (a source and a destination, a variable and its
+/// value).
+const BWRAP_PAIRS: &[super::programs::Opt] = &[
+    opt("--bind", Value::TwoValues),
+    opt("--bind-try", Value::TwoValues),
+    opt("--dev-bind", Value::TwoValues),
+    opt("--dev-bind-try", Value::TwoValues),
+    opt("--ro-bind", Value::TwoValues),
+    opt("--ro-bind-try", Value::TwoValues),
+    opt("--symlink", Value::TwoValues),
+    opt("--setenv", Value::TwoValues),
+    opt("--file", Value::TwoValues),
+    opt("--bind-data", Value::TwoValues),
+    opt("--ro-bind-data", Value::TwoValues),
+    opt("--chmod", Value::TwoValues),
 ];
 
 const TMUX_VALUED: &str = "-s -n -t -c -x -y -e -F -f -l -p";
