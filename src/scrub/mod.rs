@@ -130,8 +130,6 @@ mod wrappers;
 mod corpus;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_corpus;
 
 use std::borrow::Cow;
 

@@ -1,8 +1,8 @@
 //! The corpus test: every command line of `corpus.rs` scrubbed with the default scrubber, every
 //! leak, wrong result and false positive reported at once, with the counts.
 
-use super::corpus::{LEAKS, LOOK_ALIKES, NAMES, NAME_LOOK_ALIKES};
-use super::Scrubber;
+use crate::scrub::corpus::{LEAKS, LOOK_ALIKES, NAMES, NAME_LOOK_ALIKES};
+use crate::scrub::Scrubber;
 
 fn owned(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()

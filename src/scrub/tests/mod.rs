@@ -3,6 +3,9 @@
 use super::word::{fold, Word};
 use super::*;
 
+/// The corpus: every command line of `corpus.rs` against the default scrubber.
+mod corpus;
+
 /// A description, an argv, and the argv expected back.
 type Row = (
     &'static str,
