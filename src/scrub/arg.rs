@@ -210,254 +210,238 @@ impl<'t> Edits<'t> {
     }
 }
 
+/// One argument being scrubbed: the edits so far and what the keys already read said.
+struct Scan<'t> {
+    arg: &'t str,
+    edits: Edits<'t>,
+    /// Where the text still to examine starts: after the keys already dealt with.
+    start: usize,
+    /// The list the last key was in: a URL that is the value of an entry ends with it.
+    in_list: Option<u8>,
+    /// The last entry was `name` or `key` with a sensitive key for its value.
+    named_secret: bool,
+    /// How deep in command lines written inside arguments this one is.
+    depth: usize,
+}
+
+/// What the scan of one argument does after a step.
+enum Step {
+    /// Go on from `Scan::start`.
+    Next,
+    /// The argument is done.
+    Done(Outcome),
+}
+
+impl Scan<'_> {
+    /// The argument with its replacements (the scan ends here).
+    fn finish(&mut self) -> Option<String> {
+        std::mem::replace(&mut self.edits, Edits::new(self.arg)).finish()
+    }
+
+    /// Done, with the replacements so far and nothing owed to the next argument.
+    fn done(&mut self) -> Step {
+        Step::Done(Outcome::replaced(self.finish()))
+    }
+
+    /// Done, owing `then` to the next argument.
+    fn done_then(&mut self, then: Pending) -> Step {
+        Step::Done(Outcome {
+            replaced: self.finish(),
+            then,
+        })
+    }
+}
+
 impl Scrubber {
     /// Scrubs one argument on its own, and says what the argument after it must get.
     /// `bare_keys`: whether a bare word without dashes (`password`) may be a key whose value
     /// is the next argument.
     pub(super) fn scrub_arg(&self, arg: &str, depth: usize, bare_keys: bool) -> Outcome {
-        let mut edits = Edits::new(arg);
-        // Where the text still to examine starts: after the keys already dealt with.
-        let mut start = 0;
-        // The list the last key was in: a URL that is the value of an entry ends with it.
-        let mut in_list = None;
-        // The last entry was `name` or `key` with a sensitive key for its value.
-        let mut named_secret = false;
+        let mut scan = Scan {
+            arg,
+            edits: Edits::new(arg),
+            start: 0,
+            in_list: None,
+            named_secret: false,
+            depth,
+        };
         let last_whitespace = arg.bytes().rposition(|b| b.is_ascii_whitespace());
         loop {
-            let Some(rest) = arg.get(start..) else {
-                return Outcome::replaced(edits.finish());
-            };
-            let before = start.checked_sub(1).map(|i| arg.as_bytes()[i]);
-            // `define('DB_PASSWORD', 'x')`, `os.putenv('TOKEN', 'x')`: a key given as the first
-            // argument of a call, its value as the second.
-            if before == Some(b'(') {
-                match self.call_pair(rest) {
-                    Some(Some(value)) => {
-                        edits.replace(start + value.start..start + value.end, MASK);
-                        start += value.end;
-                        continue;
-                    }
-                    Some(None) => {
-                        return Outcome {
-                            replaced: edits.finish(),
-                            then: Pending::Mask,
-                        }
-                    }
-                    None => {}
-                }
-            }
-            match split(rest, last_whitespace.and_then(|w| w.checked_sub(start))) {
-                // YAML written into one argument (`auth:\n  password: x`): the key's value is
-                // the mapping on the next lines, read word by word.
-                Split::Key {
-                    separator: b':',
-                    end,
-                } if depth < MAX_NESTING
-                    && rest[end + 1..]
-                        .trim_start_matches([' ', '\t', '\r'])
-                        .starts_with('\n') =>
-                {
-                    if let Some(scrubbed) = self.scrub_words(rest, depth + 1) {
-                        edits.replace(start..arg.len(), &scrubbed);
-                    }
-                    return Outcome::replaced(edits.finish());
-                }
-                Split::Key { end, separator } => {
-                    let value_at = start + end + 1;
-                    let (list, key) = effective_key(&rest[..end], before);
-                    in_list = list;
-                    // ODBC's `PWD` is its password; the environment's `PWD` (a directory) is
-                    // never an entry of a list.
-                    // `{"name":"DB_PASSWORD","value":"x"}`: an entry named by a sensitive key
-                    // holds its secret in `value`.
-                    let named_value =
-                        std::mem::take(&mut named_secret) && key.eq_ignore_ascii_case("value");
-                    let kind = if named_value || (list.is_some() && key.eq_ignore_ascii_case("pwd"))
-                    {
-                        Kind::Secret
-                    } else {
-                        self.classify(key, KeyForm::Key)
-                    };
-                    if kind == Kind::Plain
-                        && list.is_some()
-                        && ["name", "key"].iter().any(|k| key.eq_ignore_ascii_case(k))
-                    {
-                        let value = &arg[value_at..];
-                        let extent = value_extent(value, list, separator);
-                        named_secret =
-                            self.classify(&value[extent.secret], KeyForm::Key) != Kind::Plain;
-                    }
-                    match kind {
-                        Kind::Plain => {
-                            if start == 0 && separator == b':' {
-                                if let Some(masked) = self.mask_after_first_equals(arg) {
-                                    return Outcome::replaced(Some(masked));
-                                }
-                            }
-                            if start == 0
-                                && separator == b'='
-                                && is_name(&rest[..end])
-                                && depth < MAX_NESTING
-                                && arg[value_at..].bytes().any(|b| b.is_ascii_whitespace())
-                            {
-                                // `ProxyCommand=sshpass -p … ssh`, `CMD="mysql -p…"`: the value
-                                // is a command line of its own.
-                                let (value, quote) = strip_quotes(&arg[value_at..]);
-                                let first = value.split_ascii_whitespace().next();
-                                if first.is_some_and(programs::is_known) {
-                                    let scrubbed = self.scrub_words(value, depth + 1);
-                                    let at = value_at + quote;
-                                    if let Some(scrubbed) = scrubbed {
-                                        edits.replace(at..at + value.len(), &scrubbed);
-                                    }
-                                    return Outcome::replaced(edits.finish());
-                                }
-                                // `LANG=C mysql -psecret`: an assignment before a command.
-                                return Outcome::replaced(self.scrub_words(arg, depth + 1));
-                            }
-                            start = value_at;
-                        }
-                        Kind::SecretCommand => {
-                            let (value, quote) = strip_quotes(&arg[value_at..]);
-                            let at = value_at + quote;
-                            if let Some(scrubbed) = self.scrub_secret_command(value, depth) {
-                                edits.replace(at..at + value.len(), &scrubbed);
-                            }
-                            return Outcome::replaced(edits.finish());
-                        }
-                        // A prompt's text, or a value another rule has already hidden
-                        // (markup's `password='********'/>`).
-                        _ if is_prompt(&rest[..end], &arg[value_at..])
-                            || is_masked(&arg[value_at..]) =>
-                        {
-                            start = value_at;
-                        }
-                        kind => {
-                            let value = &arg[value_at..];
-                            let extent = value_extent(value, list, separator);
-                            // `credentials=/etc/cifs.cred,uid=1000`: a file path first in a
-                            // list of options names where the secret is.
-                            // (Looked for only in a value that runs to the end, which is
-                            // read to the end anyway: the scan stays linear.)
-                            if extent.next.is_none() {
-                                if let Some(comma) = value.find(',') {
-                                    if is_secret_file_path(&value[..comma]) {
-                                        start = value_at + comma;
-                                        continue;
-                                    }
-                                }
-                            }
-                            let Some(next) = extent.next else {
-                                // The value runs to the end of the argument.
-                                let (masked, then) = match kind {
-                                    _ if is_switch_value(value.trim())
-                                        || is_secret_file_path(value.trim()) =>
-                                    {
-                                        (None, Pending::Nothing)
-                                    }
-                                    Kind::Authorization => mask_authorization(value),
-                                    _ => match mask_value(value) {
-                                        Some(masked) => (Some(masked), Pending::Nothing),
-                                        None => (None, Pending::Mask),
-                                    },
-                                };
-                                if let Some(masked) = masked {
-                                    edits.replace(value_at..arg.len(), &masked);
-                                }
-                                // `Authorization:` alone (split out of shell text) is a header
-                                // whose value is the next word, as is `{password:` in code split
-                                // at whitespace; `--password=` is just empty. A value that opens
-                                // a bracket it does not close goes on in the next word
-                                // (`auth=('user', 'pw')`).
-                                // `Password: ` with a space after it is a prompt's text.
-                                let owes_next =
-                                    (separator == b':' && value.is_empty()) || opens_bracket(value);
-                                let then = if opens_bracket(value) {
-                                    Pending::Mask
-                                } else {
-                                    then
-                                };
-                                let mut outcome = Outcome::replaced(edits.finish());
-                                if owes_next {
-                                    outcome.then = then;
-                                }
-                                return outcome;
-                            };
-                            let secret = &value[extent.secret.clone()];
-                            let masked = match kind {
-                                _ if secret.is_empty()
-                                    || is_switch_value(secret)
-                                    || is_secret_file_path(secret) =>
-                                {
-                                    None
-                                }
-                                Kind::Authorization => mask_authorization(secret).0,
-                                _ => Some(MASK.to_owned()),
-                            };
-                            if let Some(masked) = masked {
-                                let range = extent.secret;
-                                edits
-                                    .replace(value_at + range.start..value_at + range.end, &masked);
-                            }
-                            start = value_at + next;
-                        }
-                    }
-                }
-                Split::Bare => {
-                    let then = if start == 0 {
-                        let form = if rest.starts_with('-') {
-                            KeyForm::Key
-                        } else {
-                            KeyForm::Bare
-                        };
-                        if form == KeyForm::Bare && !bare_keys {
-                            Pending::Nothing
-                        } else {
-                            self.classify(rest, form).pending()
-                        }
-                    } else if before == Some(b':')
-                        && arg[..start].contains('/')
-                        && self.classify(rest, KeyForm::Key) == Kind::Secret
-                    {
-                        // `npm config set //registry.npmjs.org/:_authToken VALUE`
-                        Pending::Mask
-                    } else {
-                        Pending::Nothing
-                    };
-                    return Outcome {
-                        replaced: edits.finish(),
-                        then,
-                    };
-                }
-                Split::Words if depth < MAX_NESTING => {
-                    let (scrubbed, then) = self.scrub_words_then(rest, depth + 1);
-                    if let Some(scrubbed) = scrubbed {
-                        edits.replace(start..arg.len(), &scrubbed);
-                    }
-                    return Outcome {
-                        replaced: edits.finish(),
-                        then,
-                    };
-                }
-                Split::Url if matches!(in_list, Some(b',' | b';')) => {
-                    // `computerName=https://web/x,password=…`: the URL is one entry.
-                    let end = rest.find([',', ';']).unwrap_or(rest.len());
-                    if let Some(scrubbed) = self.scrub_urls(&rest[..end]) {
-                        edits.replace(start..start + end, &scrubbed);
-                    }
-                    if end == rest.len() {
-                        return Outcome::replaced(edits.finish());
-                    }
-                    start += end + 1;
-                }
-                Split::Url | Split::Words => {
-                    if let Some(scrubbed) = self.scrub_urls(rest) {
-                        edits.replace(start..arg.len(), &scrubbed);
-                    }
-                    return Outcome::replaced(edits.finish());
-                }
+            let step = self.scan_step(&mut scan, last_whitespace, bare_keys);
+            if let Step::Done(outcome) = step {
+                return outcome;
             }
         }
+    }
+
+    /// One step: the key (or words, URL, bare word) at `scan.start`.
+    fn scan_step(&self, scan: &mut Scan<'_>, last_whitespace: Option<usize>, bare: bool) -> Step {
+        let (arg, start) = (scan.arg, scan.start);
+        let Some(rest) = arg.get(start..) else {
+            return scan.done();
+        };
+        let before = start.checked_sub(1).map(|i| arg.as_bytes()[i]);
+        // `define('DB_PASSWORD', 'x')`, `os.putenv('TOKEN', 'x')`: a key given as the first
+        // argument of a call, its value as the second.
+        if before == Some(b'(') {
+            match self.call_pair(rest) {
+                Some(Some(value)) => {
+                    scan.edits
+                        .replace(start + value.start..start + value.end, MASK);
+                    scan.start += value.end;
+                    return Step::Next;
+                }
+                Some(None) => return scan.done_then(Pending::Mask),
+                None => {}
+            }
+        }
+        match split(rest, last_whitespace.and_then(|w| w.checked_sub(start))) {
+            // YAML written into one argument (`auth:\n  password: x`): the key's value is
+            // the mapping on the next lines, read word by word.
+            Split::Key {
+                separator: b':',
+                end,
+            } if scan.depth < MAX_NESTING
+                && rest[end + 1..]
+                    .trim_start_matches([' ', '\t', '\r'])
+                    .starts_with('\n') =>
+            {
+                if let Some(scrubbed) = self.scrub_words(rest, scan.depth + 1) {
+                    scan.edits.replace(start..arg.len(), &scrubbed);
+                }
+                scan.done()
+            }
+            Split::Key { end, separator } => self.scan_key(scan, end, separator, before),
+            Split::Bare => {
+                let then = if start == 0 {
+                    let form = if rest.starts_with('-') {
+                        KeyForm::Key
+                    } else {
+                        KeyForm::Bare
+                    };
+                    if form == KeyForm::Bare && !bare {
+                        Pending::Nothing
+                    } else {
+                        self.classify(rest, form).pending()
+                    }
+                } else if before == Some(b':')
+                    && arg[..start].contains('/')
+                    && self.classify(rest, KeyForm::Key) == Kind::Secret
+                {
+                    // `npm config set //registry.npmjs.org/:_authToken VALUE`
+                    Pending::Mask
+                } else {
+                    Pending::Nothing
+                };
+                scan.done_then(then)
+            }
+            Split::Words if scan.depth < MAX_NESTING => {
+                let (scrubbed, then) = self.scrub_words_then(rest, scan.depth + 1);
+                if let Some(scrubbed) = scrubbed {
+                    scan.edits.replace(start..arg.len(), &scrubbed);
+                }
+                scan.done_then(then)
+            }
+            Split::Url if matches!(scan.in_list, Some(b',' | b';')) => {
+                // `computerName=https://web/x,password=…`: the URL is one entry.
+                let end = rest.find([',', ';']).unwrap_or(rest.len());
+                if let Some(scrubbed) = self.scrub_urls(&rest[..end]) {
+                    scan.edits.replace(start..start + end, &scrubbed);
+                }
+                if end == rest.len() {
+                    return scan.done();
+                }
+                scan.start += end + 1;
+                Step::Next
+            }
+            Split::Url | Split::Words => {
+                if let Some(scrubbed) = self.scrub_urls(rest) {
+                    scan.edits.replace(start..arg.len(), &scrubbed);
+                }
+                scan.done()
+            }
+        }
+    }
+
+    /// A key at `scan.start` whose separator is at `end` (relative to it): what its kind
+    /// says to do with the value.
+    fn scan_key(&self, scan: &mut Scan<'_>, end: usize, separator: u8, before: Option<u8>) -> Step {
+        let (arg, start) = (scan.arg, scan.start);
+        let rest = &arg[start..];
+        let value_at = start + end + 1;
+        let (list, key) = effective_key(&rest[..end], before);
+        scan.in_list = list;
+        // ODBC's `PWD` is its password; the environment's `PWD` (a directory) is never an
+        // entry of a list. `{"name":"DB_PASSWORD","value":"x"}`: an entry named by a
+        // sensitive key holds its secret in `value`.
+        let named_value =
+            std::mem::take(&mut scan.named_secret) && key.eq_ignore_ascii_case("value");
+        let kind = if named_value || (list.is_some() && key.eq_ignore_ascii_case("pwd")) {
+            Kind::Secret
+        } else {
+            self.classify(key, KeyForm::Key)
+        };
+        if kind == Kind::Plain
+            && list.is_some()
+            && ["name", "key"].iter().any(|k| key.eq_ignore_ascii_case(k))
+        {
+            let value = &arg[value_at..];
+            let extent = value_extent(value, list, separator);
+            scan.named_secret = self.classify(&value[extent.secret], KeyForm::Key) != Kind::Plain;
+        }
+        match kind {
+            Kind::Plain => self.scan_plain_key(scan, end, separator),
+            Kind::SecretCommand => {
+                let (value, quote) = strip_quotes(&arg[value_at..]);
+                let at = value_at + quote;
+                if let Some(scrubbed) = self.scrub_secret_command(value, scan.depth) {
+                    scan.edits.replace(at..at + value.len(), &scrubbed);
+                }
+                scan.done()
+            }
+            // A prompt's text, or a value another rule has already hidden (markup's
+            // `password='********'/>`).
+            _ if is_prompt(&rest[..end], &arg[value_at..]) || is_masked(&arg[value_at..]) => {
+                scan.start = value_at;
+                Step::Next
+            }
+            kind => mask_key_value(scan, kind, value_at, list, separator),
+        }
+    }
+
+    /// A key that is not sensitive: its value is examined in turn, and a first key that is
+    /// an assignment may start a command line.
+    fn scan_plain_key(&self, scan: &mut Scan<'_>, end: usize, separator: u8) -> Step {
+        let (arg, start) = (scan.arg, scan.start);
+        let value_at = start + end + 1;
+        if start == 0 && separator == b':' {
+            if let Some(masked) = self.mask_after_first_equals(arg) {
+                return Step::Done(Outcome::replaced(Some(masked)));
+            }
+        }
+        if start == 0
+            && separator == b'='
+            && is_name(&arg[..end])
+            && scan.depth < MAX_NESTING
+            && arg[value_at..].bytes().any(|b| b.is_ascii_whitespace())
+        {
+            // `ProxyCommand=sshpass -p … ssh`, `CMD="mysql -p…"`: the value is a command line
+            // of its own.
+            let (value, quote) = strip_quotes(&arg[value_at..]);
+            let first = value.split_ascii_whitespace().next();
+            if first.is_some_and(programs::is_known) {
+                let scrubbed = self.scrub_words(value, scan.depth + 1);
+                let at = value_at + quote;
+                if let Some(scrubbed) = scrubbed {
+                    scan.edits.replace(at..at + value.len(), &scrubbed);
+                }
+                return scan.done();
+            }
+            // `LANG=C mysql -psecret`: an assignment before a command.
+            return Step::Done(Outcome::replaced(self.scrub_words(arg, scan.depth + 1)));
+        }
+        scan.start = value_at;
+        Step::Next
     }
 
     /// When `text` (right after a `(`) starts with a quoted sensitive key and a comma, the
@@ -498,4 +482,73 @@ impl Scrubber {
     pub(super) fn scrub_urls(&self, text: &str) -> Option<String> {
         url::scrub_urls(text, &|name| self.is_secret_parameter(name))
     }
+}
+
+/// The value of a sensitive key at `value_at` loses its secret: up to the end of its list
+/// entry, or of the argument (where a value still owed is the next argument's).
+fn mask_key_value(
+    scan: &mut Scan<'_>,
+    kind: Kind,
+    value_at: usize,
+    list: Option<u8>,
+    separator: u8,
+) -> Step {
+    let arg = scan.arg;
+    let value = &arg[value_at..];
+    let extent = value_extent(value, list, separator);
+    // `credentials=/etc/cifs.cred,uid=1000`: a file path first in a list of options names
+    // where the secret is. (Looked for only in a value that runs to the end, which is read to
+    // the end anyway: the scan stays linear.)
+    if extent.next.is_none() {
+        if let Some(comma) = value.find(',') {
+            if is_secret_file_path(&value[..comma]) {
+                scan.start = value_at + comma;
+                return Step::Next;
+            }
+        }
+    }
+    let Some(next) = extent.next else {
+        // The value runs to the end of the argument.
+        let (masked, then) = match kind {
+            _ if is_switch_value(value.trim()) || is_secret_file_path(value.trim()) => {
+                (None, Pending::Nothing)
+            }
+            Kind::Authorization => mask_authorization(value),
+            _ => match mask_value(value) {
+                Some(masked) => (Some(masked), Pending::Nothing),
+                None => (None, Pending::Mask),
+            },
+        };
+        if let Some(masked) = masked {
+            scan.edits.replace(value_at..arg.len(), &masked);
+        }
+        // `Authorization:` alone (split out of shell text) is a header whose value is the
+        // next word, as is `{password:` in code split at whitespace; `--password=` is just
+        // empty. A value that opens a bracket it does not close goes on in the next word
+        // (`auth=('user', 'pw')`). `Password: ` with a space after it is a prompt's text.
+        let owes_next = (separator == b':' && value.is_empty()) || opens_bracket(value);
+        let then = if opens_bracket(value) {
+            Pending::Mask
+        } else {
+            then
+        };
+        return if owes_next {
+            scan.done_then(then)
+        } else {
+            scan.done()
+        };
+    };
+    let secret = &value[extent.secret.clone()];
+    let masked = match kind {
+        _ if secret.is_empty() || is_switch_value(secret) || is_secret_file_path(secret) => None,
+        Kind::Authorization => mask_authorization(secret).0,
+        _ => Some(MASK.to_owned()),
+    };
+    if let Some(masked) = masked {
+        let range = extent.secret;
+        scan.edits
+            .replace(value_at + range.start..value_at + range.end, &masked);
+    }
+    scan.start = value_at + next;
+    Step::Next
 }
