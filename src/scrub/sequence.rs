@@ -209,7 +209,11 @@ impl<'s> Sequence<'s> {
                     self.password_for = true;
                     return Some(None);
                 }
-                if let Some(assigns) = operator(word) {
+                // Only in text split at whitespace: in an argv, `--password '&&'` is a
+                // password made of operator characters (found by fuzzing), and only a lone
+                // `=` (`requirepass = x` written as three arguments) still assigns.
+                let operator = operator(word).filter(|_| !quoted && (self.shell || word == "="));
+                if let Some(assigns) = operator {
                     // `PASSWORD = 'x'`, `"password" : "x"`, `password => 'x'`: the value is
                     // still to come. Any other operator (`$ENV{PASSWORD} ? … : …`,
                     // `$PASSWORD == ""`) says the key had no value here.

@@ -1179,3 +1179,19 @@ fn names_and_executables_lose_secrets_but_keep_their_shape() {
     assert_eq!(off.scrub_name("PASSWORD=hunte"), "PASSWORD=hunte");
     assert_eq!(off.scrub_exe("/tmp/PASSWORD=x"), "/tmp/PASSWORD=x");
 }
+
+#[test]
+fn a_password_made_of_operator_characters_is_hidden() {
+    // Found by fuzzing: `--password &` in an argv kept `&`, read as code's operator.
+    let scrubber = Scrubber::default();
+    for value in ["&", "&&", "|", "||", "!!", "?", "*+*"] {
+        let argv: Vec<String> = ["app", "--password", value]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(scrubber.scrub(&argv)[2], MASK, "{value}");
+    }
+    // In code split at whitespace an operator still says there was no value.
+    let code = ["perl", "-e", "print 1 if $PASSWORD == 0"].map(str::to_owned);
+    assert_eq!(scrubber.scrub(&code), code.to_vec());
+}
