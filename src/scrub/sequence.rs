@@ -95,6 +95,12 @@ impl<'s> Sequence<'s> {
             }
         }
         self.title = false;
+        // A blank title (`""`, a lone vertical tab) still stands where the program is: what
+        // follows are its arguments, not a command to name (found by fuzzing: the next
+        // argument was read as a program and split at its newlines).
+        if text.chars().all(char::is_whitespace) {
+            self.at_command = false;
+        }
         edits.finish()
     }
 

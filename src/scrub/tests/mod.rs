@@ -1195,3 +1195,18 @@ fn a_password_made_of_operator_characters_is_hidden() {
     let code = ["perl", "-e", "print 1 if $PASSWORD == 0"].map(str::to_owned);
     assert_eq!(scrubber.scrub(&code), code.to_vec());
 }
+
+#[test]
+fn a_blank_title_is_the_program_and_what_follows_its_arguments() {
+    // Found by fuzzing: after an argv[0] of only whitespace, `--password=a\nb` was read as a
+    // program word and split at its newline, leaving `b` shown.
+    let scrubber = Scrubber::default();
+    for title in ["", "\u{b}", " "] {
+        let argv = [title, "--password=abc\n\n?a#i_key=#."].map(str::to_owned);
+        assert_eq!(
+            scrubber.scrub(&argv)[1],
+            format!("--password={MASK}"),
+            "{title:?}"
+        );
+    }
+}
