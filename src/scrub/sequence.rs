@@ -632,6 +632,11 @@ impl<'s> Sequence<'s> {
 
 /// Whether `word` is exactly one of the options `rules` lists.
 fn is_option_of(rules: &Rules, word: &str) -> bool {
+    // A `key=value` style option (sqlplus's `userid`) written bare is no option: after
+    // `--password` it is the password (found by fuzzing).
+    if !word.starts_with(['-', '/']) {
+        return false;
+    }
     rules.options.iter().any(|o| o.name == word)
         || rules
             .valued

@@ -1210,3 +1210,12 @@ fn a_blank_title_is_the_program_and_what_follows_its_arguments() {
         );
     }
 }
+
+#[test]
+fn a_bare_word_after_a_password_flag_is_its_value_even_when_an_option_is_named_so() {
+    // Found by fuzzing: under sqlplus, whose `userid=` option is written key=value, a bare
+    // `userid` after `--password` was taken for an option and shown.
+    let scrubber = Scrubber::default();
+    let argv = ["sqlplus", "--password", "userid"].map(str::to_owned);
+    assert_eq!(scrubber.scrub(&argv)[2], MASK);
+}
