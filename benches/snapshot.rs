@@ -8,7 +8,8 @@
 //! * the same tick with `collect_connections: false`, which splits the steady cost into the
 //!   process part and the socket part,
 //! * for reference, a plain read of /proc/net/tcp: the kernel's share of the socket part,
-//! * `ss -tanp` and `ps -eo pid,user,pcpu,rss,args` as subprocesses, output to /dev/null.
+//! * `ss -tanp`, `ss -tanpi` (with tcp_info, the same figures wiretop reads) and
+//!   `ps -eo pid,user,pcpu,rss,args` as subprocesses, output to /dev/null.
 //!
 //! Sizes come from `WIRETOP_BENCH_PROCS` (idle processes, default 1000), `WIRETOP_BENCH_CONNS`
 //! (TCP connections, default 10000) and `WIRETOP_BENCH_RUNS` (measured rounds, default 20).
@@ -43,6 +44,8 @@ const SERVER_PROCESSES: usize = 2;
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 const SS_ARGS: &[&str] = &["ss", "-tanp"];
+/// What an on-call engineer runs for the traffic figures wiretop now reads: `ss` with tcp_info.
+const SS_INFO_ARGS: &[&str] = &["ss", "-tanpi"];
 const PS_ARGS: &[&str] = &["ps", "-eo", "pid,user,pcpu,rss,args"];
 
 fn main() {
@@ -439,6 +442,7 @@ struct Results {
     processes_only: Series,
     raw_tcp_table: Series,
     ss: Series,
+    ss_info: Series,
     ps: Series,
     /// The sampler's own `collection.duration_ms`, to cross-check our wall times.
     first_reported_ms: Vec<f64>,
@@ -505,6 +509,7 @@ fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)>
         results.raw_tcp_table.push(cost);
 
         results.ss.push(measure_command(SS_ARGS)?);
+        results.ss_info.push(measure_command(SS_INFO_ARGS)?);
         results.ps.push(measure_command(PS_ARGS)?);
     }
     eprintln!();
@@ -640,6 +645,7 @@ fn print_timing_table(results: &Results) {
         ("  same, processes only", &results.processes_only),
         ("  read /proc/net/tcp (raw)", &results.raw_tcp_table),
         ("ss -tanp", &results.ss),
+        ("ss -tanpi (with tcp_info)", &results.ss_info),
         ("ps -eo pid,user,pcpu,rss,args", &results.ps),
     ];
     println!(
@@ -678,6 +684,10 @@ fn print_ratio_table(results: &Results) {
         (
             "wiretop steady / ss -tanp",
             ratio(&results.steady, &results.ss),
+        ),
+        (
+            "wiretop steady / ss -tanpi",
+            ratio(&results.steady, &results.ss_info),
         ),
         ("wiretop first / ps", ratio(&results.first, &results.ps)),
         ("wiretop steady / ps", ratio(&results.steady, &results.ps)),

@@ -287,4 +287,13 @@ fn unprivileged_run_marks_unreadable_fields_and_sees_its_own_sockets() {
         .find(|c| c.remote_port == client_port)
         .unwrap_or_else(|| panic!("server's accepted connection: {:?}", mine.connections));
     assert_eq!(inbound.peer_pid, Some(own_client.pid()));
+    // Traffic figures need no privilege in the user's own namespace: the sock_diag dump
+    // carries every socket's counters.
+    for c in [outbound, inbound] {
+        assert_eq!(c.traffic.traffic_unavailable, None, "{c:?}");
+        assert_eq!(c.traffic.bytes_sent, Some(0), "{c:?}");
+        assert!(c.traffic.rtt_ms.is_some(), "{c:?}");
+    }
+    assert_eq!(mine.net_send_bytes_per_sec, Some(0.0));
+    assert!(snap.collection.traffic_unavailable.is_empty());
 }

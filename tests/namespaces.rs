@@ -13,8 +13,8 @@ struct NetNs(String);
 impl NetNs {
     /// The namespace, or why the kernel refuses network namespaces here. Any other failure
     /// (no `ip`, a broken iproute2, a name clash) fails the test rather than skipping it.
-    fn create() -> Result<NetNs, String> {
-        let name = format!("wiretop-test-{}", std::process::id());
+    fn create(test: &str) -> Result<NetNs, String> {
+        let name = format!("wiretop-{test}-{}", std::process::id());
         let out = Command::new("ip")
             .args(["netns", "add", &name])
             .output()
@@ -64,7 +64,7 @@ fn netns_of(pid: u32) -> u64 {
 
 #[test]
 fn server_in_another_network_namespace_is_listed_with_its_namespace() {
-    let ns = match NetNs::create() {
+    let ns = match NetNs::create("server") {
         Ok(ns) => ns,
         Err(reason) => {
             // Only where the kernel or sandbox refuses namespaces outright.
@@ -107,4 +107,110 @@ fn server_in_another_network_namespace_is_listed_with_its_namespace() {
         .unwrap_or_else(|| panic!("listener in namespace {server_ns} found: {:?}", p.listening));
     assert_eq!(listening.netns, Some(server_ns));
     assert!(snap.collection.network_namespaces.contains(&server_ns));
+}
+
+/// Two ends of a connection inside the namespace, 300,000 bytes one way: counted there too.
+const NAMESPACED_PAIR: &str = r#"
+import socket, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+c.sendall(b"x" * 300000)
+got = 0
+while got < 300000: got += len(s.recv(65536))
+print(l.getsockname()[1], c.getsockname()[1], flush=True)
+time.sleep(3600)
+"#;
+
+#[test]
+fn connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered() {
+    let ns = match NetNs::create("traffic") {
+        Ok(ns) => ns,
+        Err(reason) => {
+            let needs = format!("network namespaces ({reason})");
+            common::not_run::runs_here(
+                "connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered",
+                false,
+                &needs,
+            );
+            return;
+        }
+    };
+    if !common::not_run::runs_as_root(
+        "connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered",
+    ) {
+        return;
+    }
+    // Run by nobody, so that an unprivileged wiretop can see the process and its namespace.
+    let mut command = Command::new("ip");
+    command.args([
+        "netns",
+        "exec",
+        &ns.0,
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+    ]);
+    command.args(["--clear-groups", "--", PYTHON, "-c", NAMESPACED_PAIR]);
+    let mut pair = Child::start(command);
+    let line = pair.line();
+    let (server_port, client_port) = line.split_once(' ').unwrap();
+    let (server_port, client_port): (u16, u16) =
+        (server_port.parse().unwrap(), client_port.parse().unwrap());
+    let netns = netns_of(pair.pid());
+
+    // As root: the namespace is entered and dumped with counters.
+    let snap = snapshot();
+    let p = process(&snap, pair.pid());
+    let client = p
+        .connections
+        .iter()
+        .find(|c| c.local_port == client_port && c.remote_port == server_port)
+        .unwrap_or_else(|| panic!("the namespaced client: {:?}", p.connections));
+    assert_eq!(client.netns, Some(netns));
+    assert_eq!(client.traffic.bytes_sent, Some(300_000));
+    assert_eq!(client.traffic.traffic_unavailable, None);
+    assert!(!snap
+        .collection
+        .traffic_unavailable
+        .contains_key(&netns.to_string()));
+
+    // As nobody, entering the namespace is refused: the sockets are still listed, from /proc,
+    // with why their figures are missing, in the connection and in the snapshot.
+    let binary = common::NobodyBinary::new("nobody-netns");
+    let out = common::as_nobody(&binary.path)
+        .args(["snapshot", "--format", "json"])
+        .output()
+        .expect("wiretop runs as nobody");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snap: wiretop::model::Snapshot = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = snap
+        .collection
+        .traffic_unavailable
+        .get(&netns.to_string())
+        .unwrap_or_else(|| panic!("no reason for {netns}: {:?}", snap.collection));
+    assert!(!reason.is_empty());
+    let p = snap
+        .process(pair.pid())
+        .expect("nobody's own process is listed");
+    let client = p
+        .connections
+        .iter()
+        .find(|c| c.local_port == client_port && c.remote_port == server_port)
+        .unwrap_or_else(|| panic!("the namespaced client, from /proc: {:?}", p.connections));
+    assert_eq!(client.traffic.bytes_sent, None);
+    assert_eq!(
+        client.traffic.traffic_unavailable,
+        Some(wiretop::model::TrafficGap::NamespaceNotEntered)
+    );
+    assert!(
+        !snap
+            .collection
+            .traffic_unavailable
+            .contains_key(&netns_of(std::process::id()).to_string()),
+        "the host's own namespace needs no privilege"
+    );
 }

@@ -609,6 +609,7 @@ pub(crate) fn synthetic_processes(count: usize, seed: u64) -> Vec<Process> {
                 netns: p.netns,
                 peer_pid: peer.as_ref().map(|(pid, _)| *pid),
                 peer_name: peer.map(|(_, name)| name),
+                traffic: wiretop::model::Traffic::default(),
             });
         }
     }
@@ -654,6 +655,7 @@ pub(crate) fn synthetic_processes(count: usize, seed: u64) -> Vec<Process> {
                 netns: p.netns,
                 peer_pid: peer.as_ref().map(|(pid, _)| *pid),
                 peer_name: peer.map(|(_, name)| name),
+                traffic: wiretop::model::Traffic::default(),
             });
         }
     }

@@ -203,12 +203,9 @@ impl Default for ProcessAgent {
 
 impl Default for Ui {
     fn default() -> Self {
-        use Column::*;
         Ui {
-            sort: Cpu,
-            columns: vec![
-                Pid, User, Cpu, Mem, MemPct, Threads, Listen, Conn, State, Time, Command,
-            ],
+            sort: Column::Cpu,
+            columns: Column::DEFAULT.to_vec(),
             theme: ThemeName::Default,
         }
     }

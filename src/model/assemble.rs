@@ -8,6 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 // assembly time.
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::traffic::Traffic;
+
 use super::socket::{
     family_of, is_wildcard, unmap, Connection, Direction, Listening, Proto, Role, SocketEntry,
     SocketState, UnownedSocket,
@@ -185,11 +187,13 @@ impl<'a> SocketIndex<'a> {
 }
 
 /// Distributes socket rows to their owners and works out direction, role and peer for each
-/// connection. `name_of` gives a process name for a pid in the same snapshot.
+/// connection. `name_of` gives a process name for a pid in the same snapshot, `traffic_of`
+/// a socket's traffic figures given which end it is.
 pub fn assemble_sockets<'n>(
     entries: &[SocketEntry],
     ownership: &Ownership,
     name_of: impl Fn(u32) -> Option<&'n str>,
+    traffic_of: impl Fn(&SocketEntry, Role) -> Traffic,
 ) -> AssembledSockets {
     let index = SocketIndex::new(entries);
     let mut out = AssembledSockets::default();
@@ -230,7 +234,10 @@ pub fn assemble_sockets<'n>(
             continue;
         }
 
-        let connection = connection(entry, &index, ownership, &name_of);
+        let mut connection = connection(entry, &index, ownership, &name_of);
+        if let Some(role) = connection.role {
+            connection.traffic = traffic_of(entry, role);
+        }
         give_to_owners(&mut out.connections, owners, connection);
     }
 
@@ -315,6 +322,7 @@ fn connection<'n>(
         netns: entry.netns,
         peer_pid,
         peer_name: peer_pid.and_then(|pid| name_of(pid).map(str::to_owned)),
+        traffic: Traffic::default(),
     }
 }
 
@@ -356,6 +364,7 @@ mod tests {
             state,
             inode,
             uid: 1000,
+            counters: None,
         }
     }
 
@@ -394,7 +403,7 @@ mod tests {
     #[test]
     fn client_connection_names_server_as_peer() {
         let (entries, own) = curl_to_node();
-        let out = assemble_sockets(&entries, &own, names);
+        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
         let curl = &out.connections[&200][0];
         assert_eq!(curl.peer_pid, Some(100));
         assert_eq!(curl.peer_name.as_deref(), Some("node"));
@@ -412,7 +421,7 @@ mod tests {
     fn client_waiting_in_accept_queue_names_listener_owner() {
         let (mut entries, own) = curl_to_node();
         entries[1].inode = 0; // not yet accepted: no fd refers to it
-        let out = assemble_sockets(&entries, &own, names);
+        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
         assert_eq!(out.connections[&200][0].peer_pid, Some(100));
         assert_eq!(out.unowned.len(), 1);
         assert_eq!(out.unowned[0].reason, "kernel");
@@ -422,7 +431,7 @@ mod tests {
     fn shared_socket_appears_under_every_owner() {
         let (entries, mut own) = curl_to_node();
         own.add(10, 101); // a pre-forked worker shares the listener
-        let out = assemble_sockets(&entries, &own, names);
+        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
         assert_eq!(out.listening[&100].len(), 1);
         assert_eq!(out.listening[&101].len(), 1);
     }
@@ -448,7 +457,7 @@ mod tests {
         own.add(10, 100);
         own.add(11, 100);
         own.add(20, 200);
-        let out = assemble_sockets(&entries, &own, names);
+        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
         let server_side = &out.connections[&100][0];
         assert_eq!(server_side.local_addr.to_string(), "127.0.0.1");
         assert_eq!(server_side.family, super::super::Family::Ipv4);
@@ -462,7 +471,7 @@ mod tests {
         for e in &mut entries[..2] {
             e.netns = Some(1); // node lives in a container with its own loopback
         }
-        let out = assemble_sockets(&entries, &own, names);
+        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
         assert_eq!(out.connections[&200][0].peer_pid, None);
     }
 
@@ -487,7 +496,7 @@ mod tests {
         own.add(1, 1);
         own.add(2, 1);
         own.add(3, 2);
-        let out = assemble_sockets(&entries, &own, |_| None);
+        let out = assemble_sockets(&entries, &own, |_| None, |_, _| Traffic::default());
         assert_eq!(out.connections[&1][0].direction, Direction::Inbound);
         assert_eq!(out.connections[&2][0].direction, Direction::Outbound);
         assert_eq!(out.connections[&2][0].peer_pid, None);
@@ -496,7 +505,12 @@ mod tests {
     #[test]
     fn unowned_socket_with_inode_is_not_visible_rather_than_kernel() {
         let entries = vec![tcp("127.0.0.1:1", "0.0.0.0:0", SocketState::Listen, 55)];
-        let out = assemble_sockets(&entries, &Ownership::default(), |_| None);
+        let out = assemble_sockets(
+            &entries,
+            &Ownership::default(),
+            |_| None,
+            |_, _| Traffic::default(),
+        );
         assert_eq!(out.unowned[0].reason, "not_visible");
         assert!(out.listening.is_empty());
     }
@@ -518,7 +532,7 @@ mod tests {
         let mut own = Ownership::default();
         own.add(10, 100);
         own.add(20, 200);
-        let out = assemble_sockets(&entries, &own, names);
+        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
         assert_eq!(out.listening[&100][0].proto, Proto::Udp);
         assert_eq!(out.connections[&200][0].peer_pid, Some(100));
         assert_eq!(out.connections[&200][0].role, Some(Role::Client));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{
     Collection, CollectionPhases, Connection, Counts, CpuTime, Direction, Family, Host, HostCpu,
     LoadAverage, Memory, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot, SocketState,
-    SCHEMA_VERSION,
+    Traffic, SCHEMA_VERSION,
 };
 
 /// When the example snapshot is taken: 2026-01-01T00:00:00Z.
@@ -40,6 +40,8 @@ impl Process {
                 percent: 0.0,
             },
             disk: None,
+            net_send_bytes_per_sec: None,
+            net_recv_bytes_per_sec: None,
             fd_count: None,
             cgroup: None,
             container_id: None,
@@ -75,6 +77,7 @@ impl Connection {
             netns: Some(4026531840),
             peer_pid: Some(peer.0),
             peer_name: Some(peer.1.to_owned()),
+            traffic: Traffic::default(),
         }
     }
 }
@@ -134,6 +137,7 @@ impl Collection {
             processes_with_unreadable_fields: 0,
             excluded_processes: 0,
             warnings: Vec::new(),
+            traffic_unavailable: BTreeMap::new(),
         }
     }
 }

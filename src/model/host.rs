@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +115,10 @@ pub struct Collection {
     pub excluded_processes: u32,
     /// Problems that affected the snapshot as a whole (a socket table that could not be read).
     pub warnings: Vec<String>,
+    /// Network namespaces (by inode, as text) whose TCP sockets have no traffic figures, with
+    /// why: their tables were read from /proc because the namespace could not be entered.
+    #[serde(default)]
+    pub traffic_unavailable: BTreeMap<String, String>,
 }
 
 /// Wall time of each phase of one sample, in milliseconds.

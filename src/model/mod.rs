@@ -14,6 +14,7 @@ mod host;
 mod process;
 mod query;
 mod socket;
+mod traffic;
 
 pub use assemble::{assemble_sockets, AssembledSockets, Ownership};
 pub use diff::{diff_snapshots, LifecycleEvent, LifecycleKind};
@@ -24,6 +25,7 @@ pub use query::ProcessQuery;
 pub use socket::{
     Connection, Direction, Family, Listening, Proto, Role, SocketEntry, SocketState, UnownedSocket,
 };
+pub use traffic::{net_rates, TcpCounters, Traffic, TrafficGap};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

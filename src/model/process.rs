@@ -40,6 +40,13 @@ pub struct Process {
     pub memory: ProcessMemory,
     /// Block-device I/O from `/proc/<pid>/io`; null when unreadable (see `unreadable`).
     pub disk: Option<DiskIo>,
+    /// Bytes per second sent (acknowledged by the other end) over the last interval, summed
+    /// over the process's TCP connections that have a rate; null when none could be measured
+    /// (its sockets unreadable, or only in namespaces read from /proc). UDP is not counted:
+    /// the kernel keeps no per-socket counters for it.
+    pub net_send_bytes_per_sec: Option<f64>,
+    /// Bytes per second received over the last interval, as `net_send_bytes_per_sec`.
+    pub net_recv_bytes_per_sec: Option<f64>,
     /// Open file descriptors; null when unreadable (see `unreadable`).
     pub fd_count: Option<u32>,
     /// The process's cgroup v2 path (or the first v1 hierarchy); null when unreadable.

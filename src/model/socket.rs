@@ -3,6 +3,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::traffic::{TcpCounters, Traffic};
+
 /// Transport protocol.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -125,6 +127,9 @@ pub struct SocketEntry {
     pub inode: u64,
     /// Uid that created the socket.
     pub uid: u32,
+    /// The kernel's TCP counters, when the socket came from a sock_diag dump (None for UDP and
+    /// for tables read from /proc).
+    pub counters: Option<TcpCounters>,
 }
 
 impl SocketEntry {
@@ -185,6 +190,10 @@ pub struct Connection {
     pub peer_pid: Option<u32>,
     /// Name of that process.
     pub peer_name: Option<String>,
+    /// How much and how well it talks (TCP counters); null figures say why in
+    /// `traffic_unavailable`.
+    #[serde(flatten)]
+    pub traffic: Traffic,
 }
 
 /// A socket with no visible owner.
@@ -262,6 +271,7 @@ mod tests {
             state,
             inode: 1,
             uid: 0,
+            counters: None,
         };
         assert!(entry(SocketState::Unconn).is_listening());
         assert!(!entry(SocketState::Established).is_listening());

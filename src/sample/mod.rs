@@ -9,6 +9,7 @@ mod exclude;
 mod linux;
 mod rates;
 mod settings;
+mod traffic;
 
 pub use settings::SamplerSettings;
 

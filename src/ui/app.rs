@@ -56,11 +56,11 @@ pub struct AppOptions {
 }
 
 impl AppOptions {
-    /// Every column, sorted by CPU, signals sent with `signaller`.
+    /// The default columns, sorted by CPU, signals sent with `signaller`.
     pub fn new(signaller: Box<dyn Signaller>) -> AppOptions {
         AppOptions {
             sort: ViewState::default().sort,
-            columns: Column::ALL.to_vec(),
+            columns: Column::DEFAULT.to_vec(),
             disabled: None,
             uplink: None,
             signaller,

@@ -18,6 +18,12 @@ pub enum Column {
     Threads,
     Listen,
     Conn,
+    /// Bytes per second sent and received over TCP (UDP has no per-socket counters).
+    Net,
+    /// Bytes per second received over TCP.
+    Rx,
+    /// Bytes per second sent over TCP (acknowledged by the other end).
+    Tx,
     State,
     Time,
     Command,
@@ -25,7 +31,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, left to right.
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 14] = [
         Column::Pid,
         Column::User,
         Column::Cpu,
@@ -34,6 +40,25 @@ impl Column {
         Column::Threads,
         Column::Listen,
         Column::Conn,
+        Column::Net,
+        Column::Rx,
+        Column::Tx,
+        Column::State,
+        Column::Time,
+        Column::Command,
+    ];
+
+    /// The columns shown when the configuration names none (`ui.columns` in defaults.yaml).
+    pub const DEFAULT: [Column; 12] = [
+        Column::Pid,
+        Column::User,
+        Column::Cpu,
+        Column::Mem,
+        Column::MemPct,
+        Column::Threads,
+        Column::Listen,
+        Column::Conn,
+        Column::Net,
         Column::State,
         Column::Time,
         Column::Command,
@@ -50,6 +75,9 @@ impl Column {
             Column::Threads => "THR",
             Column::Listen => "LISTEN",
             Column::Conn => "CONN",
+            Column::Net => "NET/s",
+            Column::Rx => "RX/s",
+            Column::Tx => "TX/s",
             Column::State => "S",
             Column::Time => "TIME+",
             Column::Command => "COMMAND",
@@ -67,6 +95,7 @@ impl Column {
             Column::Threads => 4,
             Column::Listen => 12,
             Column::Conn => 5,
+            Column::Net | Column::Rx | Column::Tx => 6,
             Column::State => 1,
             Column::Time => 9,
             Column::Command => 0,
@@ -83,16 +112,22 @@ impl Column {
                 | Column::MemPct
                 | Column::Threads
                 | Column::Conn
+                | Column::Net
+                | Column::Rx
+                | Column::Tx
                 | Column::Time
         )
     }
 
     /// Columns dropped first when the terminal is narrow, least useful first.
-    pub const DROP_ORDER: [Column; 5] = [
+    pub const DROP_ORDER: [Column; 8] = [
+        Column::Tx,
+        Column::Rx,
         Column::State,
         Column::Threads,
         Column::MemPct,
         Column::Time,
+        Column::Net,
         Column::User,
     ];
 
@@ -124,6 +159,11 @@ impl Column {
                 (None, None) => Ordering::Equal,
             },
             Column::Conn => a.connections.len().cmp(&b.connections.len()),
+            // Unknown sorts below zero: a process whose traffic cannot be measured is not
+            // taken for the busiest.
+            Column::Net => rate(net(a)).total_cmp(&rate(net(b))),
+            Column::Rx => rate(a.net_recv_bytes_per_sec).total_cmp(&rate(b.net_recv_bytes_per_sec)),
+            Column::Tx => rate(a.net_send_bytes_per_sec).total_cmp(&rate(b.net_send_bytes_per_sec)),
             Column::State => a.state.letter().cmp(&b.state.letter()),
             Column::Time => time(a).cmp(&time(b)),
             Column::Command => command(a).cmp(&command(b)),
@@ -143,11 +183,31 @@ impl Column {
             Column::Threads => p.threads.to_string(),
             Column::Listen => listen_ports(p),
             Column::Conn => p.connections.len().to_string(),
+            Column::Net => rate_cell(net(p)),
+            Column::Rx => rate_cell(p.net_recv_bytes_per_sec),
+            Column::Tx => rate_cell(p.net_send_bytes_per_sec),
             Column::State => p.state.letter().to_string(),
             Column::Time => cpu_time(p.cpu_time.user_ms + p.cpu_time.system_ms),
             Column::Command => command(p),
         }
     }
+}
+
+/// Bytes per second both ways, when both are known.
+fn net(p: &Process) -> Option<f64> {
+    Some(p.net_send_bytes_per_sec? + p.net_recv_bytes_per_sec?)
+}
+
+fn rate(value: Option<f64>) -> f64 {
+    value.unwrap_or(-1.0)
+}
+
+/// `1.2M` for 1.2 MiB per second; `-` when it cannot be measured, never a made-up 0.
+fn rate_cell(value: Option<f64>) -> String {
+    value.map_or_else(
+        || "-".to_owned(),
+        |v| human_bytes(v.max(0.0).round() as u64),
+    )
 }
 
 fn user(p: &Process) -> String {

@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
     Connection, CpuTime, CpuUsage, Family, Listening, Process, ProcessMemory, ProcessState, Proto,
-    Role, Snapshot,
+    Role, Snapshot, Traffic,
 };
 
 use super::app::{App, AppOptions, Signaller};
@@ -51,6 +51,8 @@ fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Pro
             percent: 0.1,
         },
         disk: None,
+        net_send_bytes_per_sec: Some(0.0),
+        net_recv_bytes_per_sec: Some(0.0),
         fd_count: Some(8),
         cgroup: None,
         container_id: None,
@@ -113,13 +115,26 @@ pub fn processes() -> Vec<Process> {
     };
     node.threads = 7;
     node.listening.push(listen("127.0.0.1", 8080, 200));
-    node.connections.push(Connection::example_loopback(
-        8080,
-        50312,
-        Role::Server,
-        (1300, "curl"),
-        201,
-    ));
+    // node streams 2 MiB/s to curl: 48 MiB so far.
+    let stream = |sent: u64, received: u64, send: f64, recv: f64| Traffic {
+        bytes_sent: Some(sent),
+        bytes_received: Some(received),
+        send_bytes_per_sec: Some(send),
+        recv_bytes_per_sec: Some(recv),
+        rtt_ms: Some(0.05),
+        rttvar_ms: Some(0.01),
+        retransmits: Some(0),
+        retransmits_last_interval: Some(0),
+        send_queue_bytes: Some(0),
+        recv_queue_bytes: Some(0),
+        idle_ms: Some(0),
+        traffic_unavailable: None,
+    };
+    node.connections.push(Connection {
+        traffic: stream(48 * MIB, 120, 2.0 * MIB as f64, 0.0),
+        ..Connection::example_loopback(8080, 50312, Role::Server, (1300, "curl"), 201)
+    });
+    node.net_send_bytes_per_sec = Some(2.0 * MIB as f64);
     let mut curl = process(
         1300,
         1250,
@@ -129,13 +144,11 @@ pub fn processes() -> Vec<Process> {
     );
     set_cpu(&mut curl, 0.5);
     curl.state = ProcessState::Running;
-    curl.connections.push(Connection::example_loopback(
-        50312,
-        8080,
-        Role::Client,
-        (1200, "node"),
-        300,
-    ));
+    curl.connections.push(Connection {
+        traffic: stream(120, 48 * MIB, 0.0, 2.0 * MIB as f64),
+        ..Connection::example_loopback(50312, 8080, Role::Client, (1200, "node"), 300)
+    });
+    curl.net_recv_bytes_per_sec = Some(2.0 * MIB as f64);
     let mut postgres = process(
         1400,
         1,

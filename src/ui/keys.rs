@@ -217,16 +217,22 @@ pub const NORMAL: &[Binding] = &[
     ),
     also(&[Key::Char('<'), Key::Char(',')], Action::SortPrevious),
     also(&[Key::Char('>'), Key::Char('.')], Action::SortNext),
-    bind(&[Key::Char('I')], Action::SortInvert, "invert the sort order"),
+    bind(
+        &[Key::Char('I')],
+        Action::SortInvert,
+        "invert the sort order",
+    ),
     bind(
         &[Key::Char('P')],
         Action::SortBy(Column::Cpu),
-        "sort by CPU, memory, pid, time, connections (each its natural way: pressed again, the same)",
+        "sort by CPU, memory, pid, time, connections, network rate (each its natural way: \
+         pressed again, the same)",
     ),
     also(&[Key::Char('M')], Action::SortBy(Column::Mem)),
     also(&[Key::Char('N')], Action::SortBy(Column::Pid)),
     also(&[Key::Char('T')], Action::SortBy(Column::Time)),
     also(&[Key::Char('C')], Action::SortBy(Column::Conn)),
+    also(&[Key::Char('B')], Action::SortBy(Column::Net)),
     bind(
         &[Key::Char('t'), Key::F(5)],
         Action::ToggleTree,

@@ -22,6 +22,8 @@ pub const PYTHON: &str = "/usr/bin/python3";
 pub struct Child {
     inner: std::process::Child,
     lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    /// Its stdin, when it was started to be told things (`python_listening`).
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Child {
@@ -33,7 +35,31 @@ impl Child {
         Child {
             inner,
             lines: BufReader::new(stdout).lines(),
+            stdin: None,
         }
+    }
+
+    /// Runs a Python script that reads lines from the test (`send_line`).
+    pub fn python_listening(script: &str, args: &[&str]) -> Child {
+        let mut command = Command::new(PYTHON);
+        command.arg("-c").arg(script).args(args);
+        command.stdout(Stdio::piped()).stdin(Stdio::piped());
+        let mut inner = command.spawn().expect("test child starts");
+        let stdout = inner.stdout.take().expect("piped stdout");
+        let stdin = inner.stdin.take();
+        Child {
+            inner,
+            lines: BufReader::new(stdout).lines(),
+            stdin,
+        }
+    }
+
+    /// Writes `line` and a newline to the child's stdin.
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("started with python_listening");
+        writeln!(stdin, "{line}").expect("child stdin writable");
+        stdin.flush().expect("child stdin flushed");
     }
 
     /// Runs a Python script with arguments.

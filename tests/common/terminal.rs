@@ -11,7 +11,7 @@ use nix::sys::termios::{tcgetattr, LocalFlags};
 use super::pty::{Pty, PtyOptions};
 
 pub const ROWS: u16 = 40;
-pub const COLS: u16 = 140;
+pub const COLS: u16 = 160;
 
 /// Generous, for a busy 2-core machine: these are no measure of speed.
 const PATIENCE: Duration = Duration::from_secs(30);

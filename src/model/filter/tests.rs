@@ -41,6 +41,7 @@ fn connection(local: (&str, u16), remote: (&str, u16), state: SocketState) -> Co
         netns: None,
         peer_pid: None,
         peer_name: None,
+        traffic: crate::model::Traffic::default(),
     }
 }
 

@@ -328,6 +328,7 @@ mod tests {
             state: crate::model::SocketState::Listen,
             inode,
             uid,
+            counters: None,
         }
     }
 

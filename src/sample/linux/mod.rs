@@ -12,6 +12,7 @@ mod process;
 mod process_table;
 mod records;
 mod signal;
+mod sock_diag;
 mod sockets;
 
 pub use signal::signal_process;
@@ -30,12 +31,11 @@ use crate::sample::exclude::drop_excluded;
 use crate::sample::rates::{PassClock, ProcessCounters};
 use crate::sample::{SampleError, SamplerSettings};
 
-use fds::OwnershipTracker;
 use host::{read_host, CpuCounters, HostReading};
 use process::{read_process, ProcessKey};
 use process_table::{list_pids, DetailsCache};
 use records::{counters_of, PassContext, UserNames};
-use sockets::PassSockets;
+use sockets::{PassSockets, SocketReaders};
 
 /// State carried between passes.
 pub struct Collector {
@@ -46,7 +46,7 @@ pub struct Collector {
     prev_counters: HashMap<ProcessKey, ProcessCounters>,
     details: DetailsCache,
     users: UserNames,
-    ownership: OwnershipTracker,
+    sockets: SocketReaders,
 }
 
 impl Default for Collector {
@@ -65,7 +65,7 @@ impl Collector {
             prev_counters: HashMap::new(),
             details: DetailsCache::default(),
             users: UserNames::default(),
-            ownership: OwnershipTracker::default(),
+            sockets: SocketReaders::default(),
         }
     }
 
@@ -76,12 +76,14 @@ impl Collector {
         self.prev_cpu = Some(host.cpu);
         self.prev_uptime = Some(host.uptime_secs);
         self.prev_counters.clear();
-        for pid in list_pids()? {
-            if let Some((_, reading)) = read_process(pid) {
+        let pids = list_pids()?;
+        for pid in &pids {
+            if let Some((_, reading)) = read_process(*pid) {
                 self.prev_counters
                     .insert(reading.key, counters_of(&reading));
             }
         }
+        self.sockets.prime_traffic(&pids);
         Ok(())
     }
 
@@ -98,12 +100,7 @@ impl Collector {
         collection.phases.processes_ms = ms_since(started);
 
         let mut sockets = settings.collect_connections.then(|| {
-            sockets::read_sockets(
-                &readings,
-                &self.details,
-                &mut self.ownership,
-                &mut collection,
-            )
+            sockets::read_sockets(&readings, &self.details, &mut self.sockets, &mut collection)
         });
         let pass = PassContext {
             clock: PassClock {

@@ -1,16 +1,18 @@
 //! Socket tables, one read per network namespace.
 //!
 //! The host's netlink dump and /proc/net/* only show the reader's own namespace, so sockets in
-//! containers would be missed. `/proc/<pid>/net/*` shows the namespace of `<pid>`: reading it
-//! through one member of each distinct namespace covers every namespace we can see.
-//!
-//! The sampler's own namespace usually holds most sockets, and there TCP comes from a netlink
-//! sock_diag dump instead: the kernel formats /proc/net/tcp with printf one line at a time,
-//! which costs about three times as much at 20,000 sockets (see benches/snapshot.rs). UDP
-//! stays on /proc everywhere, because the netlink reader we use drops a UDP socket's peer.
+//! containers would be missed. TCP comes from a sock_diag dump with each socket's counters
+//! (see `sock_diag.rs`), over a netlink socket made inside each namespace; where a namespace
+//! cannot be entered (entering needs CAP_SYS_ADMIN), its TCP table is read from
+//! `/proc/<pid>/net/tcp` through one of its members, without counters, and the snapshot says
+//! so. UDP comes from `/proc/<pid>/net/udp` everywhere: the kernel keeps no per-socket traffic
+//! counters for UDP, and /proc keeps a UDP socket's peer.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::net::SocketAddr;
+use std::os::unix::fs::MetadataExt;
 
 use procfs::net::{TcpState, UdpState};
 use procfs::process::Process as ProcHandle;
@@ -18,27 +20,118 @@ use procfs::ProcError;
 
 use crate::model::{Proto, SocketEntry, SocketState};
 
+use super::sock_diag::{DiagError, DiagSocket};
+
 /// The result of reading every namespace's tables.
 pub struct SocketTables {
     pub entries: Vec<SocketEntry>,
     pub namespaces: Vec<u64>,
     pub warnings: Vec<String>,
+    /// Namespaces whose TCP sockets have no counters, with why.
+    pub traffic_unavailable: BTreeMap<u64, String>,
+}
+
+/// One sock_diag socket per network namespace, kept between passes: making one inside another
+/// namespace costs a thread and a setns. A namespace that refused us is remembered too.
+#[derive(Default)]
+pub struct DiagSockets {
+    by_netns: HashMap<u64, Result<DiagSocket, DiagError>>,
+}
+
+impl DiagSockets {
+    /// The socket for `netns`, made through the first member whose namespace file still names
+    /// it (a pid may have exited and been reused since it was read).
+    fn for_namespace(
+        &mut self,
+        netns: u64,
+        own: bool,
+        pids: &[u32],
+    ) -> Result<&mut DiagSocket, DiagError> {
+        let slot = match self.by_netns.entry(netns) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            Entry::Vacant(slot) => {
+                let opened = if own {
+                    DiagSocket::open()
+                } else {
+                    match open_in_namespace(netns, pids) {
+                        Ok(socket) => Ok(socket),
+                        // Only a refusal is kept; a member that exited is retried next pass.
+                        Err(Passing(error)) => return Err(error),
+                        Err(Lasting(error)) => Err(error),
+                    }
+                };
+                slot.insert(opened)
+            }
+        };
+        slot.as_mut().map_err(|error| error.clone())
+    }
+
+    /// Forgets the sockets of namespaces that no longer have members.
+    fn keep_only(&mut self, members: &BTreeMap<u64, Vec<u32>>) {
+        self.by_netns.retain(|netns, _| members.contains_key(netns));
+    }
+}
+
+/// Why a namespace's socket could not be made: a refusal that will hold (entering it needs
+/// CAP_SYS_ADMIN), or members that exited meanwhile.
+enum OpenError {
+    Lasting(DiagError),
+    Passing(DiagError),
+}
+use OpenError::{Lasting, Passing};
+
+fn open_in_namespace(netns: u64, pids: &[u32]) -> Result<DiagSocket, OpenError> {
+    let mut last = DiagError(format!("no process left in network namespace {netns}"));
+    for pid in pids {
+        let path = format!("/proc/{pid}/ns/net");
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(error) => {
+                last = DiagError(format!("opening {path}: {error}"));
+                continue;
+            }
+        };
+        if file.metadata().map(|m| m.ino()).ok() != Some(netns) {
+            continue;
+        }
+        return DiagSocket::open_in(file).map_err(Lasting);
+    }
+    Err(Passing(last))
 }
 
 /// Reads the TCP and UDP tables (v4 and v6) of every namespace in `members` (netns inode ->
 /// member pids, in order of preference). A namespace whose every member exits before it can be
 /// read is skipped: nothing lives there any more to own its sockets.
-pub fn read_tables(members: &BTreeMap<u64, Vec<u32>>, own_netns: Option<u64>) -> SocketTables {
+pub fn read_tables(
+    members: &BTreeMap<u64, Vec<u32>>,
+    own_netns: Option<u64>,
+    diag: &mut DiagSockets,
+) -> SocketTables {
+    diag.keep_only(members);
     let mut tables = SocketTables {
         entries: Vec::new(),
         namespaces: Vec::new(),
         warnings: Vec::new(),
+        traffic_unavailable: BTreeMap::new(),
     };
     for (netns, pids) in members {
-        let mut last_error = None;
         let own = Some(*netns) == own_netns;
+        let tcp = diag
+            .for_namespace(*netns, own, pids)
+            .and_then(|socket| socket.dump_tcp(Some(*netns)));
+        let tcp_by_netlink = match tcp {
+            Ok(mut entries) => {
+                tables.entries.append(&mut entries);
+                true
+            }
+            Err(error) => {
+                tables.traffic_unavailable.insert(*netns, error.0);
+                false
+            }
+        };
+        let mut last_error = None;
         for pid in pids {
-            match read_namespace(*pid, *netns, own) {
+            match read_namespace(*pid, *netns, tcp_by_netlink) {
                 Ok(mut entries) => {
                     tables.entries.append(&mut entries);
                     tables.namespaces.push(*netns);
@@ -58,16 +151,42 @@ pub fn read_tables(members: &BTreeMap<u64, Vec<u32>>, own_netns: Option<u64>) ->
     tables
 }
 
+/// The TCP sockets, with counters, of every namespace that can be dumped; the others are
+/// left out (nothing to count from /proc).
+pub fn read_tcp_counters(
+    members: &BTreeMap<u64, Vec<u32>>,
+    own_netns: Option<u64>,
+    diag: &mut DiagSockets,
+) -> Vec<SocketEntry> {
+    diag.keep_only(members);
+    let mut entries = Vec::new();
+    for (netns, pids) in members {
+        let own = Some(*netns) == own_netns;
+        if let Ok(mut dumped) = diag
+            .for_namespace(*netns, own, pids)
+            .and_then(|socket| socket.dump_tcp(Some(*netns)))
+        {
+            entries.append(&mut dumped);
+        }
+    }
+    entries
+}
+
 enum TableError {
     Gone,
     Failed(String),
 }
 
-fn read_namespace(pid: u32, netns: u64, own: bool) -> Result<Vec<SocketEntry>, TableError> {
+/// The /proc tables of one namespace through `pid`: UDP always, TCP when the dump could not
+/// be made.
+fn read_namespace(
+    pid: u32,
+    netns: u64,
+    tcp_by_netlink: bool,
+) -> Result<Vec<SocketEntry>, TableError> {
     let handle = ProcHandle::new(i32::try_from(pid).map_err(|_| TableError::Gone)?)
         .map_err(|_| TableError::Gone)?;
     let mut entries = Vec::new();
-    let tcp_by_netlink = own && read_own_tcp_by_netlink(netns, &mut entries);
     let tables: &[(Table, bool)] = if tcp_by_netlink {
         &[(Table::Udp, true), (Table::Udp6, false)]
     } else {
@@ -88,59 +207,6 @@ fn read_namespace(pid: u32, netns: u64, own: bool) -> Result<Vec<SocketEntry>, T
         }
     }
     Ok(entries)
-}
-
-/// Appends the sampler's own namespace's TCP sockets from a sock_diag dump. Returns false,
-/// appending nothing, when the dump failed or came back empty: netstat2 turns a netlink error
-/// into an empty list, and a host with no TCP socket at all is rare enough that re-reading
-/// /proc to be sure costs nothing.
-fn read_own_tcp_by_netlink(netns: u64, out: &mut Vec<SocketEntry>) -> bool {
-    use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo};
-    let dump = std::panic::catch_unwind(|| {
-        netstat2::iterate_sockets_info_without_pids(
-            AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6,
-            ProtocolFlags::TCP,
-        )
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-    });
-    let rows = match dump {
-        Ok(Ok(rows)) if !rows.is_empty() => rows,
-        _ => return false,
-    };
-    out.reserve(rows.len());
-    for row in rows {
-        if let ProtocolSocketInfo::Tcp(tcp) = row.protocol_socket_info {
-            out.push(SocketEntry {
-                netns: Some(netns),
-                proto: Proto::Tcp,
-                local: SocketAddr::new(tcp.local_addr, tcp.local_port),
-                remote: SocketAddr::new(tcp.remote_addr, tcp.remote_port),
-                state: netlink_tcp_state(&tcp.state),
-                inode: u64::from(row.inode),
-                uid: row.uid,
-            });
-        }
-    }
-    true
-}
-
-fn netlink_tcp_state(state: &netstat2::TcpState) -> SocketState {
-    use netstat2::TcpState as N;
-    match state {
-        N::Established => SocketState::Established,
-        N::SynSent => SocketState::SynSent,
-        N::SynReceived => SocketState::SynRecv,
-        N::FinWait1 => SocketState::FinWait1,
-        N::FinWait2 => SocketState::FinWait2,
-        N::TimeWait => SocketState::TimeWait,
-        N::Closed | N::DeleteTcb => SocketState::Close,
-        N::CloseWait => SocketState::CloseWait,
-        N::LastAck => SocketState::LastAck,
-        N::Listen => SocketState::Listen,
-        N::Closing => SocketState::Closing,
-        // The only other state a TCP dump carries is 12, NEW_SYN_RECV: a half-open request.
-        N::Unknown => SocketState::SynRecv,
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -168,6 +234,7 @@ impl Table {
                     state: tcp_state(state),
                     inode,
                     uid,
+                    counters: None,
                 }
             };
         let udp =
@@ -180,6 +247,7 @@ impl Table {
                     state: udp_state(state, remote),
                     inode,
                     uid,
+                    counters: None,
                 }
             };
         match self {

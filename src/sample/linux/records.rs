@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{CpuTime, CpuUsage, DiskIo, Process, ProcessMemory};
+use crate::model::{net_rates, CpuTime, CpuUsage, DiskIo, Process, ProcessMemory};
 use crate::sample::rates::{PassClock, ProcessCounters};
 
 use super::process::{container_id, Field, ProcessKey, ProcessReading};
@@ -43,10 +43,7 @@ pub fn build(
         with_unreadable_fields: 0,
     };
     for reading in readings {
-        let held = sockets
-            .as_deref_mut()
-            .map(|s| s.take(reading.key.pid))
-            .unwrap_or_default();
+        let held = sockets.as_deref_mut().map(|s| s.take(reading.key.pid));
         let key = reading.key;
         let counters = counters_of(&reading);
         let rates = pass
@@ -77,7 +74,7 @@ pub fn counters_of(reading: &ProcessReading) -> ProcessCounters {
 fn record(
     reading: ProcessReading,
     details: &DetailsCache,
-    held: HeldSockets,
+    held: Option<HeldSockets>,
     (cpu, disk): (Option<CpuUsage>, Option<DiskIo>),
     pass: &PassContext,
     users: &mut UserNames,
@@ -87,6 +84,13 @@ fn record(
     // The rates come worked out; here only why they may be missing.
     let _ = reading.io.into_option("disk", &mut unreadable);
     let fd_count = reading.fd_count.into_option("fd_count", &mut unreadable);
+    // Rates only where every socket of the process could be seen: a partial sum would pass
+    // for the whole.
+    let (net_send_bytes_per_sec, net_recv_bytes_per_sec) = match &held {
+        Some(held) if held.unreadable.is_none() => net_rates(&held.connections),
+        _ => (None, None),
+    };
+    let held = held.unwrap_or_default();
     if let Some(reason) = held.unreadable {
         unreadable.insert("sockets".to_owned(), reason);
     }
@@ -135,6 +139,8 @@ fn record(
             },
         },
         disk,
+        net_send_bytes_per_sec,
+        net_recv_bytes_per_sec,
         fd_count,
         container_id: cgroup.as_deref().and_then(container_id),
         cgroup,

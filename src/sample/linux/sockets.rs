@@ -11,9 +11,39 @@ use crate::model::{
 
 use super::fds::{FdCandidate, OwnershipTracker};
 use super::ms_since;
-use super::net;
+use super::net::{self, DiagSockets};
 use super::process::{parse_ns_link, Field, ProcessReading};
 use super::process_table::DetailsCache;
+use crate::sample::traffic::TrafficHistory;
+
+/// What the socket reading keeps from pass to pass: who owns which inode, a sock_diag socket
+/// per namespace, and the last counters of every TCP socket.
+#[derive(Default)]
+pub struct SocketReaders {
+    pub ownership: OwnershipTracker,
+    pub diag: DiagSockets,
+    pub traffic: TrafficHistory,
+}
+
+impl SocketReaders {
+    /// Reads the TCP counters of every namespace `pids` are in, so the first pass's traffic
+    /// rates have something to start from (a one-shot snapshot is a priming and one pass).
+    pub fn prime_traffic(&mut self, pids: &[u32]) {
+        let own = own_netns();
+        let mut members: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        if let Some(own) = own {
+            members.entry(own).or_default().push(std::process::id());
+        }
+        for pid in pids {
+            let link = std::fs::read_link(format!("/proc/{pid}/ns/net"));
+            if let Some(netns) = link.ok().and_then(|l| parse_ns_link(&l.to_string_lossy())) {
+                members.entry(netns).or_default().push(*pid);
+            }
+        }
+        let counted = net::read_tcp_counters(&members, own, &mut self.diag);
+        self.traffic.remember(&counted, Instant::now());
+    }
+}
 
 /// The sockets of one pass, waiting to be handed to their owners.
 pub struct PassSockets {
@@ -61,17 +91,24 @@ impl PassSockets {
 pub fn read_sockets(
     readings: &[ProcessReading],
     details: &DetailsCache,
-    ownership: &mut OwnershipTracker,
+    readers: &mut SocketReaders,
     collection: &mut Collection,
 ) -> PassSockets {
     let own_netns = own_netns();
     let members = namespace_members(readings, details, own_netns);
 
     let phase_start = Instant::now();
-    let tables = net::read_tables(&members, own_netns);
+    let tables = net::read_tables(&members, own_netns, &mut readers.diag);
+    let read_at = Instant::now();
     collection.phases.socket_tables_ms = ms_since(phase_start);
     collection.network_namespaces = tables.namespaces;
     collection.warnings.extend(tables.warnings);
+    collection.traffic_unavailable = tables
+        .traffic_unavailable
+        .into_iter()
+        .map(|(netns, reason)| (netns.to_string(), reason))
+        .collect();
+    let ownership = &mut readers.ownership;
 
     let phase_start = Instant::now();
     let candidates: Vec<FdCandidate> = readings
@@ -96,9 +133,14 @@ pub fn read_sockets(
         .iter()
         .map(|r| (r.key.pid, r.name.as_str()))
         .collect();
-    let assembled = assemble_sockets(&tables.entries, &pass.ownership, |pid| {
-        names.get(&pid).copied()
-    });
+    let traffic = readers.traffic.pass(read_at);
+    let assembled = assemble_sockets(
+        &tables.entries,
+        &pass.ownership,
+        |pid| names.get(&pid).copied(),
+        |entry, role| traffic.figures(entry, role),
+    );
+    readers.traffic.remember(&tables.entries, read_at);
     collection.phases.peers_ms = ms_since(phase_start);
     PassSockets {
         assembled,

@@ -4,8 +4,8 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
 use crate::escape::for_terminal;
-use crate::format::{endpoint, proto};
-use crate::model::{Connection, Direction, Listening, Role};
+use crate::format::{endpoint, human_bytes, proto};
+use crate::model::{Connection, Direction, Listening, Role, Traffic, TrafficGap};
 use crate::ui::app::App;
 use crate::ui::columns::Column;
 use crate::ui::layout::TableLayout;
@@ -131,19 +131,7 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
                 );
             }
             Line::Connection { socket, .. } => {
-                let (text, peer) = connection_text(socket);
-                let (x, _) = detail(
-                    buf,
-                    area.x,
-                    y,
-                    area.width,
-                    &text,
-                    theme.detail().patch(base),
-                );
-                if let Some(peer) = peer {
-                    let room = usize::from((area.x + area.width).saturating_sub(x));
-                    buf.set_stringn(x, y, peer, room, theme.peer().patch(base));
-                }
+                connection_line(buf, (area.x, y, area.width), socket, theme, base);
             }
             Line::NoSockets { why, .. } => {
                 detail(buf, area.x, y, area.width, why, theme.detail().patch(base));
@@ -200,6 +188,32 @@ fn cell(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, right: bool, s
 }
 
 /// A detail line: indented under its process with a bar joining the block.
+/// One connection of an expanded row: where it goes, the process on the other end, then its
+/// traffic (the peer first: who is on the other end matters more than how much).
+fn connection_line(
+    buf: &mut Buffer,
+    (x, y, width): (u16, u16, u16),
+    socket: &Connection,
+    theme: &Theme,
+    base: Style,
+) {
+    let (text, peer) = connection_text(socket);
+    let end = x.saturating_add(width);
+    let (mut x, _) = detail(buf, x, y, width, &text, theme.detail().patch(base));
+    if let Some(peer) = peer {
+        let room = usize::from(end.saturating_sub(x));
+        (x, _) = buf.set_stringn(x, y, format!("{peer} "), room, theme.peer().patch(base));
+    }
+    let room = usize::from(end.saturating_sub(x));
+    buf.set_stringn(
+        x,
+        y,
+        traffic_text(&socket.traffic),
+        room,
+        theme.detail().patch(base),
+    );
+}
+
 fn detail(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, style: Style) -> (u16, u16) {
     let line = format!("   │ {text}");
     buf.set_stringn(x, y, line, usize::from(width), style)
@@ -226,6 +240,38 @@ fn listening_text(l: &Listening) -> String {
 }
 
 /// The connection's columns, and its peer (`-> 1234 node`) for a local other end.
+/// A connection's traffic in one short run: rates (`-` until a second reading), totals, rtt
+/// and retransmits; nothing for UDP, which has no counters, and why when TCP has none.
+fn traffic_text(t: &Traffic) -> String {
+    match t.traffic_unavailable {
+        Some(TrafficGap::Udp) => return String::new(),
+        Some(TrafficGap::NamespaceNotEntered) => return "no counters (netns) ".to_owned(),
+        Some(TrafficGap::NotReported) => return String::new(),
+        Some(TrafficGap::FirstSeen) | None => {}
+    }
+    let rate = |r: Option<f64>| {
+        r.map_or_else(
+            || "-".to_owned(),
+            |r| format!("{}/s", human_bytes(r.max(0.0).round() as u64)),
+        )
+    };
+    let total = |b: Option<u64>| b.map_or_else(|| "-".to_owned(), human_bytes);
+    let mut text = format!(
+        "tx {} rx {} ({}/{}) ",
+        rate(t.send_bytes_per_sec),
+        rate(t.recv_bytes_per_sec),
+        total(t.bytes_sent),
+        total(t.bytes_received),
+    );
+    if let Some(rtt) = t.rtt_ms {
+        text.push_str(&format!("rtt {rtt:.1}ms "));
+    }
+    if let Some(retransmits) = t.retransmits.filter(|r| *r > 0) {
+        text.push_str(&format!("retr {retransmits} "));
+    }
+    text
+}
+
 fn connection_text(c: &Connection) -> (String, Option<String>) {
     let direction = match c.direction {
         Direction::Inbound => "in",

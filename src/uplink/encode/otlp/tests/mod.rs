@@ -110,6 +110,7 @@ fn snapshot() -> Snapshot {
         netns: None,
         peer_pid: None,
         peer_name: None,
+        traffic: crate::model::Traffic::default(),
     });
     let mut nameless = Process::example(11, "x");
     nameless.user = None;

@@ -1,0 +1,203 @@
+//! Traffic figures against real transfers: a known volume moved between two processes over
+//! loopback at a paced rate, counted to the byte and rated within 10%, both directions.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Child;
+use wiretop::model::{Connection, Snapshot, TrafficGap};
+use wiretop::sample::{Sampler, SamplerSettings};
+
+/// Bytes per second the sender paces itself to.
+const RATE: u64 = 4 * 1024 * 1024;
+/// Seconds each direction lasts.
+const SECONDS: u64 = 4;
+
+/// A server that reads until it has `volume` bytes, says so, then sends `volume` bytes back
+/// at the paced rate when told to (a line on stdin), and says so again.
+const SERVER: &str = r#"
+import socket, sys, time
+volume, rate = int(sys.argv[1]), int(sys.argv[2])
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+print(l.getsockname()[1], flush=True)
+c, _ = l.accept()
+got = 0
+while got < volume:
+    chunk = c.recv(65536)
+    if not chunk: break
+    got += len(chunk)
+print("received", got, flush=True)
+sys.stdin.readline()
+sent, start, block = 0, time.monotonic(), b"s" * 16384
+while sent < volume:
+    c.sendall(block[: min(len(block), volume - sent)]); sent += min(len(block), volume - sent)
+    ahead = sent / rate - (time.monotonic() - start)
+    if ahead > 0: time.sleep(ahead)
+print("sent", sent, flush=True)
+time.sleep(3600)
+"#;
+
+/// A client that sends `volume` bytes at the paced rate, says so, then reads what comes back.
+const CLIENT: &str = r#"
+import socket, sys, time
+port, volume, rate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+c = socket.create_connection(("127.0.0.1", port))
+print("connected", c.getsockname()[1], flush=True)
+sent, start, block = 0, time.monotonic(), b"c" * 16384
+while sent < volume:
+    c.sendall(block[: min(len(block), volume - sent)]); sent += min(len(block), volume - sent)
+    ahead = sent / rate - (time.monotonic() - start)
+    if ahead > 0: time.sleep(ahead)
+print("sent", sent, flush=True)
+got = 0
+while got < volume:
+    chunk = c.recv(65536)
+    if not chunk: break
+    got += len(chunk)
+print("received", got, flush=True)
+time.sleep(3600)
+"#;
+
+fn connection_of(snapshot: &Snapshot, pid: u32, remote_port: u16) -> Connection {
+    let process = common::process(snapshot, pid);
+    process
+        .connections
+        .iter()
+        .find(|c| c.remote_port == remote_port)
+        .cloned()
+        .unwrap_or_else(|| panic!("pid {pid} has no connection to port {remote_port}"))
+}
+
+fn within_10_percent(what: &str, got: Option<f64>, expected: f64) {
+    let got = got.unwrap_or_else(|| panic!("{what}: no rate"));
+    assert!(
+        (got - expected).abs() <= expected * 0.10,
+        "{what}: {got:.0} B/s, expected {expected:.0} B/s within 10%"
+    );
+}
+
+/// A snapshot whose rates cover one second in the middle of a transfer.
+fn rated_snapshot(sampler: &mut Sampler) -> Snapshot {
+    sampler.sample().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    sampler.sample().unwrap()
+}
+
+#[test]
+fn a_paced_transfer_is_counted_to_the_byte_and_rated_both_ways() {
+    let volume = RATE * SECONDS;
+    let (volume_text, rate_text) = (volume.to_string(), RATE.to_string());
+    let mut server = Child::python_listening(SERVER, &[&volume_text, &rate_text]);
+    let port: u16 = server.line().trim().parse().unwrap();
+    let port_text = port.to_string();
+    let mut client = Child::python(CLIENT, &[&port_text, &volume_text, &rate_text]);
+    let client_port: u16 = client
+        .line()
+        .trim()
+        .strip_prefix("connected ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let started = Instant::now();
+    let mut sampler = Sampler::new(SamplerSettings::default());
+
+    // Client to server, mid-transfer: the client sends at the paced rate, receives nothing.
+    std::thread::sleep(Duration::from_millis(800));
+    let snapshot = rated_snapshot(&mut sampler);
+    assert!(
+        started.elapsed() < Duration::from_secs(SECONDS),
+        "the sampling outlasted the transfer"
+    );
+    let up = connection_of(&snapshot, client.pid(), port);
+    let down = connection_of(&snapshot, server.pid(), client_port);
+    within_10_percent("client send", up.traffic.send_bytes_per_sec, RATE as f64);
+    within_10_percent(
+        "server receive",
+        down.traffic.recv_bytes_per_sec,
+        RATE as f64,
+    );
+    assert_eq!(up.traffic.recv_bytes_per_sec, Some(0.0), "client receive");
+    assert_eq!(down.traffic.send_bytes_per_sec, Some(0.0), "server send");
+    let client_process = common::process(&snapshot, client.pid());
+    within_10_percent(
+        "client process send",
+        client_process.net_send_bytes_per_sec,
+        RATE as f64,
+    );
+    assert!(up.traffic.rtt_ms.is_some_and(|rtt| rtt > 0.0), "client rtt");
+
+    // Done: the totals are the volume, to the byte.
+    assert_eq!(client.line().trim(), format!("sent {volume}"));
+    assert_eq!(server.line().trim(), format!("received {volume}"));
+    let snapshot = sampler.sample().unwrap();
+    let up = connection_of(&snapshot, client.pid(), port);
+    let down = connection_of(&snapshot, server.pid(), client_port);
+    assert_eq!(up.traffic.bytes_sent, Some(volume), "client sent");
+    assert_eq!(down.traffic.bytes_received, Some(volume), "server received");
+    assert_eq!(up.traffic.bytes_received, Some(0), "client received");
+    assert_eq!(down.traffic.bytes_sent, Some(0), "server sent");
+
+    // Server to client: the same, reversed.
+    server.send_line("go");
+    std::thread::sleep(Duration::from_millis(800));
+    let snapshot = rated_snapshot(&mut sampler);
+    let up = connection_of(&snapshot, client.pid(), port);
+    let down = connection_of(&snapshot, server.pid(), client_port);
+    within_10_percent("server send", down.traffic.send_bytes_per_sec, RATE as f64);
+    within_10_percent("client receive", up.traffic.recv_bytes_per_sec, RATE as f64);
+    assert_eq!(
+        up.traffic.send_bytes_per_sec,
+        Some(0.0),
+        "client send, reversed"
+    );
+    assert_eq!(server.line().trim(), format!("sent {volume}"));
+    assert_eq!(client.line().trim(), format!("received {volume}"));
+    let snapshot = sampler.sample().unwrap();
+    let up = connection_of(&snapshot, client.pid(), port);
+    let down = connection_of(&snapshot, server.pid(), client_port);
+    assert_eq!(down.traffic.bytes_sent, Some(volume), "server sent");
+    assert_eq!(up.traffic.bytes_received, Some(volume), "client received");
+    assert_eq!(up.traffic.traffic_unavailable, None);
+}
+
+#[test]
+fn a_connection_first_seen_has_totals_but_no_rate() {
+    let (volume_text, rate_text) = ("100000".to_owned(), (64 * 1024 * 1024).to_string());
+    let mut server = Child::python_listening(SERVER, &[&volume_text, &rate_text]);
+    let port: u16 = server.line().trim().parse().unwrap();
+    let port_text = port.to_string();
+    let mut client = Child::python(CLIENT, &[&port_text, &volume_text, &rate_text]);
+    client.line();
+    assert_eq!(client.line().trim(), "sent 100000");
+    // A sampler that never saw the connection before: no priming, first pass.
+    let mut sampler = Sampler::new(SamplerSettings::default());
+    let snapshot = sampler.sample().unwrap();
+    let up = connection_of(&snapshot, client.pid(), port);
+    assert_eq!(up.traffic.bytes_sent, Some(100_000));
+    assert_eq!(up.traffic.send_bytes_per_sec, None);
+    assert_eq!(up.traffic.traffic_unavailable, Some(TrafficGap::FirstSeen));
+    // UDP has no counters, and says so.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.connect(server_udp_peer()).unwrap();
+    let snapshot = sampler.sample().unwrap();
+    let me = common::process(&snapshot, std::process::id());
+    let local_port = udp.local_addr().unwrap().port();
+    let c = me
+        .connections
+        .iter()
+        .find(|c| c.local_port == local_port)
+        .expect("the test's own connected UDP socket");
+    assert_eq!(c.traffic.traffic_unavailable, Some(TrafficGap::Udp));
+    assert_eq!(c.traffic.bytes_sent, None);
+}
+
+/// A bound UDP socket on loopback for the test's own UDP socket to connect to.
+fn server_udp_peer() -> std::net::SocketAddr {
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = peer.local_addr().unwrap();
+    // Kept open for the test's length: leaked on purpose, closed when the test binary exits.
+    std::mem::forget(peer);
+    addr
+}
