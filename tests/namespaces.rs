@@ -174,6 +174,40 @@ fn connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered(
         .traffic_unavailable
         .contains_key(&netns.to_string()));
 
+    // The namespace's own interfaces: a veth pair with both ends inside it, some traffic
+    // across it; loopback left out.
+    let ip = |args: &[&str]| {
+        let status = Command::new("ip")
+            .args(["netns", "exec", &ns.0, "ip"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "ip {args:?} in {}", ns.0);
+    };
+    ip(&["link", "add", "wta", "type", "veth", "peer", "name", "wtb"]);
+    ip(&["addr", "add", "10.200.0.1/24", "dev", "wta"]);
+    ip(&["addr", "add", "10.200.0.2/24", "dev", "wtb"]);
+    ip(&["link", "set", "wta", "up"]);
+    ip(&["link", "set", "wtb", "up"]);
+    // Through the veth, not loopback: from wta's address, bound to wta.
+    let ping = Command::new("ip")
+        .args([
+            "netns", "exec", &ns.0, "ping", "-c", "3", "-i", "0.2", "-W", "1",
+        ])
+        .args(["-I", "wta", "10.200.0.2"])
+        .output()
+        .unwrap();
+    let _ = ping.status; // answered or not, packets went out through wta
+    let snap = snapshot();
+    let io = snap
+        .host
+        .namespace_network
+        .get(&netns.to_string())
+        .unwrap_or_else(|| panic!("no interface figures for {netns}: {:?}", snap.host));
+    assert_eq!(io.interfaces, 2, "the veth pair, loopback left out");
+    assert!(io.tx_bytes > 0 && io.rx_bytes > 0, "{io:?}");
+    assert!(io.rx_bytes_per_sec.is_some());
+
     // As nobody, entering the namespace is refused: the sockets are still listed, from /proc,
     // with why their figures are missing, in the connection and in the snapshot.
     let binary = common::NobodyBinary::new("nobody-netns");

@@ -201,3 +201,23 @@ fn server_udp_peer() -> std::net::SocketAddr {
     std::mem::forget(peer);
     addr
 }
+
+#[test]
+fn the_host_interfaces_have_totals_and_rates_without_loopback() {
+    // Loopback traffic (this test's own transfers) is left out: only real interfaces count.
+    let text = std::fs::read_to_string("/proc/net/dev").unwrap();
+    let interfaces = text
+        .lines()
+        .skip(2)
+        .filter(|l| {
+            l.split_once(':')
+                .is_some_and(|(name, _)| name.trim() != "lo")
+        })
+        .count();
+    let snapshot = common::snapshot();
+    let network = snapshot.host.network.expect("host network figures");
+    assert_eq!(network.interfaces as usize, interfaces);
+    // The one-shot snapshot primes the counters: rates are there, and not negative.
+    assert!(network.rx_bytes_per_sec.is_some_and(|r| r >= 0.0));
+    assert!(network.tx_bytes_per_sec.is_some_and(|r| r >= 0.0));
+}

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::{
     Collection, CollectionPhases, Connection, Counts, CpuTime, Direction, Family, Host, HostCpu,
-    LoadAverage, Memory, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot, SocketState,
-    Traffic, SCHEMA_VERSION,
+    LoadAverage, Memory, NetworkIo, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot,
+    SocketState, Traffic, SCHEMA_VERSION,
 };
 
 /// When the example snapshot is taken: 2026-01-01T00:00:00Z.
@@ -120,6 +120,14 @@ impl Host {
                 established_connections: 0,
             },
             tags: Vec::new(),
+            network: Some(NetworkIo {
+                rx_bytes: 40 * 1024 * MIB,
+                tx_bytes: 12 * 1024 * MIB,
+                rx_bytes_per_sec: Some(1.5 * MIB as f64),
+                tx_bytes_per_sec: Some(256.0 * 1024.0),
+                interfaces: 1,
+            }),
+            namespace_network: BTreeMap::new(),
         }
     }
 }

@@ -35,6 +35,29 @@ pub struct Host {
     /// snapshot.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Bytes through the host's network interfaces (the sampler's own network namespace, all
+    /// interfaces but loopback); null when /proc/net/dev could not be read.
+    #[serde(default)]
+    pub network: Option<NetworkIo>,
+    /// The same for every other network namespace (container) the processes are in, by
+    /// namespace inode (as text); a namespace whose members all exited is left out.
+    #[serde(default)]
+    pub namespace_network: BTreeMap<String, NetworkIo>,
+}
+
+/// Bytes through a namespace's network interfaces, loopback left out.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NetworkIo {
+    /// Bytes received since the interfaces came up.
+    pub rx_bytes: u64,
+    /// Bytes sent since the interfaces came up.
+    pub tx_bytes: u64,
+    /// Bytes per second received over the last interval; null on the first reading.
+    pub rx_bytes_per_sec: Option<f64>,
+    /// Bytes per second sent over the last interval; null on the first reading.
+    pub tx_bytes_per_sec: Option<f64>,
+    /// Interfaces counted.
+    pub interfaces: u32,
 }
 
 /// Load averages as in `/proc/loadavg`.

@@ -19,7 +19,9 @@ mod traffic;
 pub use assemble::{assemble_sockets, AssembledSockets, Ownership};
 pub use diff::{diff_snapshots, LifecycleEvent, LifecycleKind};
 pub use filter::{Filter, FilterError};
-pub use host::{Collection, CollectionPhases, Counts, Host, HostCpu, LoadAverage, Memory};
+pub use host::{
+    Collection, CollectionPhases, Counts, Host, HostCpu, LoadAverage, Memory, NetworkIo,
+};
 pub use process::{CpuTime, CpuUsage, DiskIo, Process, ProcessMemory, ProcessState};
 pub use query::ProcessQuery;
 pub use socket::{

@@ -8,6 +8,7 @@
 mod fds;
 mod host;
 mod net;
+mod net_dev;
 mod process;
 mod process_table;
 mod records;
@@ -32,6 +33,7 @@ use crate::sample::rates::{PassClock, ProcessCounters};
 use crate::sample::{SampleError, SamplerSettings};
 
 use host::{read_host, CpuCounters, HostReading};
+use net_dev::{read_net_dev, InterfaceHistory};
 use process::{read_process, ProcessKey};
 use process_table::{list_pids, DetailsCache};
 use records::{counters_of, PassContext, UserNames};
@@ -47,6 +49,8 @@ pub struct Collector {
     details: DetailsCache,
     users: UserNames,
     sockets: SocketReaders,
+    /// The host's own interface counters, for the header's network rates.
+    interfaces: InterfaceHistory,
 }
 
 impl Default for Collector {
@@ -66,6 +70,7 @@ impl Collector {
             details: DetailsCache::default(),
             users: UserNames::default(),
             sockets: SocketReaders::default(),
+            interfaces: InterfaceHistory::default(),
         }
     }
 
@@ -84,6 +89,10 @@ impl Collector {
             }
         }
         self.sockets.prime_traffic(&pids);
+        if let Some(totals) = read_net_dev(None) {
+            self.interfaces
+                .figures(0, std::time::Instant::now(), totals);
+        }
         Ok(())
     }
 
@@ -165,6 +174,14 @@ impl Collector {
         self.prev_uptime = Some(reading.uptime_secs);
         let (listening_sockets, established_connections) =
             sockets.as_ref().map_or((0, 0), PassSockets::host_counts);
+        let network = read_net_dev(None).map(|totals| {
+            self.interfaces
+                .figures(0, std::time::Instant::now(), totals)
+        });
+        let namespace_network = sockets
+            .as_ref()
+            .map(PassSockets::namespace_network)
+            .unwrap_or_default();
         Host {
             hostname: reading.hostname,
             kernel: reading.kernel,
@@ -188,6 +205,8 @@ impl Collector {
                 established_connections,
             },
             tags: settings.tags.clone(),
+            network,
+            namespace_network,
         }
     }
 

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use crate::model::{
-    assemble_sockets, AssembledSockets, Collection, Connection, Listening, UnownedSocket,
+    assemble_sockets, AssembledSockets, Collection, Connection, Listening, NetworkIo, UnownedSocket,
 };
 
 use super::fds::{FdCandidate, OwnershipTracker};
 use super::ms_since;
 use super::net::{self, DiagSockets};
+use super::net_dev::{read_net_dev, InterfaceHistory};
 use super::process::{parse_ns_link, Field, ProcessReading};
 use super::process_table::DetailsCache;
 use crate::sample::traffic::TrafficHistory;
@@ -23,11 +24,14 @@ pub struct SocketReaders {
     pub ownership: OwnershipTracker,
     pub diag: DiagSockets,
     pub traffic: TrafficHistory,
+    /// Interface counters of the other namespaces, for their rates.
+    pub interfaces: InterfaceHistory,
 }
 
 impl SocketReaders {
-    /// Reads the TCP counters of every namespace `pids` are in, so the first pass's traffic
-    /// rates have something to start from (a one-shot snapshot is a priming and one pass).
+    /// Reads the TCP and interface counters of every namespace `pids` are in, so the first
+    /// pass's traffic rates have something to start from (a one-shot snapshot is a priming
+    /// and one pass).
     pub fn prime_traffic(&mut self, pids: &[u32]) {
         let own = own_netns();
         let mut members: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
@@ -42,12 +46,15 @@ impl SocketReaders {
         }
         let counted = net::read_tcp_counters(&members, own, &mut self.diag);
         self.traffic.remember(&counted, Instant::now());
+        namespace_interfaces(&members, own, &mut self.interfaces);
     }
 }
 
 /// The sockets of one pass, waiting to be handed to their owners.
 pub struct PassSockets {
     assembled: AssembledSockets,
+    /// Interface figures of every namespace but our own, by inode as text.
+    namespace_network: BTreeMap<String, NetworkIo>,
     /// Why a process's fds could not be read, by pid.
     unreadable: HashMap<u32, String>,
 }
@@ -77,6 +84,11 @@ impl PassSockets {
             self.assembled.listening_count,
             self.assembled.established_count,
         )
+    }
+
+    /// Interface figures of every namespace but the sampler's own.
+    pub fn namespace_network(&self) -> BTreeMap<String, NetworkIo> {
+        self.namespace_network.clone()
     }
 
     /// The sockets no process holds.
@@ -142,8 +154,10 @@ pub fn read_sockets(
     );
     readers.traffic.remember(&tables.entries, read_at);
     collection.phases.peers_ms = ms_since(phase_start);
+    let namespace_network = namespace_interfaces(&members, own_netns, &mut readers.interfaces);
     PassSockets {
         assembled,
+        namespace_network,
         unreadable: pass.unreadable,
     }
 }
@@ -165,6 +179,26 @@ fn namespace_members(
         }
     }
     members
+}
+
+/// Interface figures of each namespace but `own`, read through its first member that still
+/// lives there.
+fn namespace_interfaces(
+    members: &BTreeMap<u64, Vec<u32>>,
+    own: Option<u64>,
+    history: &mut InterfaceHistory,
+) -> BTreeMap<String, NetworkIo> {
+    let now = Instant::now();
+    let mut out = BTreeMap::new();
+    let mut present = Vec::new();
+    for (netns, pids) in members.iter().filter(|(netns, _)| Some(**netns) != own) {
+        if let Some(totals) = pids.iter().find_map(|pid| read_net_dev(Some(*pid))) {
+            present.push(*netns);
+            out.insert(netns.to_string(), history.figures(*netns, now, totals));
+        }
+    }
+    history.keep_only(&present);
+    out
 }
 
 fn own_netns() -> Option<u64> {

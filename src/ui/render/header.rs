@@ -58,12 +58,13 @@ fn identity(s: &Snapshot) -> String {
         format!("  [{}]", h.tags.join(" "))
     };
     format!(
-        "{}  up {}  load {:.2} {:.2} {:.2}{}",
+        "{}  up {}  load {:.2} {:.2} {:.2}{}{}",
         for_terminal(&h.hostname),
         uptime(h.uptime_secs),
         h.load_average.one,
         h.load_average.five,
         h.load_average.fifteen,
+        network(s).map(|n| format!("  {n}")).unwrap_or_default(),
         for_terminal(&tags),
     )
 }
@@ -74,6 +75,23 @@ fn counts(s: &Snapshot) -> String {
         "tasks {}, {} thr  listening {}  established {}",
         c.processes, c.threads, c.listening_sockets, c.established_connections
     )
+}
+
+/// `net rx 1.5M/s tx 256K/s`: the host's interfaces (loopback left out), as htop's and btop's
+/// network meters; `-` until a second reading gives a rate.
+fn network(s: &Snapshot) -> Option<String> {
+    let n = s.host.network?;
+    let rate = |r: Option<f64>| {
+        r.map_or_else(
+            || "-".to_owned(),
+            |r| format!("{}/s", human_bytes(r.max(0.0).round() as u64)),
+        )
+    };
+    Some(format!(
+        "net rx {} tx {}",
+        rate(n.rx_bytes_per_sec),
+        rate(n.tx_bytes_per_sec)
+    ))
 }
 
 fn compact(buf: &mut Buffer, area: Rect, s: &Snapshot, theme: &Theme) {
