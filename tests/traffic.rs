@@ -221,3 +221,115 @@ fn the_host_interfaces_have_totals_and_rates_without_loopback() {
     assert!(network.rx_bytes_per_sec.is_some_and(|r| r >= 0.0));
     assert!(network.tx_bytes_per_sec.is_some_and(|r| r >= 0.0));
 }
+
+/// A node server answering every request with 200,000 bytes.
+const NODE_SERVER: &str = r#"
+const http = require("http");
+const body = Buffer.alloc(200000, 120);
+const server = http.createServer((req, res) => { res.end(body); });
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+"#;
+
+/// Listens, reads each connection to its end, holds nothing open.
+const SINK: &str = r#"
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+print(l.getsockname()[1], flush=True)
+while True:
+    c, _ = l.accept()
+    while c.recv(65536): pass
+    c.close()
+"#;
+
+#[test]
+fn connections_that_live_between_two_samples_are_kept_on_the_listener_process() {
+    if !common::not_run::runs_as_root(
+        "connections_that_live_between_two_samples_are_kept_on_the_listener_process",
+    ) {
+        return;
+    }
+    let mut node = Child::start({
+        let mut command = std::process::Command::new("node");
+        command.args(["-e", NODE_SERVER]);
+        command
+    });
+    let node_port: u16 = node.line().trim().parse().unwrap();
+    let mut sink = Child::python(SINK, &[]);
+    let sink_port: u16 = sink.line().trim().parse().unwrap();
+    let mut sampler = Sampler::new(SamplerSettings::default());
+    let first = sampler.sample().unwrap();
+    assert_eq!(first.collection.closed_connections_unavailable, None);
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Between two samples: one curl to node, and a client that sends 1 MB and closes.
+    let curl = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null"])
+        .arg(format!("http://127.0.0.1:{node_port}/"))
+        .status()
+        .unwrap();
+    assert!(curl.success());
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", sink_port)).unwrap();
+    std::io::Write::write_all(&mut client, &vec![7u8; 1_000_000]).unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    // The sink reads to the end and closes; then ours closes.
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut client, &mut rest).unwrap();
+    drop(client);
+    std::thread::sleep(Duration::from_millis(500));
+    let snapshot = sampler.sample().unwrap();
+
+    let node_row = common::process(&snapshot, node.pid());
+    let served = node_row
+        .recently_closed
+        .iter()
+        .find(|c| c.local_port == node_port)
+        .unwrap_or_else(|| {
+            panic!(
+                "curl's connection on node's row: {:?}",
+                node_row.recently_closed
+            )
+        });
+    assert_eq!(served.role, wiretop::model::Role::Server);
+    assert_eq!(served.attributed_by, "listener");
+    assert!(
+        served.bytes_sent.is_some_and(|b| b >= 200_000),
+        "node sent the body: {served:?}"
+    );
+    let sink_row = common::process(&snapshot, sink.pid());
+    let received = sink_row
+        .recently_closed
+        .iter()
+        .find(|c| c.local_port == sink_port)
+        .unwrap_or_else(|| {
+            panic!(
+                "the 1 MB client on the sink's row: {:?}",
+                sink_row.recently_closed
+            )
+        });
+    assert_eq!(received.bytes_received, Some(1_000_000));
+    assert!(
+        sink_row.net_recv_bytes_per_sec.is_some_and(|r| r > 0.0),
+        "the closed connection's bytes count in the sink's rate"
+    );
+    // Nothing closed is pinned on a process that did not own it: a closed connection on a
+    // listener's port belongs to that listener's process and no other.
+    for p in &snapshot.processes {
+        for c in &p.recently_closed {
+            if c.local_port == node_port {
+                assert_eq!(p.pid, node.pid(), "{c:?} pinned on {}", p.pid);
+            }
+            if c.local_port == sink_port {
+                assert_eq!(p.pid, sink.pid(), "{c:?} pinned on {}", p.pid);
+            }
+        }
+    }
+    // This test's own client socket was never seen by a sample: it is pinned on nobody.
+    let me = common::process(&snapshot, std::process::id());
+    assert!(
+        me.recently_closed
+            .iter()
+            .all(|c| c.remote_port != sink_port),
+        "{:?}",
+        me.recently_closed
+    );
+}

@@ -48,6 +48,7 @@ impl Process {
             netns: None,
             listening: Vec::new(),
             connections: Vec::new(),
+            recently_closed: Vec::new(),
             unreadable: BTreeMap::new(),
         }
     }
@@ -146,6 +147,7 @@ impl Collection {
             excluded_processes: 0,
             warnings: Vec::new(),
             traffic_unavailable: BTreeMap::new(),
+            closed_connections_unavailable: None,
         }
     }
 }

@@ -142,6 +142,10 @@ pub struct Collection {
     /// why: their tables were read from /proc because the namespace could not be entered.
     #[serde(default)]
     pub traffic_unavailable: BTreeMap<String, String>,
+    /// Why connections that close between samples are not kept (subscribing to the kernel's
+    /// socket-destroy notifications needs CAP_NET_ADMIN); null when they are.
+    #[serde(default)]
+    pub closed_connections_unavailable: Option<String>,
 }
 
 /// Wall time of each phase of one sample, in milliseconds.

@@ -25,9 +25,10 @@ pub use host::{
 pub use process::{CpuTime, CpuUsage, DiskIo, Process, ProcessMemory, ProcessState};
 pub use query::ProcessQuery;
 pub use socket::{
-    Connection, Direction, Family, Listening, Proto, Role, SocketEntry, SocketState, UnownedSocket,
+    unmap, Connection, Direction, Family, Listening, Proto, Role, SocketEntry, SocketState,
+    UnownedSocket,
 };
-pub use traffic::{net_rates, TcpCounters, Traffic, TrafficGap};
+pub use traffic::{net_rates, ClosedConnection, TcpCounters, Traffic, TrafficGap};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

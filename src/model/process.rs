@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::socket::{Connection, Listening};
+use super::traffic::ClosedConnection;
 
 /// One process, identified by `pid` plus `start_time_ms` (a reused pid is a new process).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -59,6 +60,11 @@ pub struct Process {
     pub listening: Vec<Listening>,
     /// Connected sockets this process holds.
     pub connections: Vec<Connection>,
+    /// TCP connections of this process that closed in the last minute (from the kernel's
+    /// socket-destroy notifications; empty when they are not available, see
+    /// `collection.closed_connections_unavailable`).
+    #[serde(default)]
+    pub recently_closed: Vec<ClosedConnection>,
     /// Fields that could not be read, with the reason (`"fds": "permission denied"`). A field
     /// listed here is null or empty above because it is unknown, not because it is zero.
     pub unreadable: BTreeMap<String, String>,

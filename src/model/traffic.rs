@@ -94,6 +94,36 @@ impl Traffic {
     }
 }
 
+/// A TCP connection that closed since the last sample but one, with its final counters, from
+/// the kernel's socket-destroy notifications: kept on its owner for a while, so a connection
+/// that lived between two samples (a one-off `curl`) is still seen, with its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClosedConnection {
+    /// Local address.
+    pub local_addr: std::net::IpAddr,
+    /// Local port.
+    pub local_port: u16,
+    /// Remote address.
+    pub remote_addr: std::net::IpAddr,
+    /// Remote port.
+    pub remote_port: u16,
+    /// Client or server end; server when it was accepted by one of the owner's listeners.
+    pub role: super::socket::Role,
+    /// Bytes sent and acknowledged over its life.
+    pub bytes_sent: Option<u64>,
+    /// Bytes received over its life.
+    pub bytes_received: Option<u64>,
+    /// Smoothed round-trip time at the end, in milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Segments retransmitted over its life.
+    pub retransmits: Option<u32>,
+    /// When wiretop heard it close, unix time in milliseconds.
+    pub closed_at_ms: u64,
+    /// How it was tied to this process: `seen` (an earlier sample saw this process hold it)
+    /// or `listener` (accepted by this process's listener after the last sample).
+    pub attributed_by: String,
+}
+
 /// A process's send and receive rates: the sum over its TCP connections that have a rate.
 /// A process with no TCP connection sends nothing (0); one whose connections all lack
 /// counters (namespaces read from /proc) has no figure (None). A connection first seen this

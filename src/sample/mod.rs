@@ -5,6 +5,7 @@
 //! [`spawn`], on the sampler's thread, and never wait for a scan; `wiretop snapshot` takes one
 //! from [`sample_once`].
 
+mod closed;
 mod exclude;
 mod linux;
 mod rates;

@@ -38,6 +38,11 @@ impl TrafficHistory {
         }
     }
 
+    /// The counters of the last pass, by cookie.
+    pub fn previous(&self) -> &FxHashMap<u64, TcpCounters> {
+        &self.previous
+    }
+
     /// Keeps this pass's counters for the next one; sockets gone since are forgotten.
     pub fn remember(&mut self, entries: &[SocketEntry], read_at: Instant) {
         self.previous.clear();
@@ -53,6 +58,11 @@ impl TrafficHistory {
 }
 
 impl PassTraffic<'_> {
+    /// Seconds since the last pass's dump; None on the first or after too short a time.
+    pub fn window_secs(&self) -> Option<f64> {
+        self.window_secs
+    }
+
     /// The figures of one socket, `role` being which end it is.
     pub fn figures(&self, entry: &SocketEntry, role: Role) -> Traffic {
         if entry.proto == Proto::Udp {

@@ -59,6 +59,7 @@ fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Pro
         netns: Some(4026531840),
         listening: Vec::new(),
         connections: Vec::new(),
+        recently_closed: Vec::new(),
         unreadable: BTreeMap::new(),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Connection, Filter, Listening, Process};
+use crate::model::{ClosedConnection, Connection, Filter, Listening, Process, Role};
 
 use super::state::{Cursor, ProcessId, ViewState};
 
@@ -202,19 +202,48 @@ fn detail_lines<'a>(
             owner: p,
             why: "no sockets",
         });
-        return;
+    } else {
+        lines.push(Line::SocketHeader { owner: p });
+        lines.extend(
+            p.listening
+                .iter()
+                .map(|socket| Line::Listening { owner: p, socket }),
+        );
+        lines.extend(
+            p.connections
+                .iter()
+                .map(|socket| Line::Connection { owner: p, socket }),
+        );
     }
-    lines.push(Line::SocketHeader { owner: p });
-    lines.extend(
-        p.listening
-            .iter()
-            .map(|socket| Line::Listening { owner: p, socket }),
+    // Newest first: what closed a moment ago is what was being looked for.
+    for closed in p.recently_closed.iter().rev() {
+        lines.push(Line::Info {
+            owner: p,
+            label: "closed",
+            text: closed_text(closed),
+        });
+    }
+}
+
+/// `tcp 127.0.0.1:8080 <- 127.0.0.1:50312  sent 12K received 78B  rtt 0.1ms` for a connection
+/// that closed between samples.
+fn closed_text(c: &ClosedConnection) -> String {
+    let arrow = if c.role == Role::Server { "<-" } else { "->" };
+    let bytes = |b: Option<u64>| b.map_or_else(|| "-".to_owned(), crate::format::human_bytes);
+    let mut text = format!(
+        "tcp {} {arrow} {}  sent {} received {}",
+        crate::format::endpoint(c.local_addr, c.local_port),
+        crate::format::endpoint(c.remote_addr, c.remote_port),
+        bytes(c.bytes_sent),
+        bytes(c.bytes_received),
     );
-    lines.extend(
-        p.connections
-            .iter()
-            .map(|socket| Line::Connection { owner: p, socket }),
-    );
+    if let Some(rtt) = c.rtt_ms {
+        text.push_str(&format!("  rtt {rtt:.1}ms"));
+    }
+    if let Some(retransmits) = c.retransmits.filter(|r| *r > 0) {
+        text.push_str(&format!("  retr {retransmits}"));
+    }
+    text
 }
 
 /// UTC wall-clock time of a unix-ms instant, `YYYY-MM-DD HH:MM:SS`.

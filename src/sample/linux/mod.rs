@@ -13,6 +13,7 @@ mod process;
 mod process_table;
 mod records;
 mod signal;
+mod sock_destroy;
 mod sock_diag;
 mod sockets;
 

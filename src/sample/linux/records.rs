@@ -87,7 +87,16 @@ fn record(
     // Rates only where every socket of the process could be seen: a partial sum would pass
     // for the whole.
     let (net_send_bytes_per_sec, net_recv_bytes_per_sec) = match &held {
-        Some(held) if held.unreadable.is_none() => net_rates(&held.connections),
+        Some(held) if held.unreadable.is_none() => {
+            // What its connections that closed since the last pass moved counts too.
+            let (send, recv) = net_rates(&held.connections);
+            let (sent, received) = held.closed_bytes;
+            let closed = |bytes: u64| held.window_secs.map_or(0.0, |w| bytes as f64 / w);
+            (
+                send.map(|r| r + closed(sent)),
+                recv.map(|r| r + closed(received)),
+            )
+        }
         _ => (None, None),
     };
     let held = held.unwrap_or_default();
@@ -147,6 +156,7 @@ fn record(
         netns,
         listening: held.listening,
         connections: held.connections,
+        recently_closed: held.recently_closed,
         unreadable,
     }
 }

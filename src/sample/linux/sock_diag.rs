@@ -122,12 +122,17 @@ impl DiagSocket {
             let (_, len) = rustix::net::recv(&self.fd, &mut self.buffer[..], RecvFlags::empty())
                 .map_err(|e| io_error("sock_diag answer", e))?;
             let received = self.buffer.get(..len).unwrap_or_default();
-            match parse_messages(received, seq, netns, out)? {
+            match parse_messages(received, Some(seq), netns, out)? {
                 Parsed::More => {}
                 Parsed::Done => return Ok(()),
             }
         }
     }
+}
+
+/// The sockets of one datagram of destroy notifications (multicast messages, no sequence).
+pub fn parse_notifications(bytes: &[u8], out: &mut Vec<SocketEntry>) -> Result<(), DiagError> {
+    parse_messages(bytes, None, None, out).map(|_| ())
 }
 
 fn ipv6_enabled() -> bool {
@@ -156,10 +161,11 @@ enum Parsed {
     Done,
 }
 
-/// Parses one datagram of netlink messages, appending the sockets of the answer to `seq`.
+/// Parses one datagram of netlink messages, appending the sockets of the answer to `seq`
+/// (any message, for notifications: `None`).
 fn parse_messages(
     mut bytes: &[u8],
-    seq: u32,
+    seq: Option<u32>,
     netns: Option<u64>,
     out: &mut Vec<SocketEntry>,
 ) -> Result<Parsed, DiagError> {
@@ -172,7 +178,7 @@ fn parse_messages(
         let message_seq = u32_at(bytes, 8);
         let body = &bytes[NLMSG_HDR..len];
         bytes = bytes.get(align4(len)..).unwrap_or_default();
-        if message_seq != seq {
+        if seq.is_some_and(|seq| seq != message_seq) {
             continue;
         }
         match kind {
@@ -384,14 +390,14 @@ mod tests {
         // A length past the datagram is refused, not read past.
         let mut bytes = vec![0u8; 20];
         bytes[0..4].copy_from_slice(&400u32.to_ne_bytes());
-        assert!(parse_messages(&bytes, 1, None, &mut out).is_err());
+        assert!(parse_messages(&bytes, Some(1), None, &mut out).is_err());
         // An answer to another request is skipped.
         let mut other = vec![0u8; NLMSG_HDR];
         other[0..4].copy_from_slice(&(NLMSG_HDR as u32).to_ne_bytes());
         other[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
         other[8..12].copy_from_slice(&9u32.to_ne_bytes());
         assert!(matches!(
-            parse_messages(&other, 1, None, &mut out),
+            parse_messages(&other, Some(1), None, &mut out),
             Ok(Parsed::More)
         ));
         // A socket message too short for inet_diag_msg is no socket.

@@ -5,9 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use rustc_hash::FxHashMap;
+
 use crate::model::{
-    assemble_sockets, AssembledSockets, Collection, Connection, Listening, NetworkIo, UnownedSocket,
+    assemble_sockets, AssembledSockets, ClosedConnection, Collection, Connection, Listening,
+    NetworkIo, Ownership, Proto, SocketEntry, SocketState, UnownedSocket,
 };
+use crate::sample::closed::{ClosedBytes, ClosedTracker, ListenerOwners};
+use crate::sample::traffic::TrafficHistory;
 
 use super::fds::{FdCandidate, OwnershipTracker};
 use super::ms_since;
@@ -15,7 +20,7 @@ use super::net::{self, DiagSockets};
 use super::net_dev::{read_net_dev, InterfaceHistory};
 use super::process::{parse_ns_link, Field, ProcessReading};
 use super::process_table::DetailsCache;
-use crate::sample::traffic::TrafficHistory;
+use super::sock_destroy::DestroyFeed;
 
 /// What the socket reading keeps from pass to pass: who owns which inode, a sock_diag socket
 /// per namespace, and the last counters of every TCP socket.
@@ -26,6 +31,10 @@ pub struct SocketReaders {
     pub traffic: TrafficHistory,
     /// Interface counters of the other namespaces, for their rates.
     pub interfaces: InterfaceHistory,
+    /// The subscription to sockets closing (started at the first pass), or why there is none.
+    pub destroy: Option<Result<DestroyFeed, String>>,
+    /// Closed connections pinned on their processes.
+    pub closed: ClosedTracker,
 }
 
 impl SocketReaders {
@@ -53,6 +62,10 @@ impl SocketReaders {
 /// The sockets of one pass, waiting to be handed to their owners.
 pub struct PassSockets {
     assembled: AssembledSockets,
+    /// Recently closed connections by pid, and what those closed since the last pass moved.
+    recently_closed: FxHashMap<u32, Vec<ClosedConnection>>,
+    closed_bytes: ClosedBytes,
+    window_secs: Option<f64>,
     /// Interface figures of every namespace but our own, by inode as text.
     namespace_network: BTreeMap<String, NetworkIo>,
     /// Why a process's fds could not be read, by pid.
@@ -64,6 +77,12 @@ pub struct PassSockets {
 pub struct HeldSockets {
     pub listening: Vec<Listening>,
     pub connections: Vec<Connection>,
+    /// Its TCP connections that closed in the last minute.
+    pub recently_closed: Vec<ClosedConnection>,
+    /// Bytes (sent, received) its connections that closed since the last pass moved since
+    /// then, and the seconds that was over: they count in its rates.
+    pub closed_bytes: (u64, u64),
+    pub window_secs: Option<f64>,
     /// Why its sockets may be incomplete.
     pub unreadable: Option<String>,
 }
@@ -74,6 +93,9 @@ impl PassSockets {
         HeldSockets {
             listening: self.assembled.listening.remove(&pid).unwrap_or_default(),
             connections: self.assembled.connections.remove(&pid).unwrap_or_default(),
+            recently_closed: self.recently_closed.remove(&pid).unwrap_or_default(),
+            closed_bytes: self.closed_bytes.0.remove(&pid).unwrap_or_default(),
+            window_secs: self.window_secs,
             unreadable: self.unreadable.remove(&pid),
         }
     }
@@ -146,6 +168,10 @@ pub fn read_sockets(
         .map(|r| (r.key.pid, r.name.as_str()))
         .collect();
     let traffic = readers.traffic.pass(read_at);
+    let window_secs = traffic.window_secs();
+    let closed_bytes =
+        closed_since_last_pass(readers, &tables.entries, &pass.ownership, collection);
+    let traffic = readers.traffic.pass(read_at);
     let assembled = assemble_sockets(
         &tables.entries,
         &pass.ownership,
@@ -153,10 +179,21 @@ pub fn read_sockets(
         |entry, role| traffic.figures(entry, role),
     );
     readers.traffic.remember(&tables.entries, read_at);
+    readers
+        .closed
+        .remember_owners(owners_by_cookie(&tables.entries, &pass.ownership));
+    let recently_closed = readings
+        .iter()
+        .map(|r| (r.key.pid, readers.closed.recent_of(r.key.pid)))
+        .filter(|(_, list)| !list.is_empty())
+        .collect();
     collection.phases.peers_ms = ms_since(phase_start);
     let namespace_network = namespace_interfaces(&members, own_netns, &mut readers.interfaces);
     PassSockets {
         assembled,
+        recently_closed,
+        closed_bytes,
+        window_secs,
         namespace_network,
         unreadable: pass.unreadable,
     }
@@ -179,6 +216,55 @@ fn namespace_members(
         }
     }
     members
+}
+
+/// Takes the sockets that closed since the last pass from the destroy feed (starting it at
+/// the first pass), pins them on their owners, and returns what they moved since.
+fn closed_since_last_pass(
+    readers: &mut SocketReaders,
+    entries: &[SocketEntry],
+    ownership: &Ownership,
+    collection: &mut Collection,
+) -> ClosedBytes {
+    let feed = readers.destroy.get_or_insert_with(DestroyFeed::start);
+    let (closed, dropped) = match feed {
+        Ok(feed) => feed.take(),
+        Err(reason) => {
+            collection.closed_connections_unavailable = Some(reason.clone());
+            return ClosedBytes::default();
+        }
+    };
+    if dropped > 0 {
+        collection.warnings.push(format!(
+            "{dropped} notifications of closed connections lost (too many at once)"
+        ));
+    }
+    let listeners: Vec<ListenerOwners> = entries
+        .iter()
+        .filter(|e| e.proto == Proto::Tcp && e.state == SocketState::Listen && e.inode != 0)
+        .map(|e| ListenerOwners {
+            local: e.local,
+            owners: ownership.owners(e.inode).to_vec(),
+        })
+        .filter(|l| !l.owners.is_empty())
+        .collect();
+    let now_ms = crate::time::now_ms();
+    readers
+        .closed
+        .record(&closed, &listeners, readers.traffic.previous(), now_ms)
+}
+
+/// Who holds each TCP socket with counters, by cookie.
+fn owners_by_cookie(entries: &[SocketEntry], ownership: &Ownership) -> FxHashMap<u64, Vec<u32>> {
+    entries
+        .iter()
+        .filter(|e| e.inode != 0)
+        .filter_map(|e| {
+            let cookie = e.counters?.cookie;
+            let owners = ownership.owners(e.inode);
+            (!owners.is_empty()).then(|| (cookie, owners.to_vec()))
+        })
+        .collect()
 }
 
 /// Interface figures of each namespace but `own`, read through its first member that still

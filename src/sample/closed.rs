@@ -1,0 +1,258 @@
+//! Connections that closed between two samples: who they belonged to, what they moved since
+//! they were last seen, and the list of recent ones each process keeps for a while. Pure: the
+//! closed sockets, the last pass's owners and counters, and the listeners in; attributions out.
+//!
+//! A closed socket is pinned on a process only when that cannot be wrong:
+//! - an earlier sample saw the process hold it (the same cookie: never another socket that
+//!   reused its inode or ports), or
+//! - it was accepted by a listener, whose owners took it (an accepted socket starts in the
+//!   listener's process).
+//!
+//! A client socket born and closed between two samples is known only by its addresses and uid;
+//! several processes of one user may have made it, so it is pinned on none. Its bytes still
+//! count in the host's totals (the interfaces'), never in a process's.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::model::{unmap, ClosedConnection, Role, SocketEntry, TcpCounters};
+
+/// How long a closed connection stays on its process.
+pub const KEEP_MS: u64 = 60_000;
+/// At most this many recent closed connections per process (a busy server closes thousands a
+/// minute; the newest are kept).
+pub const KEEP_PER_PROCESS: usize = 100;
+
+/// A listening socket and the processes that hold it.
+pub struct ListenerOwners {
+    pub local: SocketAddr,
+    pub owners: Vec<u32>,
+}
+
+/// What one pass learned from the closed sockets: bytes per process moved since the last
+/// pass (sent, received), for its rates.
+#[derive(Debug, Default, PartialEq)]
+pub struct ClosedBytes(pub FxHashMap<u32, (u64, u64)>);
+
+#[derive(Debug, Default)]
+pub struct ClosedTracker {
+    /// Owners of each TCP socket of the last pass, by cookie.
+    owners_by_cookie: FxHashMap<u64, Vec<u32>>,
+    /// Recently closed connections by owner pid, oldest first.
+    recent: FxHashMap<u32, VecDeque<ClosedConnection>>,
+}
+
+impl ClosedTracker {
+    /// Pins each closed socket on its owners where it cannot be wrong, keeps it on them, and
+    /// returns the bytes each moved since the last pass (`previous`: the last pass's counters
+    /// by cookie; a socket not in it moved all its bytes since).
+    pub fn record(
+        &mut self,
+        closed: &[SocketEntry],
+        listeners: &[ListenerOwners],
+        previous: &FxHashMap<u64, TcpCounters>,
+        now_ms: u64,
+    ) -> ClosedBytes {
+        let mut bytes = ClosedBytes::default();
+        for entry in closed {
+            let Some(last) = entry.counters.filter(|c| c.cookie != 0) else {
+                continue;
+            };
+            let (owners, attributed_by, role) = match self.owners_by_cookie.get(&last.cookie) {
+                Some(owners) => (owners.clone(), "seen", None),
+                None => match accepted_by(entry.local, listeners) {
+                    Some(owners) => (owners.to_vec(), "listener", Some(Role::Server)),
+                    None => continue,
+                },
+            };
+            let role = role.unwrap_or_else(|| {
+                if accepted_by(entry.local, listeners).is_some() {
+                    Role::Server
+                } else {
+                    Role::Client
+                }
+            });
+            // Sequence numbers that are not data: the kernel's counts hold a client's SYN
+            // (see traffic.rs) and, once a connection has closed, the FIN each way. A
+            // connection ended by a reset has no FIN, and is under-counted by one byte.
+            let handshake = u64::from(role == Role::Client);
+            let data_sent = last.bytes_acked.map(|b| b.saturating_sub(handshake + 1));
+            let data_received = last.bytes_received.map(|b| b.saturating_sub(1));
+            let before = previous.get(&last.cookie);
+            let sent_before = before
+                .and_then(|b| b.bytes_acked)
+                .map_or(0, |b| b.saturating_sub(handshake));
+            let received_before = before.and_then(|b| b.bytes_received).unwrap_or(0);
+            let sent = data_sent.map_or(0, |b| b.saturating_sub(sent_before));
+            let received = data_received.map_or(0, |b| b.saturating_sub(received_before));
+            let closed = ClosedConnection {
+                local_addr: unmap(entry.local.ip()),
+                local_port: entry.local.port(),
+                remote_addr: unmap(entry.remote.ip()),
+                remote_port: entry.remote.port(),
+                role,
+                bytes_sent: data_sent,
+                bytes_received: data_received,
+                rtt_ms: last.rtt_us.map(|us| f64::from(us) / 1000.0),
+                retransmits: last.total_retrans,
+                closed_at_ms: now_ms,
+                attributed_by: attributed_by.to_owned(),
+            };
+            for pid in owners {
+                let moved = bytes.0.entry(pid).or_default();
+                moved.0 += sent;
+                moved.1 += received;
+                let list = self.recent.entry(pid).or_default();
+                list.push_back(closed.clone());
+                while list.len() > KEEP_PER_PROCESS {
+                    list.pop_front();
+                }
+            }
+        }
+        self.prune(now_ms);
+        bytes
+    }
+
+    /// Remembers who holds each TCP socket of this pass, for the next one.
+    pub fn remember_owners(&mut self, owners_by_cookie: FxHashMap<u64, Vec<u32>>) {
+        self.owners_by_cookie = owners_by_cookie;
+    }
+
+    /// The recently closed connections of `pid`, oldest first.
+    pub fn recent_of(&self, pid: u32) -> Vec<ClosedConnection> {
+        self.recent
+            .get(&pid)
+            .map(|list| list.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets what closed longer ago than [`KEEP_MS`].
+    fn prune(&mut self, now_ms: u64) {
+        for list in self.recent.values_mut() {
+            while list
+                .front()
+                .is_some_and(|c| now_ms.saturating_sub(c.closed_at_ms) > KEEP_MS)
+            {
+                list.pop_front();
+            }
+        }
+        self.recent.retain(|_, list| !list.is_empty());
+    }
+}
+
+/// The owners of the listener that accepted a socket with local address `local`.
+fn accepted_by(local: SocketAddr, listeners: &[ListenerOwners]) -> Option<&[u32]> {
+    let ip = unmap(local.ip());
+    listeners
+        .iter()
+        .filter(|l| l.local.port() == local.port())
+        .find(|l| {
+            let at = unmap(l.local.ip());
+            at == ip || at.is_unspecified()
+        })
+        .map(|l| l.owners.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Proto, SocketState};
+
+    fn closed(local: &str, remote: &str, cookie: u64, acked: u64, received: u64) -> SocketEntry {
+        SocketEntry {
+            netns: None,
+            proto: Proto::Tcp,
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+            state: SocketState::Close,
+            inode: 0,
+            uid: 1000,
+            counters: Some(TcpCounters {
+                cookie,
+                bytes_acked: Some(acked),
+                bytes_received: Some(received),
+                rtt_us: Some(100),
+                total_retrans: Some(0),
+                ..TcpCounters::default()
+            }),
+        }
+    }
+
+    fn node_listener() -> Vec<ListenerOwners> {
+        vec![ListenerOwners {
+            local: "0.0.0.0:8080".parse().unwrap(),
+            owners: vec![1200],
+        }]
+    }
+
+    #[test]
+    fn an_accepted_connection_born_and_closed_between_samples_goes_to_the_listener() {
+        let mut tracker = ClosedTracker::default();
+        // 5,000 bytes and 80, each way plus its FIN.
+        let socket = closed("127.0.0.1:8080", "127.0.0.1:50312", 7, 5_001, 81);
+        let moved = tracker.record(&[socket], &node_listener(), &FxHashMap::default(), 1_000);
+        assert_eq!(moved.0.get(&1200), Some(&(5_000, 80)));
+        let recent = tracker.recent_of(1200);
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].role, Role::Server);
+        assert_eq!(recent[0].attributed_by, "listener");
+        assert_eq!(recent[0].bytes_sent, Some(5_000));
+    }
+
+    #[test]
+    fn a_socket_seen_before_goes_to_its_owner_with_what_it_moved_since() {
+        let mut tracker = ClosedTracker::default();
+        let mut owners = FxHashMap::default();
+        owners.insert(9, vec![1300]);
+        tracker.remember_owners(owners);
+        let mut previous = FxHashMap::default();
+        let before = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 101, 4_000);
+        previous.insert(9, before.counters.unwrap());
+        // 100 bytes sent (SYN and FIN besides), 5,000 received (FIN besides).
+        let after = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 102, 5_001);
+        let moved = tracker.record(&[after], &node_listener(), &previous, 1_000);
+        assert_eq!(moved.0.get(&1300), Some(&(0, 1_000)));
+        let recent = tracker.recent_of(1300);
+        assert_eq!(recent[0].attributed_by, "seen");
+        assert_eq!(recent[0].role, Role::Client);
+        assert_eq!(recent[0].bytes_sent, Some(100), "the SYN is not data");
+    }
+
+    #[test]
+    fn a_client_never_seen_is_pinned_on_nobody() {
+        let mut tracker = ClosedTracker::default();
+        let socket = closed("127.0.0.1:50999", "10.0.0.9:443", 11, 300, 9_000);
+        let moved = tracker.record(&[socket], &node_listener(), &FxHashMap::default(), 1_000);
+        assert_eq!(moved, ClosedBytes::default());
+        assert!(tracker.recent.is_empty());
+    }
+
+    #[test]
+    fn recent_connections_are_kept_a_minute_and_a_hundred_at_most() {
+        let mut tracker = ClosedTracker::default();
+        let many: Vec<SocketEntry> = (0..150)
+            .map(|i| {
+                closed(
+                    "127.0.0.1:8080",
+                    &format!("127.0.0.1:{}", 40_000 + i),
+                    100 + i,
+                    1,
+                    1,
+                )
+            })
+            .collect();
+        tracker.record(&many, &node_listener(), &FxHashMap::default(), 1_000);
+        let recent = tracker.recent_of(1200);
+        assert_eq!(recent.len(), KEEP_PER_PROCESS);
+        assert_eq!(recent[0].remote_port, 40_050, "the newest are kept");
+        tracker.record(
+            &[],
+            &node_listener(),
+            &FxHashMap::default(),
+            1_000 + KEEP_MS + 1,
+        );
+        assert!(tracker.recent_of(1200).is_empty());
+    }
+}
