@@ -83,6 +83,33 @@ impl Connection {
     }
 }
 
+impl Traffic {
+    /// A connection measured over two readings: sending and receiving at the rates given (its
+    /// totals ten seconds' worth of each), with that smoothed rtt and that many retransmits over
+    /// its life, none in the last interval, queues empty, busy just now.
+    pub fn example(
+        send_bytes_per_sec: f64,
+        recv_bytes_per_sec: f64,
+        rtt_ms: f64,
+        retransmits: u32,
+    ) -> Traffic {
+        Traffic {
+            bytes_sent: Some((send_bytes_per_sec * 10.0) as u64),
+            bytes_received: Some((recv_bytes_per_sec * 10.0) as u64),
+            send_bytes_per_sec: Some(send_bytes_per_sec),
+            recv_bytes_per_sec: Some(recv_bytes_per_sec),
+            rtt_ms: Some(rtt_ms),
+            rttvar_ms: Some(rtt_ms / 4.0),
+            retransmits: Some(retransmits),
+            retransmits_last_interval: Some(0),
+            send_queue_bytes: Some(0),
+            recv_queue_bytes: Some(0),
+            idle_ms: Some(0),
+            traffic_unavailable: None,
+        }
+    }
+}
+
 impl Host {
     /// `web-1`, 2 CPUs, 8 GiB, up 1d 01:01:01, taken at [`TAKEN_AT_MS`] every 2 s, no tags,
     /// nothing counted yet.

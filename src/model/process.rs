@@ -96,6 +96,13 @@ pub enum ProcessState {
     Unknown,
 }
 
+impl Process {
+    /// TCP bytes per second sent and received together; None unless both are known.
+    pub fn net_bytes_per_sec(&self) -> Option<f64> {
+        Some(self.net_send_bytes_per_sec? + self.net_recv_bytes_per_sec?)
+    }
+}
+
 impl ProcessState {
     /// Maps the kernel's state letter.
     pub fn from_letter(letter: char) -> Self {

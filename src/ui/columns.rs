@@ -161,7 +161,7 @@ impl Column {
             Column::Conn => a.connections.len().cmp(&b.connections.len()),
             // Unknown sorts below zero: a process whose traffic cannot be measured is not
             // taken for the busiest.
-            Column::Net => rate(net(a)).total_cmp(&rate(net(b))),
+            Column::Net => rate(a.net_bytes_per_sec()).total_cmp(&rate(b.net_bytes_per_sec())),
             Column::Rx => rate(a.net_recv_bytes_per_sec).total_cmp(&rate(b.net_recv_bytes_per_sec)),
             Column::Tx => rate(a.net_send_bytes_per_sec).total_cmp(&rate(b.net_send_bytes_per_sec)),
             Column::State => a.state.letter().cmp(&b.state.letter()),
@@ -183,7 +183,7 @@ impl Column {
             Column::Threads => p.threads.to_string(),
             Column::Listen => listen_ports(p),
             Column::Conn => p.connections.len().to_string(),
-            Column::Net => rate_cell(net(p)),
+            Column::Net => rate_cell(p.net_bytes_per_sec()),
             Column::Rx => rate_cell(p.net_recv_bytes_per_sec),
             Column::Tx => rate_cell(p.net_send_bytes_per_sec),
             Column::State => p.state.letter().to_string(),
@@ -191,11 +191,6 @@ impl Column {
             Column::Command => command(p),
         }
     }
-}
-
-/// Bytes per second both ways, when both are known.
-fn net(p: &Process) -> Option<f64> {
-    Some(p.net_send_bytes_per_sec? + p.net_recv_bytes_per_sec?)
 }
 
 fn rate(value: Option<f64>) -> f64 {

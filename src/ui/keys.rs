@@ -203,7 +203,8 @@ pub const NORMAL: &[Binding] = &[
         &[Key::Char('/'), Key::F(4), Key::F(3)],
         Action::OpenFilter,
         "filter as you type: words, port:8080 user:x pid:1 state:listen \
-         remote:10.0.0.0/8 peer:node cpu>5 mem>100M !term (terms AND together)",
+         remote:10.0.0.0/8 peer:node cpu>5 mem>100M rate>1M rx> tx> rtt>100ms \
+         retrans>0 !term (terms AND together)",
     ),
     bind(
         &[Key::Esc],

@@ -20,6 +20,15 @@
 //! | `remote:10.0.0.5`, `remote:10.0.0.0/8`, `remote:fe80::/10` | one of its connections goes to that address or network |
 //! | `peer:node`, `peer:1234` | the local process at the other end of a connection is named like, or has pid, that |
 //! | `cpu>5`, `mem>100M`, `mem>5%`, `threads>10`, `conns>3`, `fds>100` | the figure compares so (`>`, `>=`, `<`, `<=`, `=`, `!=`) |
+//! | `rate>1M`, `rx>500K/s`, `tx>1G` | its TCP bytes per second both ways (received, sent) compare so; sizes as for `mem`, `/s` optional |
+//! | `rtt>100ms`, `rtt>0.5s`, `rtt<250us` | one of its connections has a smoothed round-trip time that compares so (a bare number is ms) |
+//! | `retrans>0` | one of its connections has retransmitted that many segments over its life |
+//!
+//! A figure the snapshot does not know (no CPU reading yet, unreadable fds, a rate not yet
+//! measured, a UDP connection's rtt) satisfies no comparison, so `cpu<1` and `rate<1K` never
+//! list processes nobody measured; negation is plain logical not, so `!rate>1M` does list them.
+//! `rtt` and `retrans` ask about any one connection, like `port:` and `remote:`: `!rtt>100ms`
+//! is "no connection known to be that slow".
 //!
 //! `!term` or `-term` negates a term. A term can be double-quoted (in whole or after the `:`) to
 //! include spaces or to be taken literally: `"a:b"` searches for the text `a:b`, and `"--port"`
@@ -27,6 +36,7 @@
 //! command-line flag.
 
 mod cidr;
+mod numbers;
 mod parse;
 mod term;
 #[cfg(test)]
@@ -149,11 +159,9 @@ pub enum FilterError {
         /// A well-formed term for the field.
         example: &'static str,
     },
-    /// A size with a unit that is not one of B, K, M, G, T (or KiB, MiB, …).
-    #[error(
-        "`{term}`: unknown size unit `{unit}`; expected B, K, M, G or T (also KiB, MiB, GiB, TiB), \
-         or % of memory (mem>100M, mem>5%)"
-    )]
+    /// A number followed by a unit the field does not take: a size that is not B, K, M, G, T
+    /// (or KiB, MiB, …), a time that is not us, ms or s.
+    #[error("`{term}`: unknown {what} unit `{unit}`; expected {expected}")]
     BadUnit {
         /// Byte offset of the term.
         offset: usize,
@@ -163,6 +171,10 @@ pub enum FilterError {
         term: String,
         /// The unit as typed.
         unit: String,
+        /// What kind of figure the field compares: `size`, `rate` or `time`.
+        what: &'static str,
+        /// The units the field takes, with well-formed terms.
+        expected: &'static str,
     },
     /// A port above 65535, not a number, or a range whose start is after its end.
     #[error(

@@ -2,7 +2,11 @@
 //! separates them, quotes are removed), then read each token as a term.
 
 use super::cidr::{Network, NetworkError};
-use super::term::{Metric, Op, Term, TermKind, TextQuery};
+use super::numbers::{
+    parse_count, parse_decimal, parse_digits, parse_memory, parse_milliseconds, parse_port,
+    parse_port_range, parse_rate, UnitError, MEMORY_UNITS, RATE_UNITS, TIME_UNITS,
+};
+use super::term::{ConnectionMetric, Metric, Op, Term, TermKind, TextQuery};
 use super::FilterError;
 use crate::model::{ProcessState, SocketState};
 
@@ -200,6 +204,17 @@ fn field_term(
     }
     let bad_number = || error_at!(token, BadNumber { example });
     let compare = |metric, value| TermKind::Compare { metric, op, value };
+    let any_connection = |metric, value| TermKind::AnyConnection { metric, op, value };
+    let bad_unit = |unit, what, expected| {
+        error_at!(
+            token,
+            BadUnit {
+                unit,
+                what,
+                expected
+            }
+        )
+    };
     Ok(match field {
         Field::Port => {
             let (low, high) = parse_port_range(value).ok_or_else(|| {
@@ -255,9 +270,30 @@ fn field_term(
         }
         Field::Mem => match parse_memory(value) {
             Ok((metric, amount)) => compare(metric, amount),
-            Err(MemoryError::Number) => return Err(bad_number()),
-            Err(MemoryError::Unit(unit)) => return Err(error_at!(token, BadUnit { unit })),
+            Err(UnitError::Number) => return Err(bad_number()),
+            Err(UnitError::Unit(unit)) => return Err(bad_unit(unit, "size", MEMORY_UNITS)),
         },
+        Field::Rate | Field::Rx | Field::Tx => {
+            let metric = match field {
+                Field::Rx => Metric::NetRecvBytesPerSec,
+                Field::Tx => Metric::NetSendBytesPerSec,
+                _ => Metric::NetBytesPerSec,
+            };
+            match parse_rate(value) {
+                Ok(rate) => compare(metric, rate),
+                Err(UnitError::Number) => return Err(bad_number()),
+                Err(UnitError::Unit(unit)) => return Err(bad_unit(unit, "rate", RATE_UNITS)),
+            }
+        }
+        Field::Rtt => match parse_milliseconds(value) {
+            Ok(ms) => any_connection(ConnectionMetric::RttMs, ms),
+            Err(UnitError::Number) => return Err(bad_number()),
+            Err(UnitError::Unit(unit)) => return Err(bad_unit(unit, "time", TIME_UNITS)),
+        },
+        Field::Retrans => any_connection(
+            ConnectionMetric::Retransmits,
+            parse_count(value).ok_or_else(bad_number)?,
+        ),
         Field::Threads => compare(Metric::Threads, parse_count(value).ok_or_else(bad_number)?),
         Field::Conns => compare(
             Metric::Connections,
@@ -286,10 +322,15 @@ enum Field {
     Threads,
     Conns,
     Fds,
+    Rate,
+    Rx,
+    Tx,
+    Rtt,
+    Retrans,
 }
 
 impl Field {
-    const ALL: [Field; 13] = [
+    const ALL: [Field; 18] = [
         Self::Port,
         Self::User,
         Self::Pid,
@@ -303,6 +344,11 @@ impl Field {
         Self::Threads,
         Self::Conns,
         Self::Fds,
+        Self::Rate,
+        Self::Rx,
+        Self::Tx,
+        Self::Rtt,
+        Self::Retrans,
     ];
 
     fn name(self) -> &'static str {
@@ -320,6 +366,11 @@ impl Field {
             Self::Threads => "threads",
             Self::Conns => "conns",
             Self::Fds => "fds",
+            Self::Rate => "rate",
+            Self::Rx => "rx",
+            Self::Tx => "tx",
+            Self::Rtt => "rtt",
+            Self::Retrans => "retrans",
         }
     }
 
@@ -339,6 +390,11 @@ impl Field {
             Self::Threads => "threads>10",
             Self::Conns => "conns>3",
             Self::Fds => "fds>100",
+            Self::Rate => "rate>1M or rate>500K/s",
+            Self::Rx => "rx>1M",
+            Self::Tx => "tx>1M",
+            Self::Rtt => "rtt>100ms or rtt>0.5s",
+            Self::Retrans => "retrans>0",
         }
     }
 
@@ -346,7 +402,16 @@ impl Field {
     fn is_comparison(self) -> bool {
         matches!(
             self,
-            Self::Cpu | Self::Mem | Self::Threads | Self::Conns | Self::Fds
+            Self::Cpu
+                | Self::Mem
+                | Self::Threads
+                | Self::Conns
+                | Self::Fds
+                | Self::Rate
+                | Self::Rx
+                | Self::Tx
+                | Self::Rtt
+                | Self::Retrans
         )
     }
 
@@ -452,80 +517,6 @@ pub(super) fn state_names() -> String {
     )
 }
 
-// ---------------------------------------------------------------------------------------------
-// Numbers
-
-/// Plain digits as a number; no sign, which `str::parse` would accept.
-fn parse_digits<T: std::str::FromStr>(text: &str) -> Option<T> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// A whole count, as the f64 comparisons use.
-fn parse_count(text: &str) -> Option<f64> {
-    parse_digits::<u64>(text).map(|n| n as f64)
-}
-
-/// Digits with at most one `.`. Checked by hand because `f64::from_str` also takes signs,
-/// exponents, `inf` and `NaN`, none of which make sense as a threshold.
-fn parse_decimal(text: &str) -> Option<f64> {
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    let dots = text.bytes().filter(|b| *b == b'.').count();
-    if digits == 0 || dots > 1 || digits + dots != text.len() {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// A port, or a range `low-high` with `low <= high`. A leading `:` is allowed, as ports are often
-/// written `:8080`.
-fn parse_port_range(text: &str) -> Option<(u16, u16)> {
-    let text = text.strip_prefix(':').unwrap_or(text);
-    let (low, high) = match text.split_once('-') {
-        Some((low, high)) => (parse_port(low)?, parse_port(high)?),
-        None => {
-            let port = parse_port(text)?;
-            (port, port)
-        }
-    };
-    (low <= high).then_some((low, high))
-}
-
-fn parse_port(text: &str) -> Option<u16> {
-    parse_digits(text)
-}
-
-#[derive(Debug, PartialEq)]
-enum MemoryError {
-    Number,
-    Unit(String),
-}
-
-/// A `mem` threshold: a percentage of host memory (`5%`) or a size in bytes with an optional
-/// binary unit (`100M` is 100 MiB, as top and htop count).
-fn parse_memory(text: &str) -> Result<(Metric, f64), MemoryError> {
-    if let Some(percent) = text.strip_suffix('%') {
-        let percent = parse_decimal(percent).ok_or(MemoryError::Number)?;
-        return Ok((Metric::MemPercent, percent));
-    }
-    let unit_at = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(unit_at);
-    let number = parse_decimal(number).ok_or(MemoryError::Number)?;
-    let power = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 1,
-        "m" | "mb" | "mib" => 2,
-        "g" | "gb" | "gib" => 3,
-        "t" | "tb" | "tib" => 4,
-        _ => return Err(MemoryError::Unit(unit.to_owned())),
-    };
-    Ok((Metric::RssBytes, number * 1024f64.powi(power)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,70 +550,6 @@ mod tests {
         ];
         for (typed, expected) in cases {
             assert_eq!(suggest_field(typed), expected, "{typed}");
-        }
-    }
-
-    #[test]
-    fn sizes_use_binary_units_and_percentages_compare_memory_percent() {
-        let cases = [
-            ("512", Ok((Metric::RssBytes, 512.0))),
-            ("512b", Ok((Metric::RssBytes, 512.0))),
-            ("2K", Ok((Metric::RssBytes, 2048.0))),
-            ("2KiB", Ok((Metric::RssBytes, 2048.0))),
-            ("1.5m", Ok((Metric::RssBytes, 1.5 * 1024.0 * 1024.0))),
-            ("1MiB", Ok((Metric::RssBytes, 1048576.0))),
-            ("1G", Ok((Metric::RssBytes, 1073741824.0))),
-            ("1gib", Ok((Metric::RssBytes, 1073741824.0))),
-            ("1T", Ok((Metric::RssBytes, 1099511627776.0))),
-            ("5%", Ok((Metric::MemPercent, 5.0))),
-            ("0.5%", Ok((Metric::MemPercent, 0.5))),
-            ("%", Err(MemoryError::Number)),
-            ("M", Err(MemoryError::Number)),
-            ("1.2.3M", Err(MemoryError::Number)),
-            ("-1M", Err(MemoryError::Number)),
-            ("10X", Err(MemoryError::Unit("X".into()))),
-            ("10 MB", Err(MemoryError::Unit(" MB".into()))),
-            ("10Mi", Err(MemoryError::Unit("Mi".into()))),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_memory(text), expected, "{text}");
-        }
-    }
-
-    #[test]
-    fn numbers_are_plain_digits_without_sign_exponent_or_special_values() {
-        for good in ["0", "5", "5.5", ".5", "5.", "100"] {
-            assert!(parse_decimal(good).is_some(), "{good}");
-        }
-        for bad in [
-            "", ".", "-5", "+5", "1e3", "inf", "NaN", "5..", "1.2.3", "5x",
-        ] {
-            assert_eq!(parse_decimal(bad), None, "{bad}");
-        }
-        assert_eq!(parse_count("12"), Some(12.0));
-        assert_eq!(parse_count("1.5"), None);
-        assert_eq!(parse_digits::<u32>("+1"), None);
-        assert_eq!(parse_digits::<u32>("4294967296"), None);
-    }
-
-    #[test]
-    fn ports_and_ranges_stay_within_u16_and_in_order() {
-        let cases = [
-            ("80", Some((80, 80))),
-            (":8080", Some((8080, 8080))),
-            ("0", Some((0, 0))),
-            ("65535", Some((65535, 65535))),
-            ("8000-8100", Some((8000, 8100))),
-            ("80-80", Some((80, 80))),
-            ("65536", None),
-            ("8100-8000", None),
-            ("8000-", None),
-            ("-8000", None),
-            ("http", None),
-            ("80-90-100", None),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_port_range(text), expected, "{text}");
         }
     }
 }

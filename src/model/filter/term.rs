@@ -4,7 +4,7 @@
 //! side.
 
 use super::cidr::Network;
-use crate::model::{Process, ProcessState, Proto, SocketState};
+use crate::model::{Connection, Process, ProcessState, Proto, SocketState};
 
 /// One condition, possibly negated.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +44,14 @@ pub(super) enum TermKind {
         op: Op,
         value: f64,
     },
+    /// At least one connection's figure compares so, as `port:` and `remote:` look for any
+    /// connection: a process with one slow connection among fast ones is what `rtt>100ms` is
+    /// asked to find, and a sum or average over connections would hide it.
+    AnyConnection {
+        metric: ConnectionMetric,
+        op: Op,
+        value: f64,
+    },
 }
 
 /// A bare word, with its meaning as a port worked out once at parse time.
@@ -63,6 +71,19 @@ pub(super) enum Metric {
     Threads,
     Connections,
     Fds,
+    /// TCP bytes per second sent and received together.
+    NetBytesPerSec,
+    NetSendBytesPerSec,
+    NetRecvBytesPerSec,
+}
+
+/// A figure of one connection that a comparison reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConnectionMetric {
+    /// Smoothed round-trip time, milliseconds.
+    RttMs,
+    /// Segments retransmitted over the connection's life.
+    Retransmits,
 }
 
 /// A comparison operator.
@@ -134,6 +155,13 @@ impl TermKind {
                     .read(p)
                     .is_some_and(|figure| op.holds(figure, *value))
             }
+            // Likewise per connection: one whose figure is unknown (UDP, TIME_WAIT, a namespace
+            // read from /proc) counts as neither above nor below.
+            Self::AnyConnection { metric, op, value } => p.connections.iter().any(|c| {
+                metric
+                    .read(c)
+                    .is_some_and(|figure| op.holds(figure, *value))
+            }),
         }
     }
 }
@@ -175,6 +203,19 @@ impl Metric {
             Self::Threads => Some(f64::from(p.threads)),
             Self::Connections => Some(p.connections.len() as f64),
             Self::Fds => p.fd_count.map(f64::from),
+            Self::NetBytesPerSec => p.net_bytes_per_sec(),
+            Self::NetSendBytesPerSec => p.net_send_bytes_per_sec,
+            Self::NetRecvBytesPerSec => p.net_recv_bytes_per_sec,
+        }
+    }
+}
+
+impl ConnectionMetric {
+    /// The connection's figure, or None when it was not measured.
+    fn read(self, c: &Connection) -> Option<f64> {
+        match self {
+            Self::RttMs => c.traffic.rtt_ms,
+            Self::Retransmits => c.traffic.retransmits.map(f64::from),
         }
     }
 }

@@ -6,10 +6,11 @@ use std::net::IpAddr;
 use super::{Filter, FilterError};
 use crate::model::{
     Connection, CpuUsage, Direction, Family, Listening, Process, ProcessMemory, ProcessState,
-    Proto, SocketState,
+    Proto, Role, SocketState, Traffic, TrafficGap,
 };
 
 const MIB: u64 = 1024 * 1024;
+const MIB_F: f64 = MIB as f64;
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -45,8 +46,9 @@ fn connection(local: (&str, u16), remote: (&str, u16), state: SocketState) -> Co
     }
 }
 
-/// A busy web server: listens on TCP 8080 and UDP 5353, serves a remote client, talks to a
-/// local database and has a lingering IPv6 connection.
+/// A busy web server: listens on TCP 8080 and UDP 5353, serves a remote client (1.5 MiB/s out,
+/// 256 KiB/s in, rtt 120 ms, 3 retransmits), talks to a local database (fast, no retransmits)
+/// and has a lingering IPv6 connection (TIME_WAIT: no figures).
 fn web() -> Process {
     let mut p = Process::example(4242, "www-data");
     p.name = "nginx".into();
@@ -77,19 +79,23 @@ fn web() -> Process {
     );
     to_db.peer_pid = Some(777);
     to_db.peer_name = Some("Postgres".into());
-    p.connections = vec![
-        connection(
-            ("10.0.0.2", 8080),
-            ("10.0.0.5", 51000),
-            SocketState::Established,
-        ),
-        to_db,
-        connection(
-            ("2001:db8::2", 8081),
-            ("fe80::1", 443),
-            SocketState::TimeWait,
-        ),
-    ];
+    to_db.traffic = Traffic::example(4096.0, 8192.0, 0.05, 0);
+    let mut client = connection(
+        ("10.0.0.2", 8080),
+        ("10.0.0.5", 51000),
+        SocketState::Established,
+    );
+    client.traffic = Traffic::example(1.5 * MIB_F, 0.25 * MIB_F - 8192.0, 120.0, 3);
+    let mut lingering = connection(
+        ("2001:db8::2", 8081),
+        ("fe80::1", 443),
+        SocketState::TimeWait,
+    );
+    lingering.traffic = Traffic::unavailable(TrafficGap::NotReported);
+    p.connections = vec![client, to_db, lingering];
+    // What the sampler sums the connections' rates to.
+    p.net_send_bytes_per_sec = Some(1.5 * MIB_F + 4096.0);
+    p.net_recv_bytes_per_sec = Some(0.25 * MIB_F);
     p
 }
 
@@ -358,6 +364,118 @@ fn comparisons_read_their_figure_and_unknown_figures_never_match() {
 }
 
 #[test]
+fn rate_terms_compare_tcp_bytes_per_second_with_size_units() {
+    // web: 1.5 MiB/s + 4 KiB/s sent, 256 KiB/s received, 1.75 MiB/s + 4 KiB/s both ways.
+    // quiet: never measured, so no rate comparison holds for it.
+    check(&[
+        ("rate>1M", true, false),
+        ("rate>1.75M", true, false),
+        ("rate>1795K", true, false),
+        ("rate>1796K", false, false),
+        ("rate>=1796K", true, false),
+        ("rate<2M", true, false),
+        ("rate<=1MiB", false, false),
+        ("rate>=1839104", true, false),
+        ("rate=1839104", true, false),
+        ("rate!=1839104", false, false),
+        ("rate>1M/s", true, false),
+        ("rate>1MiB/S", true, false),
+        ("rate>0.001G", true, false),
+        ("RATE>1m", true, false),
+        ("tx>1.5M", true, false),
+        ("tx>1.6M", false, false),
+        ("rx>=256K", true, false),
+        ("rx>256K", false, false),
+        ("rx<1M", true, false),
+        ("rx<1G/s", true, false),
+        ("tx>0", true, false),
+        ("rate>=0", true, false),
+    ]);
+}
+
+#[test]
+fn rtt_and_retrans_match_when_any_one_connection_compares_so() {
+    // web: the client connection has rtt 120 ms and 3 retransmits, the database one 0.05 ms and
+    // none, the TIME_WAIT one no figures. quiet has no connections.
+    check(&[
+        ("rtt>100ms", true, false),
+        ("rtt>100", true, false),
+        ("rtt>0.1s", true, false),
+        ("rtt>120ms", false, false),
+        ("rtt>=120", true, false),
+        ("rtt<1ms", true, false),
+        ("rtt<100us", true, false),
+        ("rtt<50us", false, false),
+        ("rtt<=50µs", true, false),
+        ("RTT>100MS", true, false),
+        ("rtt>1s", false, false),
+        ("retrans>0", true, false),
+        ("retrans=0", true, false),
+        ("retrans>=3", true, false),
+        ("retrans>3", false, false),
+        ("retrans=1", false, false),
+        // Per connection, not summed or averaged over the process.
+        ("rtt>60ms rtt<60ms", true, false),
+        ("retrans=3 retrans=0", true, false),
+        ("!rtt>100ms", false, true),
+        ("!retrans>0", false, true),
+    ]);
+}
+
+#[test]
+fn unknown_rates_rtts_and_retransmits_never_satisfy_a_comparison() {
+    // A process seen in a namespace read from /proc: its connection has no counters at all.
+    let mut unmeasured = quiet();
+    let mut conn = Connection::example_loopback(40000, 5432, Role::Client, (777, "postgres"), 9);
+    conn.traffic = Traffic::unavailable(TrafficGap::NamespaceNotEntered);
+    unmeasured.connections = vec![conn];
+    // A UDP socket and a connection first seen this pass: totals but no rate, and no rtt for UDP.
+    let mut fresh = quiet();
+    let mut udp = Connection::example_loopback(5353, 5353, Role::Client, (1, "avahi"), 10);
+    udp.proto = Proto::Udp;
+    udp.traffic = Traffic::unavailable(TrafficGap::Udp);
+    let mut first_seen = Connection::example_loopback(40001, 8080, Role::Client, (1, "node"), 11);
+    first_seen.traffic = Traffic {
+        bytes_sent: Some(100),
+        bytes_received: Some(200),
+        traffic_unavailable: Some(TrafficGap::FirstSeen),
+        ..Traffic::default()
+    };
+    fresh.connections = vec![udp, first_seen];
+    // Only one direction known: `rate` needs both, `tx` does not.
+    let mut half = quiet();
+    half.net_send_bytes_per_sec = Some(2.0 * MIB_F);
+
+    for text in [
+        "rate>=0",
+        "rate<1G",
+        "rx>=0",
+        "tx<1G",
+        "rtt>=0",
+        "rtt<1000s",
+        "retrans>=0",
+    ] {
+        let filter = Filter::parse(text).unwrap();
+        for (name, p) in [("unmeasured", &unmeasured), ("fresh", &fresh)] {
+            assert!(!filter.matches(p), "`{text}` matched {name}");
+        }
+    }
+    assert!(!Filter::parse("rate>=0").unwrap().matches(&half));
+    assert!(!Filter::parse("rx>=0").unwrap().matches(&half));
+    assert!(Filter::parse("tx>1M").unwrap().matches(&half));
+    // Negation is plain logical not, as for an unknown CPU reading.
+    assert!(Filter::parse("!rate>1M").unwrap().matches(&unmeasured));
+    assert!(Filter::parse("!rate<1M").unwrap().matches(&unmeasured));
+    assert!(Filter::parse("!rtt>100ms").unwrap().matches(&fresh));
+    // A measured silence is a rate like any other.
+    let mut idle = quiet();
+    idle.net_send_bytes_per_sec = Some(0.0);
+    idle.net_recv_bytes_per_sec = Some(0.0);
+    assert!(Filter::parse("rate=0").unwrap().matches(&idle));
+    assert!(Filter::parse("rate<1K").unwrap().matches(&idle));
+}
+
+#[test]
 fn terms_separated_by_whitespace_must_all_match() {
     check(&[
         ("nginx port:8080", true, false),
@@ -455,6 +573,46 @@ fn each_error_names_the_term_and_what_was_expected() {
              TiB), or % of memory (mem>100M, mem>5%)",
         ),
         (
+            "rate>fast",
+            "`rate>fast`: expected a number (rate>1M or rate>500K/s)",
+        ),
+        ("rx>-1", "`rx>-1`: expected a number (rx>1M)"),
+        (
+            "tx>1Mbit",
+            "`tx>1Mbit`: unknown rate unit `Mbit`; expected bytes per second as B, K, M, G or T \
+             (also KiB, MiB, GiB, TiB), /s optional (rate>1M, rx>500K/s)",
+        ),
+        (
+            "rate>5%",
+            "`rate>5%`: unknown rate unit `%`; expected bytes per second as B, K, M, G or T \
+             (also KiB, MiB, GiB, TiB), /s optional (rate>1M, rx>500K/s)",
+        ),
+        (
+            "rtt>10parsecs",
+            "`rtt>10parsecs`: unknown time unit `parsecs`; expected us, ms or s, a bare number \
+             being ms (rtt>100ms, rtt>0.5s)",
+        ),
+        (
+            "rtt>slow",
+            "`rtt>slow`: expected a number (rtt>100ms or rtt>0.5s)",
+        ),
+        (
+            "retrans>some",
+            "`retrans>some`: expected a number (retrans>0)",
+        ),
+        (
+            "retrans>0.5",
+            "`retrans>0.5`: expected a number (retrans>0)",
+        ),
+        (
+            "rtt:100ms",
+            "`rtt:100ms`: `rtt` is written like rtt>100ms or rtt>0.5s",
+        ),
+        (
+            "rate>",
+            "`rate>`: missing value after `rate>` (rate>1M or rate>500K/s)",
+        ),
+        (
             "port:",
             "`port:`: missing value after `port:` (port:8080 or port:8000-8100)",
         ),
@@ -519,13 +677,14 @@ fn each_error_names_the_term_and_what_was_expected() {
         (
             "prot:80",
             "`prot:80`: unknown field `prot` (did you mean `port`?); fields: port, user, pid, \
-             ppid, name, state, remote, peer, cpu, mem, threads, conns, fds (quote the term to \
-             search for the text)",
+             ppid, name, state, remote, peer, cpu, mem, threads, conns, fds, rate, rx, tx, rtt, \
+             retrans (quote the term to search for the text)",
         ),
         (
             "foo:bar",
             "`foo:bar`: unknown field `foo`; fields: port, user, pid, ppid, name, state, remote, \
-             peer, cpu, mem, threads, conns, fds (quote the term to search for the text)",
+             peer, cpu, mem, threads, conns, fds, rate, rx, tx, rtt, retrans (quote the term to \
+             search for the text)",
         ),
     ];
     for (text, message) in cases {
@@ -542,6 +701,12 @@ fn unknown_fields_suggest_a_close_field_also_for_comparisons() {
         ("cpux>5", "cpux", Some("cpu")),
         ("memory>1G", "memory", Some("mem")),
         ("treads>2", "treads", Some("threads")),
+        ("rat>1M", "rat", Some("rate")),
+        ("rates>1M", "rates", Some("rate")),
+        ("rxx>1M", "rxx", Some("rx")),
+        ("rrt>100ms", "rrt", Some("rtt")),
+        ("retransmits>0", "retransmits", Some("retrans")),
+        ("retrnas>0", "retrnas", Some("retrans")),
         ("http://example.com", "http", None),
         ("PYTHONPATH=/opt", "PYTHONPATH", None),
     ];
@@ -613,6 +778,11 @@ fn every_field_in_the_unknown_field_message_parses_with_its_example() {
         "threads>10",
         "conns>3",
         "fds>100",
+        "rate>1M",
+        "rx>1M",
+        "tx>1M",
+        "rtt>100ms",
+        "retrans>0",
     ];
     let message = error("foo:bar").to_string();
     for example in examples {

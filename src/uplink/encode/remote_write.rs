@@ -63,6 +63,7 @@ const RESERVED: &[&str] = &[
     "job",
     "mode",
     "state",
+    "direction",
 ];
 
 /// Command lines can be very long (JVMs, generated argument lists); a label value that size
@@ -283,6 +284,18 @@ fn process_series(out: &mut Series, p: &Process, base: &[Label], cpu_count: f64)
         out.push(read_name, labels, None, read);
         out.push(write_name, labels, None, write);
     }
+    // Only rates are known per process, so a gauge, one series a direction, each only when
+    // measured. Per connection there are no series at all (ports and peers would multiply
+    // them without bound); the OTLP connection logs carry those figures.
+    for (direction, rate) in [
+        ("transmit", p.net_send_bytes_per_sec),
+        ("receive", p.net_recv_bytes_per_sec),
+    ] {
+        if let Some(rate) = rate.filter(|r| r.is_finite()) {
+            let name = "wiretop_process_network_bytes_per_second";
+            out.push(name, labels, Some(("direction", direction)), rate);
+        }
+    }
     // Kernel threads hold no sockets; skipping them saves two series per kernel thread.
     if !p.kernel_thread {
         for (state, n) in connection_counts(p) {
@@ -361,13 +374,17 @@ mod tests {
         for state in [Established, Established, CloseWait] {
             web.connections.push(connection(state));
         }
+        web.net_send_bytes_per_sec = Some(1_500.0);
+        web.net_recv_bytes_per_sec = Some(250.5);
         let mut idle = Process::example(200, "nobody");
         idle.user = None;
         idle.uid = 65534;
         let mut kthread = Process::example(2, "root");
         kthread.kernel_thread = true;
         kthread.cmdline.clear();
+        // Only one direction measured: the other is left out, not sent as 0.
         let mut long = Process::example(300, "app");
+        long.net_recv_bytes_per_sec = Some(0.0);
         long.cmdline = vec!["x".repeat(2000)];
         let mut snapshot = Snapshot::example(vec![kthread, web, idle, long]);
         let host = &mut snapshot.host;
@@ -422,14 +439,14 @@ mod tests {
             .collect()
     }
 
-    /// Every series of the fixture by a short key, `name{mode=..,pid=..,state=..}` (only the
-    /// labels that tell series of one name apart), to its value.
+    /// Every series of the fixture by a short key, `name{direction=..,mode=..,pid=..,state=..}`
+    /// (only the labels that tell series of one name apart), to its value.
     fn values() -> BTreeMap<String, f64> {
         let all = decode_all(&RemoteWriteEncoder::new(1000).encode_snapshot(&snapshot()));
         let mut out = BTreeMap::new();
         for s in &all {
             let l = labels(s);
-            let parts: Vec<String> = ["mode", "pid", "state"]
+            let parts: Vec<String> = ["direction", "mode", "pid", "state"]
                 .iter()
                 .filter_map(|k| l.get(k).map(|v| format!("{k}={v}")))
                 .collect();
@@ -521,6 +538,33 @@ mod tests {
             wiretop_process_disk_write_bytes_total{pid=200} absent
             ",
         );
+    }
+
+    #[test]
+    fn network_rates_go_per_direction_only_when_measured() {
+        // pid 200 was never measured and pid 300 only received (nothing): no series claims a
+        // rate nobody measured, and a measured 0 is sent as 0.
+        check(
+            "
+            wiretop_process_network_bytes_per_second{direction=transmit,pid=100} 1500
+            wiretop_process_network_bytes_per_second{direction=receive,pid=100} 250.5
+            wiretop_process_network_bytes_per_second{direction=transmit,pid=200} absent
+            wiretop_process_network_bytes_per_second{direction=receive,pid=200} absent
+            wiretop_process_network_bytes_per_second{direction=transmit,pid=300} absent
+            wiretop_process_network_bytes_per_second{direction=receive,pid=300} 0
+            ",
+        );
+        // A host tag named like the label is renamed rather than sent twice.
+        let mut snapshot = snapshot();
+        snapshot.host.tags = vec!["direction:north".to_owned()];
+        let all = decode_all(&RemoteWriteEncoder::new(1000).encode_snapshot(&snapshot));
+        let rate = all
+            .iter()
+            .map(labels)
+            .find(|l| l["__name__"] == "wiretop_process_network_bytes_per_second")
+            .unwrap();
+        assert_eq!(rate["direction"], "transmit");
+        assert_eq!(rate["tag_direction"], "north");
     }
 
     #[test]

@@ -19,6 +19,13 @@ pub(super) fn int(key: &str, value: impl Into<i64>) -> KeyValue {
     keyed(key, any_value::Value::IntValue(value.into()))
 }
 
+/// A floating-point attribute; None for NaN or an infinity, which OTLP/JSON cannot carry.
+pub(super) fn double(key: &str, value: f64) -> Option<KeyValue> {
+    value
+        .is_finite()
+        .then(|| keyed(key, any_value::Value::DoubleValue(value)))
+}
+
 /// An array-of-strings attribute.
 fn strings(key: &str, values: &[String]) -> KeyValue {
     let values = values

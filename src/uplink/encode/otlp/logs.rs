@@ -5,10 +5,11 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, SeverityNumber};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use super::attributes::{body, int, network_type, string, transport};
+use super::attributes::{body, double, int, network_type, string, transport};
 use super::metrics::nanos;
 use crate::model::{
     Connection, Direction, Family, LifecycleEvent, LifecycleKind, Listening, Process, Role,
+    Traffic, TrafficGap,
 };
 
 /// Event name (and body) of a connection record.
@@ -91,7 +92,53 @@ fn connection_attributes(pid: u32, c: &Connection) -> Vec<KeyValue> {
     if let Some(name) = &c.peer_name {
         attrs.push(string("wiretop.peer.name", name.as_str()));
     }
+    traffic_attributes(&mut attrs, &c.traffic);
     attrs
+}
+
+/// The connection's traffic figures that were measured, named as the snapshot's JSON names
+/// them. No semantic convention covers per-connection counters, hence wiretop's namespace. An
+/// unmeasured figure is left out rather than sent as 0, which would read as a measured
+/// silence; `wiretop.connection.traffic_unavailable` says why figures are missing.
+fn traffic_attributes(attrs: &mut Vec<KeyValue>, t: &Traffic) {
+    let counts = [
+        ("wiretop.connection.bytes_sent", t.bytes_sent),
+        ("wiretop.connection.bytes_received", t.bytes_received),
+        (
+            "wiretop.connection.retransmits",
+            t.retransmits.map(u64::from),
+        ),
+    ];
+    for (key, value) in counts {
+        if let Some(value) = value {
+            attrs.push(int(key, i64::try_from(value).unwrap_or(i64::MAX)));
+        }
+    }
+    let figures = [
+        (
+            "wiretop.connection.send_bytes_per_sec",
+            t.send_bytes_per_sec,
+        ),
+        (
+            "wiretop.connection.recv_bytes_per_sec",
+            t.recv_bytes_per_sec,
+        ),
+        ("wiretop.connection.rtt_ms", t.rtt_ms),
+    ];
+    attrs.extend(
+        figures
+            .into_iter()
+            .filter_map(|(key, value)| double(key, value?)),
+    );
+    if let Some(gap) = t.traffic_unavailable {
+        let reason = match gap {
+            TrafficGap::Udp => "udp",
+            TrafficGap::NamespaceNotEntered => "namespace_not_entered",
+            TrafficGap::NotReported => "not_reported",
+            TrafficGap::FirstSeen => "first_seen",
+        };
+        attrs.push(string("wiretop.connection.traffic_unavailable", reason));
+    }
 }
 
 /// The `event.name` of a lifecycle event.

@@ -208,6 +208,24 @@ pub(super) fn process_metrics(
             ],
         );
     }
+    // Only rates are known per process (its connections come and go, so their byte totals
+    // summed would not be a monotonic counter): a gauge in wiretop's namespace, not the
+    // semantic conventions' `process.network.io`, which is a byte counter. Each direction is
+    // sent only when measured.
+    let direction = |d: &str| vec![string("network.io.direction", d)];
+    let rates = [
+        ("transmit", p.net_send_bytes_per_sec),
+        ("receive", p.net_recv_bytes_per_sec),
+    ];
+    m.gauge(
+        "wiretop.process.network.io.rate",
+        "By/s",
+        "TCP bytes per second the process sent (acknowledged) and received over the last interval",
+        rates
+            .into_iter()
+            .filter_map(|(d, rate)| Some(double(direction(d), NO_START, now, rate?)))
+            .collect(),
+    );
     if connections_collected && !p.unreadable.contains_key("sockets") {
         let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
         if !p.listening.is_empty() {

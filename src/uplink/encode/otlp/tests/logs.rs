@@ -57,6 +57,101 @@ fn connection_logs_describe_each_socket_under_its_process() {
     assert_eq!(conn.body, Some(attributes::body("connection")));
 }
 
+fn number(attrs: &[KeyValue], key: &str) -> Option<f64> {
+    match attr(attrs, key)? {
+        Any::IntValue(v) => Some(*v as f64),
+        Any::DoubleValue(v) => Some(*v),
+        other => panic!("{key} is {other:?}"),
+    }
+}
+
+const TRAFFIC_KEYS: [&str; 6] = [
+    "wiretop.connection.bytes_sent",
+    "wiretop.connection.bytes_received",
+    "wiretop.connection.send_bytes_per_sec",
+    "wiretop.connection.recv_bytes_per_sec",
+    "wiretop.connection.rtt_ms",
+    "wiretop.connection.retransmits",
+];
+
+#[test]
+fn connection_logs_carry_measured_traffic_and_leave_the_unmeasured_out() {
+    let mut snap = snapshot();
+    let nginx = &mut snap.processes[1];
+    let mut udp = nginx.connections[0].clone();
+    udp.proto = Proto::Udp;
+    udp.traffic = Traffic::unavailable(TrafficGap::Udp);
+    let mut fresh = nginx.connections[0].clone();
+    fresh.remote_port = 51_001;
+    fresh.traffic = Traffic {
+        bytes_sent: Some(300),
+        bytes_received: Some(70),
+        rtt_ms: Some(0.25),
+        retransmits: Some(0),
+        traffic_unavailable: Some(TrafficGap::FirstSeen),
+        ..Traffic::default()
+    };
+    nginx.connections.extend([udp, fresh]);
+    let batches = OtlpEncoder::new(Temporality::Cumulative, 100).encode_snapshot(&snap);
+    let records = records_of(&batches);
+    assert_eq!(
+        records.len(),
+        4,
+        "one listening socket and three connections"
+    );
+
+    // records[0] is the listening socket: no traffic figures at all.
+    let listen = &records[0].1.attributes;
+    assert!(TRAFFIC_KEYS.iter().all(|k| attr(listen, k).is_none()));
+
+    let measured = &records[1].1.attributes;
+    let expect = [
+        ("wiretop.connection.bytes_sent", 20_480.0),
+        ("wiretop.connection.bytes_received", 5_120.0),
+        ("wiretop.connection.send_bytes_per_sec", 2_048.0),
+        ("wiretop.connection.recv_bytes_per_sec", 512.0),
+        ("wiretop.connection.rtt_ms", 1.5),
+        ("wiretop.connection.retransmits", 2.0),
+    ];
+    for (key, value) in expect {
+        assert_eq!(number(measured, key), Some(value), "{key}");
+    }
+    // Counts are integers, rates and times doubles.
+    assert!(matches!(
+        attr(measured, "wiretop.connection.bytes_sent"),
+        Some(Any::IntValue(_))
+    ));
+    assert!(matches!(
+        attr(measured, "wiretop.connection.rtt_ms"),
+        Some(Any::DoubleValue(_))
+    ));
+    assert_eq!(
+        text(measured, "wiretop.connection.traffic_unavailable"),
+        None
+    );
+
+    let udp = &records[2].1.attributes;
+    assert_eq!(text(udp, "network.transport").as_deref(), Some("udp"));
+    assert!(TRAFFIC_KEYS.iter().all(|k| attr(udp, k).is_none()));
+    assert_eq!(
+        text(udp, "wiretop.connection.traffic_unavailable").as_deref(),
+        Some("udp")
+    );
+
+    // First seen: totals, rtt and retransmits (a measured 0), no rates yet.
+    let fresh = &records[3].1.attributes;
+    assert_eq!(number(fresh, "network.peer.port"), Some(51_001.0));
+    assert_eq!(number(fresh, "wiretop.connection.bytes_sent"), Some(300.0));
+    assert_eq!(number(fresh, "wiretop.connection.rtt_ms"), Some(0.25));
+    assert_eq!(number(fresh, "wiretop.connection.retransmits"), Some(0.0));
+    assert_eq!(number(fresh, "wiretop.connection.send_bytes_per_sec"), None);
+    assert_eq!(number(fresh, "wiretop.connection.recv_bytes_per_sec"), None);
+    assert_eq!(
+        text(fresh, "wiretop.connection.traffic_unavailable").as_deref(),
+        Some("first_seen")
+    );
+}
+
 #[test]
 fn no_connection_logs_or_socket_counts_when_connections_were_not_collected() {
     let mut snap = snapshot();

@@ -17,6 +17,7 @@ fn process_metrics_have_conventional_names_units_and_temporality() {
             Some(false),
         ),
         ("process.disk.io", "By", Some(true)),
+        ("wiretop.process.network.io.rate", "By/s", None),
         ("wiretop.process.connection.count", "{connection}", None),
     ];
     for (name, unit, monotonic) in expect {
@@ -70,6 +71,40 @@ fn cpu_utilization_is_percent_over_100_over_cpu_count() {
     // No earlier reading: no utilization rather than a made-up zero.
     let nameless = metrics_of(&batches, Some(11));
     assert!(nameless.iter().all(|m| m.name != "process.cpu.utilization"));
+}
+
+#[test]
+fn network_rates_are_a_gauge_per_direction_sent_only_when_measured() {
+    let mut snap = snapshot();
+    // pid 11 has no rates at all; a third process has measured silence one way only.
+    let mut half = Process::example(12, "x");
+    half.net_send_bytes_per_sec = Some(0.0);
+    snap.processes.push(half);
+    let batches = OtlpEncoder::new(Temporality::Delta, 100).encode_snapshot(&snap);
+    let metrics = metrics_of(&batches, Some(10));
+    let rate = metric(&metrics, "wiretop.process.network.io.rate");
+    assert!(matches!(rate.data, Some(Data::Gauge(_))));
+    assert_eq!(points(rate).len(), 2);
+    assert_eq!(
+        as_f64(point(rate, "network.io.direction", "transmit")),
+        2_048.0
+    );
+    assert_eq!(
+        as_f64(point(rate, "network.io.direction", "receive")),
+        512.0
+    );
+    for p in points(rate) {
+        assert_eq!(p.time_unix_nano, TAKEN_AT_MS * 1_000_000);
+    }
+    let unmeasured = metrics_of(&batches, Some(11));
+    assert!(!unmeasured.is_empty());
+    assert!(unmeasured
+        .iter()
+        .all(|m| m.name != "wiretop.process.network.io.rate"));
+    let half = metrics_of(&batches, Some(12));
+    let rate = metric(&half, "wiretop.process.network.io.rate");
+    assert_eq!(points(rate).len(), 1);
+    assert_eq!(as_f64(point(rate, "network.io.direction", "transmit")), 0.0);
 }
 
 #[test]

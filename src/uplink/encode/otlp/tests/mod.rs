@@ -14,7 +14,7 @@ use super::*;
 use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
     Connection, Counts, CpuTime, CpuUsage, Direction, DiskIo, Family, HostCpu, LifecycleKind,
-    Listening, LoadAverage, Memory, Proto, Role, SocketState,
+    Listening, LoadAverage, Memory, Proto, Role, SocketState, Traffic, TrafficGap,
 };
 use crate::uplink::batch::{Compression, Encoding};
 
@@ -61,8 +61,9 @@ fn host(tags: &[&str]) -> Host {
     host
 }
 
-/// nginx (pid 10) listening on :80 with one inbound connection, a process whose uid has no
-/// name (pid 11), and a kernel thread (pid 2).
+/// nginx (pid 10) listening on :80 with one inbound connection (sending 2 KiB/s, receiving
+/// 512 B/s, rtt 1.5 ms, 2 retransmits), a process whose uid has no name and whose traffic was
+/// never measured (pid 11), and a kernel thread (pid 2).
 fn snapshot() -> Snapshot {
     let mut nginx = Process::example(10, "www");
     nginx.name = "nginx".to_owned();
@@ -110,8 +111,10 @@ fn snapshot() -> Snapshot {
         netns: None,
         peer_pid: None,
         peer_name: None,
-        traffic: crate::model::Traffic::default(),
+        traffic: Traffic::example(2_048.0, 512.0, 1.5, 2),
     });
+    nginx.net_send_bytes_per_sec = Some(2_048.0);
+    nginx.net_recv_bytes_per_sec = Some(512.0);
     let mut nameless = Process::example(11, "x");
     nameless.user = None;
     nameless.uid = 1234;
