@@ -138,6 +138,12 @@ fn a_paced_transfer_is_counted_to_the_byte_and_rated_both_ways() {
     assert_eq!(down.traffic.bytes_received, Some(volume), "server received");
     assert_eq!(up.traffic.bytes_received, Some(0), "client received");
     assert_eq!(down.traffic.bytes_sent, Some(0), "server sent");
+    let client_process = common::process(&snapshot, client.pid());
+    assert_eq!(
+        client_process.net_sent_bytes,
+        Some(volume),
+        "the client's total"
+    );
 
     // Server to client: the same, reversed.
     server.send_line("go");
@@ -310,6 +316,11 @@ fn connections_that_live_between_two_samples_are_kept_on_the_listener_process() 
     assert!(
         sink_row.net_recv_bytes_per_sec.is_some_and(|r| r > 0.0),
         "the closed connection's bytes count in the sink's rate"
+    );
+    assert_eq!(
+        sink_row.net_received_bytes,
+        Some(1_000_000),
+        "and in its total, once closed"
     );
     // Nothing closed is pinned on a process that did not own it: a closed connection on a
     // listener's port belongs to that listener's process and no other.

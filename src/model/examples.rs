@@ -42,6 +42,8 @@ impl Process {
             disk: None,
             net_send_bytes_per_sec: None,
             net_recv_bytes_per_sec: None,
+            net_sent_bytes: None,
+            net_received_bytes: None,
             fd_count: None,
             cgroup: None,
             container_id: None,

@@ -28,7 +28,7 @@ pub use socket::{
     unmap, Connection, Direction, Family, Listening, Proto, Role, SocketEntry, SocketState,
     UnownedSocket,
 };
-pub use traffic::{net_rates, ClosedConnection, TcpCounters, Traffic, TrafficGap};
+pub use traffic::{net_rates, net_totals, ClosedConnection, TcpCounters, Traffic, TrafficGap};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

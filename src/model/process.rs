@@ -48,6 +48,14 @@ pub struct Process {
     pub net_send_bytes_per_sec: Option<f64>,
     /// Bytes per second received over the last interval, as `net_send_bytes_per_sec`.
     pub net_recv_bytes_per_sec: Option<f64>,
+    /// Bytes sent over TCP over the process's life, as far as wiretop has seen it: the totals
+    /// of its open connections plus those of its connections that closed while wiretop ran
+    /// (see `recently_closed`); null where `net_send_bytes_per_sec` is.
+    #[serde(default)]
+    pub net_sent_bytes: Option<u64>,
+    /// Bytes received over TCP, as `net_sent_bytes`.
+    #[serde(default)]
+    pub net_received_bytes: Option<u64>,
     /// Open file descriptors; null when unreadable (see `unreadable`).
     pub fd_count: Option<u32>,
     /// The process's cgroup v2 path (or the first v1 hierarchy); null when unreadable.

@@ -152,6 +152,32 @@ pub fn net_rates(connections: &[Connection]) -> (Option<f64>, Option<f64>) {
     }
 }
 
+/// A process's byte totals (sent, received) over its open TCP connections, on the same terms
+/// as [`net_rates`]: 0 with no TCP, None when none of its connections has counters.
+pub fn net_totals(connections: &[Connection]) -> (Option<u64>, Option<u64>) {
+    let mut tcp = connections
+        .iter()
+        .filter(|c| c.proto == Proto::Tcp)
+        .peekable();
+    if tcp.peek().is_none() {
+        return (Some(0), Some(0));
+    }
+    let mut counted = false;
+    let (mut sent, mut received) = (0u64, 0u64);
+    for c in tcp {
+        if c.traffic.traffic_unavailable != Some(TrafficGap::NamespaceNotEntered) {
+            counted = true;
+        }
+        sent = sent.saturating_add(c.traffic.bytes_sent.unwrap_or(0));
+        received = received.saturating_add(c.traffic.bytes_received.unwrap_or(0));
+    }
+    if counted {
+        (Some(sent), Some(received))
+    } else {
+        (None, None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +209,24 @@ mod tests {
             connection(Proto::Udp, Traffic::unavailable(TrafficGap::Udp)),
         ];
         assert_eq!(net_rates(&connections), (Some(150.0), Some(15.0)));
+        // Totals count the first-seen connection too: its totals are known.
+        let mut first_seen = Traffic::unavailable(TrafficGap::FirstSeen);
+        first_seen.bytes_sent = Some(7);
+        first_seen.bytes_received = Some(3);
+        let with_totals = [
+            connection(
+                Proto::Tcp,
+                Traffic {
+                    bytes_sent: Some(100),
+                    bytes_received: Some(10),
+                    ..rated(0.0, 0.0)
+                },
+            ),
+            connection(Proto::Tcp, first_seen),
+            connection(Proto::Udp, Traffic::unavailable(TrafficGap::Udp)),
+        ];
+        assert_eq!(net_totals(&with_totals), (Some(107), Some(13)));
+        assert_eq!(net_totals(&[]), (Some(0), Some(0)));
     }
 
     #[test]

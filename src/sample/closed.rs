@@ -31,10 +31,13 @@ pub struct ListenerOwners {
     pub owners: Vec<u32>,
 }
 
-/// What one pass learned from the closed sockets: bytes per process moved since the last
-/// pass (sent, received), for its rates.
+/// What one pass learned from the closed sockets, per process (sent, received): the bytes
+/// they moved since the last pass (for its rates), and their data totals (for its totals).
 #[derive(Debug, Default, PartialEq)]
-pub struct ClosedBytes(pub FxHashMap<u32, (u64, u64)>);
+pub struct ClosedBytes(
+    pub FxHashMap<u32, (u64, u64)>,
+    pub FxHashMap<u32, (u64, u64)>,
+);
 
 #[derive(Debug, Default)]
 pub struct ClosedTracker {
@@ -104,6 +107,9 @@ impl ClosedTracker {
                 let moved = bytes.0.entry(pid).or_default();
                 moved.0 += sent;
                 moved.1 += received;
+                let total = bytes.1.entry(pid).or_default();
+                total.0 += data_sent.unwrap_or(0);
+                total.1 += data_received.unwrap_or(0);
                 let list = self.recent.entry(pid).or_default();
                 list.push_back(closed.clone());
                 while list.len() > KEEP_PER_PROCESS {

@@ -53,6 +53,8 @@ fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Pro
         disk: None,
         net_send_bytes_per_sec: Some(0.0),
         net_recv_bytes_per_sec: Some(0.0),
+        net_sent_bytes: Some(0),
+        net_received_bytes: Some(0),
         fd_count: Some(8),
         cgroup: None,
         container_id: None,

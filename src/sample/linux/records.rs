@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{net_rates, CpuTime, CpuUsage, DiskIo, Process, ProcessMemory};
+use crate::model::{net_rates, net_totals, CpuTime, CpuUsage, DiskIo, Process, ProcessMemory};
 use crate::sample::rates::{PassClock, ProcessCounters};
 
 use super::process::{container_id, Field, ProcessKey, ProcessReading};
@@ -99,6 +99,17 @@ fn record(
         }
         _ => (None, None),
     };
+    let (net_sent_bytes, net_received_bytes) = match &held {
+        Some(held) if held.unreadable.is_none() => {
+            let (sent, received) = net_totals(&held.connections);
+            let (closed_sent, closed_received) = held.closed_totals;
+            (
+                sent.map(|b| b.saturating_add(closed_sent)),
+                received.map(|b| b.saturating_add(closed_received)),
+            )
+        }
+        _ => (None, None),
+    };
     let held = held.unwrap_or_default();
     if let Some(reason) = held.unreadable {
         unreadable.insert("sockets".to_owned(), reason);
@@ -150,6 +161,8 @@ fn record(
         disk,
         net_send_bytes_per_sec,
         net_recv_bytes_per_sec,
+        net_sent_bytes,
+        net_received_bytes,
         fd_count,
         container_id: cgroup.as_deref().and_then(container_id),
         cgroup,

@@ -18,7 +18,7 @@ use super::fds::{FdCandidate, OwnershipTracker};
 use super::ms_since;
 use super::net::{self, DiagSockets};
 use super::net_dev::{read_net_dev, InterfaceHistory};
-use super::process::{parse_ns_link, Field, ProcessReading};
+use super::process::{parse_ns_link, Field, ProcessKey, ProcessReading};
 use super::process_table::DetailsCache;
 use super::sock_destroy::DestroyFeed;
 
@@ -35,6 +35,9 @@ pub struct SocketReaders {
     pub destroy: Option<Result<DestroyFeed, String>>,
     /// Closed connections pinned on their processes.
     pub closed: ClosedTracker,
+    /// Data totals (sent, received) of each live process's connections that closed while we
+    /// watched, by process (pid and start: a reused pid starts over).
+    pub closed_totals: HashMap<ProcessKey, (u64, u64)>,
 }
 
 impl SocketReaders {
@@ -65,6 +68,7 @@ pub struct PassSockets {
     /// Recently closed connections by pid, and what those closed since the last pass moved.
     recently_closed: FxHashMap<u32, Vec<ClosedConnection>>,
     closed_bytes: ClosedBytes,
+    closed_totals: FxHashMap<u32, (u64, u64)>,
     window_secs: Option<f64>,
     /// Interface figures of every namespace but our own, by inode as text.
     namespace_network: BTreeMap<String, NetworkIo>,
@@ -82,6 +86,8 @@ pub struct HeldSockets {
     /// Bytes (sent, received) its connections that closed since the last pass moved since
     /// then, and the seconds that was over: they count in its rates.
     pub closed_bytes: (u64, u64),
+    /// Data totals of all its connections that closed while wiretop watched.
+    pub closed_totals: (u64, u64),
     pub window_secs: Option<f64>,
     /// Why its sockets may be incomplete.
     pub unreadable: Option<String>,
@@ -95,6 +101,7 @@ impl PassSockets {
             connections: self.assembled.connections.remove(&pid).unwrap_or_default(),
             recently_closed: self.recently_closed.remove(&pid).unwrap_or_default(),
             closed_bytes: self.closed_bytes.0.remove(&pid).unwrap_or_default(),
+            closed_totals: self.closed_totals.remove(&pid).unwrap_or_default(),
             window_secs: self.window_secs,
             unreadable: self.unreadable.remove(&pid),
         }
@@ -182,6 +189,7 @@ pub fn read_sockets(
     readers
         .closed
         .remember_owners(owners_by_cookie(&tables.entries, &pass.ownership));
+    let closed_totals = accumulate_closed_totals(readings, &closed_bytes, readers);
     let recently_closed = readings
         .iter()
         .map(|r| (r.key.pid, readers.closed.recent_of(r.key.pid)))
@@ -193,6 +201,7 @@ pub fn read_sockets(
         assembled,
         recently_closed,
         closed_bytes,
+        closed_totals,
         window_secs,
         namespace_network,
         unreadable: pass.unreadable,
@@ -252,6 +261,29 @@ fn closed_since_last_pass(
     readers
         .closed
         .record(&closed, &listeners, readers.traffic.previous(), now_ms)
+}
+
+/// Adds this pass's closed totals to each process's, forgets processes gone, and returns the
+/// totals by pid.
+fn accumulate_closed_totals(
+    readings: &[ProcessReading],
+    closed: &ClosedBytes,
+    readers: &mut SocketReaders,
+) -> FxHashMap<u32, (u64, u64)> {
+    let live: std::collections::HashSet<ProcessKey> = readings.iter().map(|r| r.key).collect();
+    readers.closed_totals.retain(|key, _| live.contains(key));
+    let mut by_pid = FxHashMap::default();
+    for r in readings {
+        let added = closed.1.get(&r.key.pid).copied().unwrap_or_default();
+        let total = readers.closed_totals.entry(r.key).or_default();
+        total.0 = total.0.saturating_add(added.0);
+        total.1 = total.1.saturating_add(added.1);
+        if *total != (0, 0) {
+            by_pid.insert(r.key.pid, *total);
+        }
+    }
+    readers.closed_totals.retain(|_, total| *total != (0, 0));
+    by_pid
 }
 
 /// Who holds each TCP socket with counters, by cookie.
