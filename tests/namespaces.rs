@@ -53,6 +53,19 @@ impl Drop for NetNs {
     }
 }
 
+/// A namespace for `test`, or None (recorded as not run) only where the kernel or sandbox
+/// refuses namespaces outright.
+fn namespace_for(name: &str, test: &str) -> Option<NetNs> {
+    match NetNs::create(name) {
+        Ok(ns) => Some(ns),
+        Err(reason) => {
+            let needs = format!("network namespaces ({reason})");
+            common::not_run::runs_here(test, false, &needs);
+            None
+        }
+    }
+}
+
 fn netns_of(pid: u32) -> u64 {
     let link = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     let link = link.to_string_lossy();
@@ -64,18 +77,11 @@ fn netns_of(pid: u32) -> u64 {
 
 #[test]
 fn server_in_another_network_namespace_is_listed_with_its_namespace() {
-    let ns = match NetNs::create("server") {
-        Ok(ns) => ns,
-        Err(reason) => {
-            // Only where the kernel or sandbox refuses namespaces outright.
-            let needs = format!("network namespaces ({reason})");
-            common::not_run::runs_here(
-                "server_in_another_network_namespace_is_listed_with_its_namespace",
-                false,
-                &needs,
-            );
-            return;
-        }
+    let Some(ns) = namespace_for(
+        "server",
+        "server_in_another_network_namespace_is_listed_with_its_namespace",
+    ) else {
+        return;
     };
     let mut command = Command::new("ip");
     command.args([
@@ -123,17 +129,11 @@ time.sleep(3600)
 
 #[test]
 fn connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered() {
-    let ns = match NetNs::create("traffic") {
-        Ok(ns) => ns,
-        Err(reason) => {
-            let needs = format!("network namespaces ({reason})");
-            common::not_run::runs_here(
-                "connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered",
-                false,
-                &needs,
-            );
-            return;
-        }
+    let Some(ns) = namespace_for(
+        "traffic",
+        "connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered",
+    ) else {
+        return;
     };
     if !common::not_run::runs_as_root(
         "connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered",

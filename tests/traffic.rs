@@ -70,6 +70,20 @@ fn connection_of(snapshot: &Snapshot, pid: u32, remote_port: u16) -> Connection 
         .unwrap_or_else(|| panic!("pid {pid} has no connection to port {remote_port}"))
 }
 
+/// The client's end and the server's end of the transfer; `ports`: the server's listening
+/// port and the client's own.
+fn ends(
+    snapshot: &Snapshot,
+    client: &Child,
+    server: &Child,
+    ports: (u16, u16),
+) -> (Connection, Connection) {
+    (
+        connection_of(snapshot, client.pid(), ports.0),
+        connection_of(snapshot, server.pid(), ports.1),
+    )
+}
+
 fn within_10_percent(what: &str, got: Option<f64>, expected: f64) {
     let got = got.unwrap_or_else(|| panic!("{what}: no rate"));
     assert!(
@@ -110,8 +124,7 @@ fn a_paced_transfer_is_counted_to_the_byte_and_rated_both_ways() {
         started.elapsed() < Duration::from_secs(SECONDS),
         "the sampling outlasted the transfer"
     );
-    let up = connection_of(&snapshot, client.pid(), port);
-    let down = connection_of(&snapshot, server.pid(), client_port);
+    let (up, down) = ends(&snapshot, &client, &server, (port, client_port));
     within_10_percent("client send", up.traffic.send_bytes_per_sec, RATE as f64);
     within_10_percent(
         "server receive",
@@ -132,8 +145,7 @@ fn a_paced_transfer_is_counted_to_the_byte_and_rated_both_ways() {
     assert_eq!(client.line().trim(), format!("sent {volume}"));
     assert_eq!(server.line().trim(), format!("received {volume}"));
     let snapshot = sampler.sample().unwrap();
-    let up = connection_of(&snapshot, client.pid(), port);
-    let down = connection_of(&snapshot, server.pid(), client_port);
+    let (up, down) = ends(&snapshot, &client, &server, (port, client_port));
     assert_eq!(up.traffic.bytes_sent, Some(volume), "client sent");
     assert_eq!(down.traffic.bytes_received, Some(volume), "server received");
     assert_eq!(up.traffic.bytes_received, Some(0), "client received");
@@ -149,8 +161,7 @@ fn a_paced_transfer_is_counted_to_the_byte_and_rated_both_ways() {
     server.send_line("go");
     std::thread::sleep(Duration::from_millis(800));
     let snapshot = rated_snapshot(&mut sampler);
-    let up = connection_of(&snapshot, client.pid(), port);
-    let down = connection_of(&snapshot, server.pid(), client_port);
+    let (up, down) = ends(&snapshot, &client, &server, (port, client_port));
     within_10_percent("server send", down.traffic.send_bytes_per_sec, RATE as f64);
     within_10_percent("client receive", up.traffic.recv_bytes_per_sec, RATE as f64);
     assert_eq!(
@@ -161,8 +172,7 @@ fn a_paced_transfer_is_counted_to_the_byte_and_rated_both_ways() {
     assert_eq!(server.line().trim(), format!("sent {volume}"));
     assert_eq!(client.line().trim(), format!("received {volume}"));
     let snapshot = sampler.sample().unwrap();
-    let up = connection_of(&snapshot, client.pid(), port);
-    let down = connection_of(&snapshot, server.pid(), client_port);
+    let (up, down) = ends(&snapshot, &client, &server, (port, client_port));
     assert_eq!(down.traffic.bytes_sent, Some(volume), "server sent");
     assert_eq!(up.traffic.bytes_received, Some(volume), "client received");
     assert_eq!(up.traffic.traffic_unavailable, None);
