@@ -384,3 +384,55 @@ fn credentials_over_plain_http_are_warned_about_in_the_header() {
     let raw = String::from_utf8_lossy(&ui.bytes_written()).into_owned();
     assert!(!raw.contains("sentinel-explorer-key"));
 }
+
+/// A node server answering every request with 200,000 bytes.
+const NODE_SERVER: &str = r#"
+const http = require("http");
+const body = Buffer.alloc(200000, 120);
+const server = http.createServer((req, res) => { res.end(body); });
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+"#;
+
+/// The seed's own example: a one-off curl to node lasts milliseconds, between two samples;
+/// with the explorer running as root it still shows on node's row, with its bytes.
+#[test]
+fn a_one_off_curl_shows_as_recently_closed_on_the_servers_row() {
+    if !common::not_run::runs_as_root("a_one_off_curl_shows_as_recently_closed_on_the_servers_row")
+    {
+        return;
+    }
+    let mut node = Child::start({
+        let mut command = Command::new("node");
+        command.args(["-e", NODE_SERVER]);
+        command
+    });
+    let port: u16 = node.line().trim().parse().unwrap();
+    let mut ui = Terminal::open(&["--interval", "500ms"]);
+    ui.show_only(node.pid());
+    ui.press("\x1b[H"); // Home
+    ui.press("\r");
+    let listen = format!("127.0.0.1:{port}");
+    ui.wait_for("node's detail block", |s| {
+        s.lines()
+            .any(|l| l.contains(&listen) && l.contains("LISTEN"))
+    });
+    let curl = Command::new("curl")
+        .args(["-s", "-o", "/dev/null"])
+        .arg(format!("http://{listen}/"))
+        .status()
+        .unwrap();
+    assert!(curl.success());
+    let closed = format!("closed: tcp {listen} <- 127.0.0.1:");
+    let screen = ui.wait_for("curl's closed connection on node's row", |s| {
+        s.contains(&closed)
+    });
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&closed))
+        .unwrap_or_default();
+    assert!(
+        line.contains("sent 195K"),
+        "node sent the 200,000-byte body: {line}"
+    );
+    ui.quit();
+}
