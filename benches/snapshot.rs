@@ -7,7 +7,8 @@
 //! * wiretop's steady-state tick (same `Sampler` again: cached ownership),
 //! * the same tick with `collect_connections: false`, which splits the steady cost into the
 //!   process part and the socket part,
-//! * for reference, a plain read of /proc/net/tcp: the kernel's share of the socket part,
+//! * for reference, a plain read of /proc/net/tcp and the sock_diag dump without and with
+//!   tcp_info (parsed): the kernel's share of the socket part,
 //! * `ss -tanp`, `ss -tanpi` (with tcp_info, the same figures wiretop reads) and
 //!   `ps -eo pid,user,pcpu,rss,args` as subprocesses, output to /dev/null.
 //!
@@ -441,6 +442,9 @@ struct Results {
     steady: Series,
     processes_only: Series,
     raw_tcp_table: Series,
+    /// The sock_diag dump of every TCP socket (parsed), without and with tcp_info.
+    raw_dump: Series,
+    raw_dump_info: Series,
     ss: Series,
     ss_info: Series,
     ps: Series,
@@ -507,6 +511,12 @@ fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)>
         let (table, cost) = measure_here(|| std::fs::read("/proc/net/tcp"));
         table.context("reading /proc/net/tcp")?;
         results.raw_tcp_table.push(cost);
+        let (dump, cost) = measure_here(|| wiretop::sample::measure::raw_tcp_dump(false));
+        dump.map_err(anyhow::Error::msg)?;
+        results.raw_dump.push(cost);
+        let (dump, cost) = measure_here(|| wiretop::sample::measure::raw_tcp_dump(true));
+        dump.map_err(anyhow::Error::msg)?;
+        results.raw_dump_info.push(cost);
 
         results.ss.push(measure_command(SS_ARGS)?);
         results.ss_info.push(measure_command(SS_INFO_ARGS)?);
@@ -644,6 +654,8 @@ fn print_timing_table(results: &Results) {
         ("wiretop steady tick", &results.steady),
         ("  same, processes only", &results.processes_only),
         ("  read /proc/net/tcp (raw)", &results.raw_tcp_table),
+        ("  sock_diag dump (raw)", &results.raw_dump),
+        ("  same, with tcp_info", &results.raw_dump_info),
         ("ss -tanp", &results.ss),
         ("ss -tanpi (with tcp_info)", &results.ss_info),
         ("ps -eo pid,user,pcpu,rss,args", &results.ps),

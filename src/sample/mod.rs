@@ -21,6 +21,12 @@ pub mod fuzzing {
     pub use super::linux::fuzzing::*;
 }
 
+/// For the benchmarks: the kernel's share of the socket part of a tick. Not an API.
+#[doc(hidden)]
+pub mod measure {
+    pub use super::linux::raw_tcp_dump;
+}
+
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;

@@ -20,6 +20,16 @@ mod sockets;
 pub use signal::signal_process;
 
 /// See `sample::fuzzing`.
+/// The raw sock_diag dump of the sampler's own namespace, for the snapshot benchmark's
+/// reference rows: how many TCP sockets it returned, or why it failed.
+pub fn raw_tcp_dump(with_info: bool) -> Result<usize, String> {
+    let mut socket = sock_diag::DiagSocket::open().map_err(|e| e.to_string())?;
+    socket
+        .dump_tcp_asking(None, with_info)
+        .map(|entries| entries.len())
+        .map_err(|e| e.to_string())
+}
+
 pub mod fuzzing {
     pub use super::fds::socket_inode;
     pub use super::process::{cgroup_path, container_id, parse_ns_link, split_cmdline};

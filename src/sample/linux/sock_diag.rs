@@ -91,10 +91,20 @@ impl DiagSocket {
 
     /// Every TCP socket (v4 and v6, every state) of the socket's namespace, with counters.
     pub fn dump_tcp(&mut self, netns: Option<u64>) -> Result<Vec<SocketEntry>, DiagError> {
+        self.dump_tcp_asking(netns, true)
+    }
+
+    /// The same dump, with or without each socket's tcp_info (the benchmark compares the
+    /// kernel's cost of the two).
+    pub fn dump_tcp_asking(
+        &mut self,
+        netns: Option<u64>,
+        with_info: bool,
+    ) -> Result<Vec<SocketEntry>, DiagError> {
         let mut out = Vec::new();
-        self.dump(AddressFamily::INET, netns, &mut out)?;
+        self.dump(AddressFamily::INET, netns, with_info, &mut out)?;
         // A host without IPv6 answers the v6 request with an error: its v4 sockets stand.
-        match self.dump(AddressFamily::INET6, netns, &mut out) {
+        match self.dump(AddressFamily::INET6, netns, with_info, &mut out) {
             Ok(()) => {}
             Err(_) if !ipv6_enabled() => {}
             Err(error) => return Err(error),
@@ -106,11 +116,12 @@ impl DiagSocket {
         &mut self,
         family: AddressFamily,
         netns: Option<u64>,
+        with_info: bool,
         out: &mut Vec<SocketEntry>,
     ) -> Result<(), DiagError> {
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
-        let request = request(family, seq);
+        let request = request(family, seq, with_info);
         rustix::net::sendto(
             &self.fd,
             &request,
@@ -140,7 +151,7 @@ fn ipv6_enabled() -> bool {
 }
 
 /// `nlmsghdr` + `inet_diag_req_v2` asking for every TCP socket of `family` with its tcp_info.
-fn request(family: AddressFamily, seq: u32) -> [u8; NLMSG_HDR + REQUEST_LEN] {
+fn request(family: AddressFamily, seq: u32, with_info: bool) -> [u8; NLMSG_HDR + REQUEST_LEN] {
     let mut bytes = [0u8; NLMSG_HDR + REQUEST_LEN];
     bytes[0..4].copy_from_slice(&((NLMSG_HDR + REQUEST_LEN) as u32).to_ne_bytes());
     bytes[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
@@ -150,7 +161,9 @@ fn request(family: AddressFamily, seq: u32) -> [u8; NLMSG_HDR + REQUEST_LEN] {
     let body = NLMSG_HDR;
     bytes[body] = family.as_raw() as u8;
     bytes[body + 1] = IPPROTO_TCP;
-    bytes[body + 2] = 1 << (INET_DIAG_INFO - 1);
+    if with_info {
+        bytes[body + 2] = 1 << (INET_DIAG_INFO - 1);
+    }
     // idiag_states: every state.
     bytes[body + 4..body + 8].copy_from_slice(&u32::MAX.to_ne_bytes());
     bytes
