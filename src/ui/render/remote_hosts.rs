@@ -125,9 +125,10 @@ struct Placed {
 /// Places the columns that fit in `width`, REMOTE as wide as its longest text needs.
 fn place(area: Rect, longest_remote: usize) -> Vec<Placed> {
     let mut shown: Vec<HostColumn> = HostColumn::ALL.to_vec();
+    // Every column's width and the space after it; REMOTE and PROCS count only their space here.
     let fixed = |shown: &[HostColumn]| -> u16 { shown.iter().map(|c| c.width() + 1).sum() };
     for drop in HostColumn::DROP_ORDER {
-        if fixed(&shown) + MIN_REMOTE + 1 + MIN_PROCS <= area.width {
+        if fixed(&shown) + MIN_REMOTE + MIN_PROCS <= area.width {
             break;
         }
         shown.retain(|c| *c != drop);
@@ -137,7 +138,7 @@ fn place(area: Rect, longest_remote: usize) -> Vec<Placed> {
         .clamp(MIN_REMOTE, MAX_REMOTE);
     let room = area
         .width
-        .saturating_sub(fixed(&shown) + 1 + MIN_PROCS)
+        .saturating_sub(fixed(&shown) + MIN_PROCS)
         .max(MIN_REMOTE);
     let mut x = area.x;
     let mut placed = Vec::with_capacity(shown.len());
