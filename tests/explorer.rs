@@ -87,6 +87,85 @@ fn filter_expand_sort_and_quit_in_a_real_terminal() {
     ui.assert_terminal_restored();
 }
 
+/// H shows the remote endpoints: a real client's connection is a row for the server's
+/// address:port, named with the server's process and held by the client; the server's side is
+/// the client's address alone. Enter lists the client's connection; H goes back.
+#[test]
+fn remote_hosts_view_shows_a_real_client_and_server_pair() {
+    let (mut server, port) = tcp_server("127.0.0.1");
+    let (client, client_port) = tcp_client(&mut server, "127.0.0.1", port);
+    let (server_pid, client_pid) = (server.pid(), client.pid());
+
+    let mut ui = Terminal::open(&["--interval", "500ms"]);
+    ui.wait_for("the first snapshot", |s| {
+        s.contains("tasks") && s.contains("COMMAND")
+    });
+    ui.press("H");
+    ui.wait_for("the remote-hosts view", |s| {
+        s.contains("REMOTE") && s.contains("PROCS") && !s.contains("COMMAND")
+    });
+    // Only what the client holds: its one connection, to the server's port.
+    ui.press("/");
+    ui.press(&format!("pid:{client_pid}"));
+    ui.press("\r");
+    let service = format!("127.0.0.1:{port} (python3)");
+    let looked_for = service.clone();
+    let screen = ui.wait_for("the client's row for the server's address:port", |s| {
+        s.lines().any(|l| l.starts_with(&looked_for))
+    });
+    let row = screen
+        .lines()
+        .find(|l| l.starts_with(&service))
+        .unwrap_or_default();
+    let cells: Vec<&str> = row[service.len()..].split_whitespace().collect();
+    assert_eq!(cells.first(), Some(&"1"), "one connection: {row}");
+    assert_eq!(cells.last(), Some(&"python3"), "held by the client: {row}");
+    let rows_below_title = screen
+        .lines()
+        .skip_while(|l| !l.starts_with("REMOTE"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(
+        rows_below_title, 1,
+        "the client talks to one endpoint:\n{screen}"
+    );
+
+    ui.press("\x1b[H"); // Home
+    ui.press("\r");
+    let local = format!("127.0.0.1:{client_port}");
+    let screen = ui.wait_for("the client's connection under the row", |s| {
+        s.lines()
+            .any(|l| l.contains(&format!("{client_pid} python3")) && l.contains(&local))
+    });
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&local))
+        .unwrap_or_default();
+    assert!(line.contains("ESTABLISHED"), "{line}");
+    assert!(screen.contains(&format!("▾ {service}")), "{screen}");
+
+    // The server's side: one row for the client's address, whatever its port.
+    ui.press("\x1b"); // Esc clears the filter, staying in the view
+    ui.press("/");
+    ui.press(&format!("pid:{server_pid}"));
+    ui.press("\r");
+    ui.wait_for("the server's row for the client's address", |s| {
+        s.lines().any(|l| {
+            l.starts_with("127.0.0.1 (python3)") && !l.contains(&format!(":{client_port}"))
+        })
+    });
+
+    ui.press("H");
+    ui.wait_for("the process table again", |s| {
+        s.contains("COMMAND") && line_of(s, server_pid).is_some()
+    });
+    ui.press("q");
+    let status = ui.wait_exit();
+    assert!(status.success(), "q exits 0: {status:?}");
+    ui.assert_terminal_restored();
+}
+
 fn stopped_by(signal: nix::sys::signal::Signal) {
     let mut ui = Terminal::open(&[]);
     ui.wait_for("the first snapshot", |s| s.contains("tasks"));

@@ -13,6 +13,7 @@ mod filter;
 mod host;
 mod process;
 mod query;
+pub mod remote_hosts;
 mod socket;
 mod traffic;
 

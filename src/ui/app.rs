@@ -13,7 +13,7 @@ use super::columns::Column;
 use super::keys::{action, Action};
 use super::layout::TableLayout;
 use super::rows::{self, Line};
-use super::state::{Cursor, KillDialog, Mode, ProcessId, Sort, ViewState, SIGNALS};
+use super::state::{Cursor, KillDialog, Mode, ProcessId, Screen, Sort, ViewState, SIGNALS};
 
 /// What the event loop should do after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +174,9 @@ impl App {
             .expanded
             .retain(|id| live.contains(id) || ghosts.contains(id));
         self.snapshot = Some(snapshot);
+        self.forget_gone_hosts();
         self.settle_cursor();
+        self.settle_host_cursor();
     }
 
     /// The sampler failed: say so in the footer and keep showing the last snapshot.
@@ -185,11 +187,12 @@ impl App {
 
     /// Handles a key press.
     pub fn on_key(&mut self, key: KeyEvent) -> Control {
-        let act = action(&self.view.mode, key);
+        let act = action(&self.view.mode, self.view.screen, key);
         if act != Action::Ignore {
             self.view.message = None;
         }
         match self.view.mode.clone() {
+            Mode::Normal if self.view.screen == Screen::RemoteHosts => self.hosts_normal(act),
             Mode::Normal => self.normal(act),
             Mode::Filter => self.filtering(act),
             Mode::Help => match act {
@@ -280,24 +283,34 @@ impl App {
             Action::ToggleKernelThreads => {
                 self.view.show_kernel_threads = !self.view.show_kernel_threads
             }
-            Action::TogglePause => {
-                self.view.paused = !self.view.paused;
-                if !self.view.paused {
-                    if let Some(newer) = self.pending.take() {
-                        self.apply(newer);
-                    }
-                }
-            }
+            Action::TogglePause => return self.toggle_pause(),
             Action::OpenHelp => self.view.mode = Mode::Help,
             Action::OpenKill => self.open_kill(),
+            Action::ToggleRemoteHosts => {
+                self.view.screen = Screen::RemoteHosts;
+                self.settle_host_cursor();
+            }
             Action::Ignore => return Control::Idle,
             Action::Type(_)
             | Action::Backspace
             | Action::Confirm
             | Action::Yes
-            | Action::Cancel => {}
+            | Action::Cancel
+            | Action::SortHostsBy(_)
+            | Action::Back => {}
         }
         self.settle_cursor();
+        Control::Redraw
+    }
+
+    /// Freezes the display, or thaws it with the newest snapshot held back meanwhile.
+    fn toggle_pause(&mut self) -> Control {
+        self.view.paused = !self.view.paused;
+        if !self.view.paused {
+            if let Some(newer) = self.pending.take() {
+                self.apply(newer);
+            }
+        }
         Control::Redraw
     }
 
@@ -319,13 +332,17 @@ impl App {
                 self.view.clear_filter();
                 self.view.mode = Mode::Normal;
             }
+            Action::Up if self.view.screen == Screen::RemoteHosts => self.move_host_cursor(-1),
+            Action::Down if self.view.screen == Screen::RemoteHosts => self.move_host_cursor(1),
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
             Action::Ignore => return Control::Idle,
             _ => {}
         }
         self.view.scroll = 0;
+        self.view.hosts.scroll = 0;
         self.settle_cursor();
+        self.settle_host_cursor();
         Control::Redraw
     }
 
@@ -415,7 +432,8 @@ impl App {
 
     /// Handles a mouse event inside the last drawn layout.
     pub fn on_mouse(&mut self, mouse: MouseEvent) -> Control {
-        if self.view.mode != Mode::Normal {
+        // The mouse works on the process table only; the remote-hosts view is keyboard-driven.
+        if self.view.mode != Mode::Normal || self.view.screen != Screen::Processes {
             return Control::Idle;
         }
         match mouse.kind {
@@ -574,9 +592,11 @@ impl App {
         self.table = table;
         if changed {
             self.settle_cursor();
+            self.settle_host_cursor();
         }
     }
 }
 
+mod remote_hosts;
 #[cfg(test)]
 mod tests;

@@ -10,8 +10,8 @@ use ratatui::Terminal;
 
 use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
-    Connection, CpuTime, CpuUsage, Family, Listening, Process, ProcessMemory, ProcessState, Proto,
-    Role, Snapshot, Traffic,
+    Connection, CpuTime, CpuUsage, Direction, Family, Listening, Process, ProcessMemory,
+    ProcessState, Proto, Role, Snapshot, Traffic,
 };
 
 use super::app::{App, AppOptions, Signaller};
@@ -182,6 +182,55 @@ pub fn processes() -> Vec<Process> {
     vec![init, kthreadd, sshd, node, bash, curl, postgres, evil]
 }
 
+/// The fixture host, plus postgres serving two connections from an app server and node
+/// calling out to an API with no rate measured yet.
+pub fn processes_with_remote_peers() -> Vec<Process> {
+    let mut processes = processes();
+    let remote = |to: &str, role: Role, inode: u64, traffic: Traffic| {
+        let to: std::net::SocketAddr = to.parse().unwrap_or_else(|e| panic!("{to}: {e}"));
+        Connection {
+            local_addr: [10, 0, 0, 2].into(),
+            remote_addr: to.ip(),
+            remote_port: to.port(),
+            direction: if role == Role::Server {
+                Direction::Inbound
+            } else {
+                Direction::Outbound
+            },
+            peer_pid: None,
+            peer_name: None,
+            traffic,
+            ..Connection::example_loopback(40_000 + inode as u16, 0, role, (0, ""), inode)
+        }
+    };
+    for p in &mut processes {
+        match p.name.as_str() {
+            "postgres" => {
+                p.connections.push(remote(
+                    "10.0.0.7:51000",
+                    Role::Server,
+                    401,
+                    Traffic::example(300_000.0, 20_000.0, 0.4, 0),
+                ));
+                p.connections.push(remote(
+                    "10.0.0.7:51001",
+                    Role::Server,
+                    402,
+                    Traffic::example(100_000.0, 10_000.0, 1.6, 3),
+                ));
+            }
+            "node" => p.connections.push(remote(
+                "203.0.113.9:443",
+                Role::Client,
+                202,
+                Traffic::default(),
+            )),
+            _ => {}
+        }
+    }
+    processes
+}
+
 /// The fixture snapshot: the example host (`web-1`, tagged `env:test`) running the processes.
 pub fn snapshot() -> Snapshot {
     let mut snapshot = Snapshot::example(processes());
@@ -226,6 +275,15 @@ pub fn recording_app(refuse: bool) -> (App, SentSignals) {
 /// An app showing the fixture snapshot.
 pub fn app() -> App {
     recording_app(false).0
+}
+
+/// An app showing the fixture host with remote peers ([`processes_with_remote_peers`]).
+pub fn remote_peers_app() -> App {
+    let mut app = app();
+    let mut snapshot = Snapshot::example(processes_with_remote_peers());
+    snapshot.host.tags = vec!["env:test".to_owned()];
+    app.on_snapshot(Arc::new(snapshot));
+    app
 }
 
 /// An app showing the fixture snapshot, started with `options` changed by `configure`.

@@ -5,7 +5,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::columns::Column;
-use super::state::Mode;
+use super::remote_hosts::HostSortKey;
+use super::state::{Mode, Screen};
 
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,12 @@ pub enum Action {
     TogglePause,
     OpenHelp,
     OpenKill,
+    /// Between the process table and the remote-hosts view.
+    ToggleRemoteHosts,
+    /// Sort the remote-hosts view on this, in its natural direction.
+    SortHostsBy(HostSortKey),
+    /// Esc in the remote-hosts view: clear the filter, or with none, back to the table.
+    Back,
     // Modal input.
     Type(char),
     Backspace,
@@ -257,6 +264,72 @@ pub const NORMAL: &[Binding] = &[
         "send a signal to the selected process (confirmed with y)",
     ),
     bind(
+        &[Key::Char('H')],
+        Action::ToggleRemoteHosts,
+        "remote hosts: who this box talks to, and who here does (again: back)",
+    ),
+    bind(
+        &[Key::Char('?'), Key::F(1), Key::Char('h')],
+        Action::OpenHelp,
+        "this help",
+    ),
+    bind(&[Key::Char('q'), Key::F(10)], Action::Quit, "quit"),
+];
+
+/// The remote-hosts view's keys, in the order its help lists them.
+pub const REMOTE_HOSTS: &[Binding] = &[
+    bind(&[Key::Up], Action::Up, "move the selection"),
+    also(&[Key::Down, Key::Char('j')], Action::Down),
+    bind(
+        &[Key::PageUp],
+        Action::PageUp,
+        "move by a page / to the top / to the bottom",
+    ),
+    also(&[Key::PageDown], Action::PageDown),
+    also(&[Key::Home, Key::Char('g')], Action::Home),
+    also(&[Key::End, Key::Char('G')], Action::End),
+    bind(
+        &[Key::Enter],
+        Action::Activate,
+        "expand or collapse the endpoint into its connections",
+    ),
+    bind(
+        &[Key::Char('/'), Key::F(4), Key::F(3)],
+        Action::OpenFilter,
+        "filter: endpoints held by a matching process, or whose REMOTE contains the text",
+    ),
+    bind(
+        &[Key::Esc],
+        Action::Back,
+        "clear the filter; with none, back to the process table",
+    ),
+    bind(
+        &[Key::Char('H')],
+        Action::ToggleRemoteHosts,
+        "back to the process table",
+    ),
+    bind(
+        &[Key::Char('B')],
+        Action::SortHostsBy(HostSortKey::Rate),
+        "sort by rate (RX + TX), connections, worst rtt, remote address",
+    ),
+    also(
+        &[Key::Char('C')],
+        Action::SortHostsBy(HostSortKey::Connections),
+    ),
+    also(&[Key::Char('R')], Action::SortHostsBy(HostSortKey::Rtt)),
+    also(&[Key::Char('A')], Action::SortHostsBy(HostSortKey::Remote)),
+    bind(
+        &[Key::Char('I')],
+        Action::SortInvert,
+        "invert the sort order",
+    ),
+    bind(
+        &[Key::Char('z'), Key::Char(' ')],
+        Action::TogglePause,
+        "pause (freeze the display); again to resume",
+    ),
+    bind(
         &[Key::Char('?'), Key::F(1), Key::Char('h')],
         Action::OpenHelp,
         "this help",
@@ -306,11 +379,43 @@ pub const LEGEND: [(&str, &str); 2] = [
     ("CONN", "connections it holds; expand to see peers"),
 ];
 
-/// The help overlay's lines: the keys (as labels) and what they do, from [`GLOBAL`] and
-/// [`NORMAL`], then the mouse and the legend.
-pub fn help_lines() -> Vec<(String, &'static str)> {
+/// What the remote-hosts view's columns mean, for its help.
+pub const HOSTS_LEGEND: [(&str, &str); 3] = [
+    (
+        "REMOTE",
+        "address:port of a service this box uses; address alone for clients of its servers",
+    ),
+    ("PROCS", "local processes holding the connections"),
+    (
+        "RTT RETR",
+        "worst round-trip time; retransmits summed (- unknown)",
+    ),
+];
+
+/// The normal-mode bindings of `screen`.
+pub fn screen_bindings(screen: Screen) -> &'static [Binding] {
+    match screen {
+        Screen::Processes => NORMAL,
+        Screen::RemoteHosts => REMOTE_HOSTS,
+    }
+}
+
+/// The notes the help shows after the keys of `screen`: what the mouse does, what columns
+/// mean.
+pub fn help_notes(screen: Screen) -> &'static [(&'static str, &'static str)] {
+    match screen {
+        Screen::Processes => &NOTES,
+        Screen::RemoteHosts => &HOSTS_LEGEND,
+    }
+}
+
+const NOTES: [(&str, &str); 4] = [MOUSE_HELP[0], MOUSE_HELP[1], LEGEND[0], LEGEND[1]];
+
+/// The help overlay's lines for `screen`: the keys (as labels) and what they do, from its
+/// bindings and [`GLOBAL`], then its notes ([`help_notes`]).
+pub fn help_lines(screen: Screen) -> Vec<(String, &'static str)> {
     let mut lines: Vec<(String, &'static str)> = Vec::new();
-    for binding in NORMAL.iter().chain(GLOBAL) {
+    for binding in screen_bindings(screen).iter().chain(GLOBAL) {
         let labels: Vec<String> = binding.keys.iter().map(|k| k.label()).collect();
         match (binding.help, lines.last_mut()) {
             (None, Some((keys, _))) => {
@@ -322,29 +427,28 @@ pub fn help_lines() -> Vec<(String, &'static str)> {
     }
     lines.push((String::new(), ""));
     lines.extend(
-        MOUSE_HELP
+        help_notes(screen)
             .iter()
-            .chain(&LEGEND)
             .map(|(keys, what)| ((*keys).to_owned(), *what)),
     );
     lines
 }
 
-/// The bindings in force in `mode`, after [`GLOBAL`].
-pub fn bindings(mode: &Mode) -> &'static [Binding] {
+/// The bindings in force in `mode` on `screen`, after [`GLOBAL`].
+pub fn bindings(mode: &Mode, screen: Screen) -> &'static [Binding] {
     match mode {
-        Mode::Normal => NORMAL,
+        Mode::Normal => screen_bindings(screen),
         Mode::Filter => FILTER,
         Mode::Help => HELP_MODE,
         Mode::SortPicker(_) | Mode::Kill(_) => DIALOG,
     }
 }
 
-/// Maps a key press to an action in `mode`.
-pub fn action(mode: &Mode, key: KeyEvent) -> Action {
+/// Maps a key press to an action in `mode` on `screen`.
+pub fn action(mode: &Mode, screen: Screen, key: KeyEvent) -> Action {
     let bound = GLOBAL
         .iter()
-        .chain(bindings(mode))
+        .chain(bindings(mode, screen))
         .find(|binding| binding.keys.iter().any(|k| k.matches(key)));
     if let Some(binding) = bound {
         return binding.action;
@@ -404,60 +508,91 @@ mod tests {
         ]
     }
 
-    /// Every key on every help line does what that line's bindings say: the help is built
-    /// from the table, and dispatch reads the same table, so this holds by construction; the
-    /// test keeps it so if either ever stops reading the table.
+    /// Every key on every help line does what that line's bindings say, on every screen: the
+    /// help is built from the table, and dispatch reads the same table, so this holds by
+    /// construction; the test keeps it so if either ever stops reading the table.
     #[test]
     fn every_help_line_keys_do_what_it_says() {
-        let lines = help_lines();
-        let mut line = 0;
-        for binding in NORMAL {
-            if binding.help.is_some() {
-                line = lines
-                    .iter()
-                    .position(|(_, what)| Some(*what) == binding.help)
-                    .unwrap_or_else(|| panic!("{:?} has a help line", binding.action));
-            }
-            for key in binding.keys {
-                assert!(
-                    lines[line].0.split(' ').any(|label| label == key.label()),
-                    "help line {:?} names {}",
-                    lines[line],
-                    key.label()
-                );
-                assert_eq!(
-                    action(&Mode::Normal, key.event()),
-                    binding.action,
-                    "{} does what its help line says",
-                    key.label()
-                );
-            }
-        }
-        // and every key label on a help line is one of that line's keys
-        for (keys, what) in lines.iter().filter(|(keys, _)| !keys.is_empty()) {
-            if MOUSE_HELP.iter().chain(&LEGEND).any(|(_, w)| w == what) {
-                continue;
-            }
-            for label in keys.split(' ') {
-                assert!(
-                    NORMAL
+        for screen in [Screen::Processes, Screen::RemoteHosts] {
+            let table = screen_bindings(screen);
+            let lines = help_lines(screen);
+            let mut line = 0;
+            for binding in table {
+                if binding.help.is_some() {
+                    line = lines
                         .iter()
-                        .chain(GLOBAL)
-                        .any(|b| b.keys.iter().any(|k| k.label() == label)),
-                    "{label} on the help line {what:?} is bound"
-                );
+                        .position(|(_, what)| Some(*what) == binding.help)
+                        .unwrap_or_else(|| panic!("{:?} has a help line", binding.action));
+                }
+                for key in binding.keys {
+                    assert!(
+                        lines[line].0.split(' ').any(|label| label == key.label()),
+                        "help line {:?} names {}",
+                        lines[line],
+                        key.label()
+                    );
+                    assert_eq!(
+                        action(&Mode::Normal, screen, key.event()),
+                        binding.action,
+                        "{} does what its help line says on {screen:?}",
+                        key.label()
+                    );
+                }
+            }
+            // and every key label on a help line is one of that line's keys
+            for (keys, what) in lines.iter().filter(|(keys, _)| !keys.is_empty()) {
+                if help_notes(screen).iter().any(|(_, w)| w == what) {
+                    continue;
+                }
+                for label in keys.split(' ') {
+                    assert!(
+                        table
+                            .iter()
+                            .chain(GLOBAL)
+                            .any(|b| b.keys.iter().any(|k| k.label() == label)),
+                        "{label} on the help line {what:?} is bound on {screen:?}"
+                    );
+                }
             }
         }
     }
 
     #[test]
+    fn the_remote_hosts_key_goes_there_and_back() {
+        let key = press(KeyCode::Char('H'));
+        assert_eq!(
+            action(&Mode::Normal, Screen::Processes, key),
+            Action::ToggleRemoteHosts
+        );
+        assert_eq!(
+            action(&Mode::Normal, Screen::RemoteHosts, key),
+            Action::ToggleRemoteHosts
+        );
+        assert_eq!(
+            action(&Mode::Normal, Screen::RemoteHosts, press(KeyCode::Esc)),
+            Action::Back
+        );
+        // The kill dialog is the process table's: no `k` in a view of endpoints.
+        assert_eq!(
+            action(
+                &Mode::Normal,
+                Screen::RemoteHosts,
+                press(KeyCode::Char('k'))
+            ),
+            Action::Ignore
+        );
+    }
+
+    #[test]
     fn no_key_is_bound_twice_in_a_mode() {
-        for mode in all_modes() {
-            let mut seen: Vec<Key> = Vec::new();
-            for binding in GLOBAL.iter().chain(bindings(&mode)) {
-                for key in binding.keys {
-                    assert!(!seen.contains(key), "{key:?} bound twice in {mode:?}");
-                    seen.push(*key);
+        for screen in [Screen::Processes, Screen::RemoteHosts] {
+            for mode in all_modes() {
+                let mut seen: Vec<Key> = Vec::new();
+                for binding in GLOBAL.iter().chain(bindings(&mode, screen)) {
+                    for key in binding.keys {
+                        assert!(!seen.contains(key), "{key:?} bound twice in {mode:?}");
+                        seen.push(*key);
+                    }
                 }
             }
         }
@@ -465,7 +600,7 @@ mod tests {
 
     #[test]
     fn htop_keys_do_what_htop_users_expect() {
-        let normal = |code| action(&Mode::Normal, press(code));
+        let normal = |code| action(&Mode::Normal, Screen::Processes, press(code));
         assert_eq!(normal(KeyCode::F(10)), Action::Quit);
         assert_eq!(normal(KeyCode::Char('P')), Action::SortBy(Column::Cpu));
         assert_eq!(normal(KeyCode::F(9)), Action::OpenKill);
@@ -474,21 +609,27 @@ mod tests {
         assert_eq!(normal(KeyCode::Char('I')), Action::SortInvert);
         // crossterm reports Shift with the capital letter; it is still `P`.
         let shifted = KeyEvent::new(KeyCode::Char('P'), KeyModifiers::SHIFT);
-        assert_eq!(action(&Mode::Normal, shifted), Action::SortBy(Column::Cpu));
+        assert_eq!(
+            action(&Mode::Normal, Screen::Processes, shifted),
+            Action::SortBy(Column::Cpu)
+        );
     }
 
     #[test]
     fn typing_in_the_filter_never_triggers_commands() {
         assert_eq!(
-            action(&Mode::Filter, press(KeyCode::Char('q'))),
+            action(&Mode::Filter, Screen::Processes, press(KeyCode::Char('q'))),
             Action::Type('q')
         );
         assert_eq!(
-            action(&Mode::Filter, press(KeyCode::Char('k'))),
+            action(&Mode::Filter, Screen::Processes, press(KeyCode::Char('k'))),
             Action::Type('k')
         );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action(&Mode::Filter, ctrl_c), Action::Quit);
+        assert_eq!(
+            action(&Mode::Filter, Screen::Processes, ctrl_c),
+            Action::Quit
+        );
     }
 
     #[test]
@@ -496,7 +637,11 @@ mod tests {
         for mode in all_modes() {
             for c in ['q', 'k', 'y', 'P', 'e'] {
                 for modifiers in [KeyModifiers::CONTROL, KeyModifiers::ALT] {
-                    let got = action(&mode, KeyEvent::new(KeyCode::Char(c), modifiers));
+                    let got = action(
+                        &mode,
+                        Screen::Processes,
+                        KeyEvent::new(KeyCode::Char(c), modifiers),
+                    );
                     assert_eq!(got, Action::Ignore, "{modifiers:?}-{c} in {mode:?}");
                 }
             }

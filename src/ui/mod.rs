@@ -11,6 +11,7 @@ mod explorer;
 mod feeders;
 pub mod keys;
 pub mod layout;
+pub mod remote_hosts;
 pub mod render;
 pub mod rows;
 pub mod state;

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use crate::model::{Filter, FilterError, Process};
 
 use super::columns::Column;
+use super::remote_hosts::HostsView;
 
 /// A process's identity across snapshots: a reused pid has a new start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +114,15 @@ pub enum Mode {
     Kill(KillDialog),
 }
 
+/// Which view fills the space under the header: each keeps its own sort, cursor and expanded
+/// rows while the other is shown; the filter is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Processes,
+    /// Remote endpoints and the local processes talking to them (`H`).
+    RemoteHosts,
+}
+
 /// Everything the user has chosen about the view.
 #[derive(Debug, Clone)]
 pub struct ViewState {
@@ -134,6 +144,9 @@ pub struct ViewState {
     pub show_kernel_threads: bool,
     pub paused: bool,
     pub mode: Mode,
+    pub screen: Screen,
+    /// The remote-hosts view's sort, cursor and expanded rows.
+    pub hosts: HostsView,
     /// A one-line message for the footer (a kill's outcome), cleared by the next key.
     pub message: Option<String>,
 }
@@ -157,6 +170,8 @@ impl Default for ViewState {
             show_kernel_threads: false,
             paused: false,
             mode: Mode::Normal,
+            screen: Screen::Processes,
+            hosts: HostsView::default(),
             message: None,
         }
     }

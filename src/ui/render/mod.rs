@@ -2,6 +2,7 @@
 
 mod header;
 mod overlay;
+mod remote_hosts;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -11,7 +12,7 @@ use ratatui::Frame;
 
 use super::app::App;
 use super::layout::{ScreenLayout, MIN_HEIGHT, MIN_WIDTH};
-use super::state::Mode;
+use super::state::{Mode, Screen};
 use super::theme::Theme;
 
 /// Lays out a frame of `area` and hands the table geometry to the app, so its paging and mouse
@@ -48,10 +49,13 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, layout: &ScreenLayout, theme: &The
         footer(buf, layout.footer, app, theme);
         return;
     }
-    table::draw(buf, app, theme);
+    match app.view.screen {
+        Screen::Processes => table::draw(buf, app, theme),
+        Screen::RemoteHosts => remote_hosts::draw(buf, app, theme),
+    }
     footer(buf, layout.footer, app, theme);
     match &app.view.mode {
-        Mode::Help => overlay::help(buf, area, theme),
+        Mode::Help => overlay::help(buf, area, app.view.screen, theme),
         Mode::SortPicker(at) => overlay::sort_picker(buf, area, *at, app.view.sort, theme),
         Mode::Kill(dialog) => overlay::kill(buf, area, dialog, theme),
         Mode::Normal | Mode::Filter => {}
@@ -105,17 +109,32 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
         buf.set_stringn(area.x, area.y, message, width, theme.label());
         return;
     }
+    let hints: &[(&str, &str)] = match view.screen {
+        Screen::Processes => &[
+            ("F1", "Help"),
+            ("F4", "Filter"),
+            ("F5", "Tree"),
+            ("F6", "Sort"),
+            ("F9", "Kill"),
+            ("F10", "Quit"),
+            ("Enter", "Expand"),
+            ("z", "Pause"),
+        ],
+        Screen::RemoteHosts => &[
+            ("F1", "Help"),
+            ("F4", "Filter"),
+            ("H", "Processes"),
+            ("Enter", "Expand"),
+            ("B", "Rate"),
+            ("C", "Conns"),
+            ("R", "RTT"),
+            ("A", "Remote"),
+            ("I", "Invert"),
+            ("F10", "Quit"),
+        ],
+    };
     let mut x = area.x;
-    for (key, what) in [
-        ("F1", "Help"),
-        ("F4", "Filter"),
-        ("F5", "Tree"),
-        ("F6", "Sort"),
-        ("F9", "Kill"),
-        ("F10", "Quit"),
-        ("Enter", "Expand"),
-        ("z", "Pause"),
-    ] {
+    for (key, what) in hints {
         let room = usize::from((area.x + area.width).saturating_sub(x));
         if room < key.len() + what.len() + 1 {
             break;

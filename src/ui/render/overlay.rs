@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 use crate::escape::for_terminal;
 use crate::ui::columns::Column;
 use crate::ui::keys::help_lines;
-use crate::ui::state::{KillDialog, Sort, SIGNALS};
+use crate::ui::state::{KillDialog, Screen, Sort, SIGNALS};
 use crate::ui::theme::Theme;
 
 /// A bordered box of `width`x`height` centred in `area` (shrunk to fit), cleared.
@@ -31,8 +31,8 @@ fn popup(buf: &mut Buffer, area: Rect, width: u16, height: u16, title: &str) -> 
 
 /// The help box: as wide as its longest line needs, narrower only when the terminal is, and
 /// then each description wraps under itself instead of being cut at the box's edge.
-pub fn help(buf: &mut Buffer, area: Rect, theme: &Theme) {
-    let lines = help_lines();
+pub fn help(buf: &mut Buffer, area: Rect, screen: Screen, theme: &Theme) {
+    let lines = help_lines(screen);
     let key_width = lines
         .iter()
         .map(|(keys, _)| columns(keys))

@@ -176,7 +176,15 @@ fn title_row(buf: &mut Buffer, layout: &TableLayout, app: &App, theme: &Theme) {
 }
 
 /// Writes `text` into a cell of `width`, cut to fit, right-aligned for figures.
-fn cell(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, right: bool, style: Style) {
+pub(super) fn cell(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    width: u16,
+    text: &str,
+    right: bool,
+    style: Style,
+) {
     let width = usize::from(width);
     let len = text.chars().count();
     let x = if right && len < width {
@@ -214,7 +222,14 @@ fn connection_line(
     );
 }
 
-fn detail(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, style: Style) -> (u16, u16) {
+pub(super) fn detail(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    width: u16,
+    text: &str,
+    style: Style,
+) -> (u16, u16) {
     let line = format!("   │ {text}");
     buf.set_stringn(x, y, line, usize::from(width), style)
 }
@@ -242,7 +257,7 @@ fn listening_text(l: &Listening) -> String {
 /// The connection's columns, and its peer (`-> 1234 node`) for a local other end.
 /// A connection's traffic in one short run: rates (`-` until a second reading), totals, rtt
 /// and retransmits; nothing for UDP, which has no counters, and why when TCP has none.
-fn traffic_text(t: &Traffic) -> String {
+pub(super) fn traffic_text(t: &Traffic) -> String {
     match t.traffic_unavailable {
         Some(TrafficGap::Udp) => return String::new(),
         Some(TrafficGap::NamespaceNotEntered) => return "no counters (netns) ".to_owned(),

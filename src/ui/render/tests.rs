@@ -136,7 +136,7 @@ fn help_overlay_lists_every_binding_and_fits_its_text() {
             })
             .collect();
         let joined = normalize(&inside.join(" "));
-        for (keys, what) in crate::ui::keys::help_lines() {
+        for (keys, what) in crate::ui::keys::help_lines(crate::ui::state::Screen::Processes) {
             assert!(
                 joined.contains(&normalize(&keys)),
                 "{width}x{height}: keys {keys:?} in the box:\n{text}"
