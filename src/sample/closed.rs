@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{unmap, ClosedConnection, Role, SocketEntry, TcpCounters};
+use crate::model::{unmap, ClosedConnection, Ownership, Role, SocketEntry, TcpCounters};
 
 /// How long a closed connection stays on its process.
 pub const KEEP_MS: u64 = 60_000;
@@ -41,8 +41,10 @@ pub struct ClosedBytes(
 
 #[derive(Debug, Default)]
 pub struct ClosedTracker {
-    /// Owners of each TCP socket of the last pass, by cookie.
-    owners_by_cookie: FxHashMap<u64, Vec<u32>>,
+    /// The inode of each TCP socket of the last pass, by cookie, and who held each inode:
+    /// one map and the pass's own ownership table, no allocation per socket.
+    inode_by_cookie: FxHashMap<u64, u64>,
+    owners: Ownership,
     /// Recently closed connections by owner pid, oldest first.
     recent: FxHashMap<u32, VecDeque<ClosedConnection>>,
 }
@@ -63,8 +65,13 @@ impl ClosedTracker {
             let Some(last) = entry.counters.filter(|c| c.cookie != 0) else {
                 continue;
             };
-            let (owners, attributed_by, role) = match self.owners_by_cookie.get(&last.cookie) {
-                Some(owners) => (owners.clone(), "seen", None),
+            let seen = self
+                .inode_by_cookie
+                .get(&last.cookie)
+                .map(|inode| self.owners.owners(*inode))
+                .filter(|owners| !owners.is_empty());
+            let (owners, attributed_by, role) = match seen {
+                Some(owners) => (owners.to_vec(), "seen", None),
                 None => match accepted_by(entry.local, listeners) {
                     Some(owners) => (owners.to_vec(), "listener", Some(Role::Server)),
                     None => continue,
@@ -122,8 +129,15 @@ impl ClosedTracker {
     }
 
     /// Remembers who holds each TCP socket of this pass, for the next one.
-    pub fn remember_owners(&mut self, owners_by_cookie: FxHashMap<u64, Vec<u32>>) {
-        self.owners_by_cookie = owners_by_cookie;
+    pub fn remember_owners(&mut self, entries: &[SocketEntry], owners: Ownership) {
+        self.inode_by_cookie.clear();
+        self.inode_by_cookie.extend(
+            entries
+                .iter()
+                .filter(|e| e.inode != 0)
+                .filter_map(|e| Some((e.counters?.cookie, e.inode))),
+        );
+        self.owners = owners;
     }
 
     /// The recently closed connections of `pid`, oldest first.
@@ -210,9 +224,9 @@ mod tests {
     #[test]
     fn a_socket_seen_before_goes_to_its_owner_with_what_it_moved_since() {
         let mut tracker = ClosedTracker::default();
-        let mut owners = FxHashMap::default();
-        owners.insert(9, vec![1300]);
-        tracker.remember_owners(owners);
+        let mut seen = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 101, 4_000);
+        seen.inode = 77;
+        tracker.remember_owners(&[seen], Ownership::from_pairs(vec![(77, 1300)]));
         let mut previous = FxHashMap::default();
         let before = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 101, 4_000);
         previous.insert(9, before.counters.unwrap());

@@ -174,8 +174,7 @@ pub fn read_sockets(
         .iter()
         .map(|r| (r.key.pid, r.name.as_str()))
         .collect();
-    let traffic = readers.traffic.pass(read_at);
-    let window_secs = traffic.window_secs();
+    let window_secs = readers.traffic.pass(read_at).window_secs();
     let closed_bytes =
         closed_since_last_pass(readers, &tables.entries, &pass.ownership, collection);
     let traffic = readers.traffic.pass(read_at);
@@ -188,7 +187,7 @@ pub fn read_sockets(
     readers.traffic.remember(&tables.entries, read_at);
     readers
         .closed
-        .remember_owners(owners_by_cookie(&tables.entries, &pass.ownership));
+        .remember_owners(&tables.entries, pass.ownership);
     let closed_totals = accumulate_closed_totals(readings, &closed_bytes, readers);
     let recently_closed = readings
         .iter()
@@ -284,19 +283,6 @@ fn accumulate_closed_totals(
     }
     readers.closed_totals.retain(|_, total| *total != (0, 0));
     by_pid
-}
-
-/// Who holds each TCP socket with counters, by cookie.
-fn owners_by_cookie(entries: &[SocketEntry], ownership: &Ownership) -> FxHashMap<u64, Vec<u32>> {
-    entries
-        .iter()
-        .filter(|e| e.inode != 0)
-        .filter_map(|e| {
-            let cookie = e.counters?.cookie;
-            let owners = ownership.owners(e.inode);
-            (!owners.is_empty()).then(|| (cookie, owners.to_vec()))
-        })
-        .collect()
 }
 
 /// Interface figures of each namespace but `own`, read through its first member that still
