@@ -63,6 +63,13 @@ impl DiagSocket {
             Some(SOCK_DIAG),
         )
         .map_err(|e| io_error("netlink socket", e))?;
+        // A dump that never ends must not hang the sampler: a tick gives up after this long.
+        rustix::net::sockopt::set_socket_timeout(
+            &fd,
+            rustix::net::sockopt::Timeout::Recv,
+            Some(std::time::Duration::from_secs(5)),
+        )
+        .map_err(|e| io_error("netlink receive timeout", e))?;
         Ok(DiagSocket {
             fd,
             seq: 1,
