@@ -148,6 +148,12 @@ impl ClosedTracker {
             .unwrap_or_default()
     }
 
+    /// Forgets the closed connections of processes that are gone (`alive`: the pids of this
+    /// pass), so a pid handed to a new process does not show the old one's.
+    pub fn keep_processes(&mut self, alive: &rustc_hash::FxHashSet<u32>) {
+        self.recent.retain(|pid, _| alive.contains(pid));
+    }
+
     /// Forgets what closed longer ago than [`KEEP_MS`].
     fn prune(&mut self, now_ms: u64) {
         for list in self.recent.values_mut() {
@@ -162,17 +168,25 @@ impl ClosedTracker {
     }
 }
 
-/// The owners of the listener that accepted a socket with local address `local`.
+/// The one process whose listener accepted a socket with local address `local`: a listener
+/// on that exact address, else one on the wildcard address, and only when a single listener
+/// matches and a single process holds it. A listener shared by a pre-fork server's master and
+/// workers (nginx, gunicorn, php-fpm) cannot say which of them took the connection: None.
 fn accepted_by(local: SocketAddr, listeners: &[ListenerOwners]) -> Option<&[u32]> {
     let ip = unmap(local.ip());
-    listeners
-        .iter()
-        .filter(|l| l.local.port() == local.port())
-        .find(|l| {
-            let at = unmap(l.local.ip());
-            at == ip || at.is_unspecified()
-        })
-        .map(|l| l.owners.as_slice())
+    let on_port = || listeners.iter().filter(|l| l.local.port() == local.port());
+    let exact: Vec<&ListenerOwners> = on_port().filter(|l| unmap(l.local.ip()) == ip).collect();
+    let candidates = if exact.is_empty() {
+        on_port()
+            .filter(|l| unmap(l.local.ip()).is_unspecified())
+            .collect()
+    } else {
+        exact
+    };
+    match candidates.as_slice() {
+        [only] if only.owners.len() == 1 => Some(only.owners.as_slice()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +252,36 @@ mod tests {
         assert_eq!(recent[0].attributed_by, "seen");
         assert_eq!(recent[0].role, Role::Client);
         assert_eq!(recent[0].bytes_sent, Some(100), "the SYN is not data");
+    }
+
+    #[test]
+    fn a_listener_shared_by_several_processes_or_ambiguous_pins_nothing() {
+        let mut tracker = ClosedTracker::default();
+        let socket = closed("127.0.0.1:8080", "127.0.0.1:50312", 7, 5_001, 81);
+        let prefork = vec![ListenerOwners {
+            local: "0.0.0.0:8080".parse().unwrap(),
+            owners: vec![100, 101, 102],
+        }];
+        let moved = tracker.record(
+            std::slice::from_ref(&socket),
+            &prefork,
+            &FxHashMap::default(),
+            1_000,
+        );
+        assert_eq!(moved, ClosedBytes::default());
+        // An exact address wins over the wildcard.
+        let both = vec![
+            ListenerOwners {
+                local: "0.0.0.0:8080".parse().unwrap(),
+                owners: vec![200],
+            },
+            ListenerOwners {
+                local: "127.0.0.1:8080".parse().unwrap(),
+                owners: vec![300],
+            },
+        ];
+        let moved = tracker.record(&[socket], &both, &FxHashMap::default(), 1_000);
+        assert!(moved.0.contains_key(&300) && !moved.0.contains_key(&200));
     }
 
     #[test]

@@ -46,11 +46,13 @@ impl TrafficHistory {
     /// Keeps this pass's counters for the next one; sockets gone since are forgotten.
     pub fn remember(&mut self, entries: &[SocketEntry], read_at: Instant) {
         self.previous.clear();
+        // Only sockets with counters: a TIME_WAIT entry carries its socket's cookie and no
+        // tcp_info, and must not hide the last counters the closed socket is measured from.
         self.previous.extend(
             entries
                 .iter()
                 .filter_map(|e| e.counters)
-                .filter(|c| c.cookie != 0)
+                .filter(|c| c.cookie != 0 && c.bytes_acked.is_some())
                 .map(|c| (c.cookie, c)),
         );
         self.read_at = Some(read_at);

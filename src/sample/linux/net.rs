@@ -51,7 +51,8 @@ impl DiagSockets {
             Entry::Occupied(slot) => slot.into_mut(),
             Entry::Vacant(slot) => {
                 let opened = if own {
-                    DiagSocket::open()
+                    // Our own namespace can always be dumped: a failure here passes.
+                    Ok(DiagSocket::open()?)
                 } else {
                     match open_in_namespace(netns, pids) {
                         Ok(socket) => Ok(socket),
@@ -66,6 +67,14 @@ impl DiagSockets {
         slot.as_mut().map_err(|error| error.clone())
     }
 
+    /// Forgets the socket of `netns` after a failed dump: the kernel may still be in the middle
+    /// of it on that socket, and every later request there would be refused as busy.
+    fn forget(&mut self, netns: u64) {
+        if matches!(self.by_netns.get(&netns), Some(Ok(_))) {
+            self.by_netns.remove(&netns);
+        }
+    }
+
     /// Forgets the sockets of namespaces that no longer have members.
     fn keep_only(&mut self, members: &BTreeMap<u64, Vec<u32>>) {
         self.by_netns.retain(|netns, _| members.contains_key(netns));
@@ -73,7 +82,7 @@ impl DiagSockets {
 }
 
 /// Why a namespace's socket could not be made: a refusal that will hold (entering it needs
-/// CAP_SYS_ADMIN), or members that exited meanwhile.
+/// CAP_SYS_ADMIN), or a passing failure (members that exited meanwhile, out of fds).
 enum OpenError {
     Lasting(DiagError),
     Passing(DiagError),
@@ -94,7 +103,13 @@ fn open_in_namespace(netns: u64, pids: &[u32]) -> Result<DiagSocket, OpenError> 
         if file.metadata().map(|m| m.ino()).ok() != Some(netns) {
             continue;
         }
-        return DiagSocket::open_in(file).map_err(Lasting);
+        return DiagSocket::open_in(file).map_err(|(error, refused)| {
+            if refused {
+                Lasting(error)
+            } else {
+                Passing(error)
+            }
+        });
     }
     Err(Passing(last))
 }
@@ -119,6 +134,9 @@ pub fn read_tables(
         let tcp = diag
             .for_namespace(*netns, own, pids)
             .and_then(|socket| socket.dump_tcp(Some(*netns)));
+        if tcp.is_err() {
+            diag.forget(*netns);
+        }
         let tcp_by_netlink = match tcp {
             Ok(mut entries) => {
                 tables.entries.append(&mut entries);

@@ -79,7 +79,9 @@ impl DiagSocket {
 
     /// A socket in the network namespace `netns_file` (an open `/proc/<pid>/ns/net`), made
     /// by a thread that enters it and ends: the socket keeps answering for that namespace.
-    pub fn open_in(netns_file: File) -> Result<DiagSocket, DiagError> {
+    /// The error says too whether it was a refusal that will hold (entering needs
+    /// CAP_SYS_ADMIN), rather than a passing failure (out of fds, no thread).
+    pub fn open_in(netns_file: File) -> Result<DiagSocket, (DiagError, bool)> {
         let thread = std::thread::Builder::new()
             .name("wiretop-netns".to_owned())
             .spawn(move || {
@@ -87,13 +89,16 @@ impl DiagSocket {
                     netns_file.as_fd(),
                     Some(rustix::thread::LinkNameSpaceType::Network),
                 )
-                .map_err(|e| io_error("entering the network namespace", e))?;
-                DiagSocket::open()
+                .map_err(|e| {
+                    let refused = matches!(e, rustix::io::Errno::PERM | rustix::io::Errno::ACCESS);
+                    (io_error("entering the network namespace", e), refused)
+                })?;
+                DiagSocket::open().map_err(|e| (e, false))
             })
-            .map_err(|e| DiagError(format!("starting a thread: {e}")))?;
+            .map_err(|e| (DiagError(format!("starting a thread: {e}")), false))?;
         thread
             .join()
-            .map_err(|_| DiagError("the namespace thread panicked".to_owned()))?
+            .map_err(|_| (DiagError("the namespace thread panicked".to_owned()), false))?
     }
 
     /// Every TCP socket (v4 and v6, every state) of the socket's namespace, with counters.
@@ -171,8 +176,9 @@ fn request(family: AddressFamily, seq: u32, with_info: bool) -> [u8; NLMSG_HDR +
     if with_info {
         bytes[body + 2] = 1 << (INET_DIAG_INFO - 1);
     }
-    // idiag_states: every state.
-    bytes[body + 4..body + 8].copy_from_slice(&u32::MAX.to_ne_bytes());
+    // idiag_states: every state but TCP_BOUND_INACTIVE (13): since Linux 6.7 that bit adds
+    // sockets that are only bound, which /proc never lists and which are no connection.
+    bytes[body + 4..body + 8].copy_from_slice(&(!(1u32 << 13)).to_ne_bytes());
     bytes
 }
 
@@ -202,12 +208,20 @@ fn parse_messages(
             continue;
         }
         match kind {
+            // A dump that failed part-way says so in its DONE: it is not complete.
+            NLMSG_DONE if i32::from_ne_bytes(array_at(body, 0)) < 0 => {
+                let errno = i32::from_ne_bytes(array_at(body, 0));
+                return Err(DiagError(format!(
+                    "sock_diag dump cut short: {}",
+                    std::io::Error::from_raw_os_error(errno.wrapping_neg())
+                )));
+            }
             NLMSG_DONE => return Ok(Parsed::Done),
             NLMSG_ERROR => {
                 let errno = i32::from_ne_bytes(array_at(body, 0));
                 return Err(DiagError(format!(
                     "sock_diag: {}",
-                    std::io::Error::from_raw_os_error(-errno)
+                    std::io::Error::from_raw_os_error(errno.wrapping_neg())
                 )));
             }
             SOCK_DIAG_BY_FAMILY => {

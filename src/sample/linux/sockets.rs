@@ -35,6 +35,8 @@ pub struct SocketReaders {
     pub destroy: Option<Result<DestroyFeed, String>>,
     /// Closed connections pinned on their processes.
     pub closed: ClosedTracker,
+    /// Closed sockets that were still in the last dump: taken at the next pass.
+    pub deferred_closed: Vec<SocketEntry>,
     /// Data totals (sent, received) of each live process's connections that closed while we
     /// watched, by process (pid and start: a reused pid starts over).
     pub closed_totals: HashMap<ProcessKey, (u64, u64)>,
@@ -188,6 +190,8 @@ pub fn read_sockets(
     readers
         .closed
         .remember_owners(&tables.entries, pass.ownership);
+    let alive: rustc_hash::FxHashSet<u32> = readings.iter().map(|r| r.key.pid).collect();
+    readers.closed.keep_processes(&alive);
     let closed_totals = accumulate_closed_totals(readings, &closed_bytes, readers);
     let recently_closed = readings
         .iter()
@@ -235,13 +239,31 @@ fn closed_since_last_pass(
     collection: &mut Collection,
 ) -> ClosedBytes {
     let feed = readers.destroy.get_or_insert_with(DestroyFeed::start);
-    let (closed, dropped) = match feed {
+    let (mut closed, dropped) = match feed {
         Ok(feed) => feed.take(),
         Err(reason) => {
             collection.closed_connections_unavailable = Some(reason.clone());
             return ClosedBytes::default();
         }
     };
+    // A socket in this pass's dump that closed since is counted there up to the dump: its
+    // end waits for the next pass, whose last counters and owners are this pass's, so no byte
+    // counts twice.
+    closed.append(&mut readers.deferred_closed);
+    let dumped: rustc_hash::FxHashSet<u64> = entries
+        .iter()
+        .filter_map(|e| e.counters)
+        .filter(|c| c.bytes_acked.is_some())
+        .map(|c| c.cookie)
+        .collect();
+    let (later, now): (Vec<SocketEntry>, Vec<SocketEntry>) = closed
+        .into_iter()
+        .partition(|e| e.counters.is_some_and(|c| dumped.contains(&c.cookie)));
+    readers.deferred_closed = later;
+    let closed = now;
+    // Notifications reach only the sampler's own namespace, and so must the listeners they
+    // are matched against.
+    let own = own_netns();
     if dropped > 0 {
         collection.warnings.push(format!(
             "{dropped} notifications of closed connections lost (too many at once)"
@@ -250,6 +272,7 @@ fn closed_since_last_pass(
     let listeners: Vec<ListenerOwners> = entries
         .iter()
         .filter(|e| e.proto == Proto::Tcp && e.state == SocketState::Listen && e.inode != 0)
+        .filter(|e| own.is_some() && e.netns == own)
         .map(|e| ListenerOwners {
             local: e.local,
             owners: ownership.owners(e.inode).to_vec(),
