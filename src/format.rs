@@ -3,6 +3,24 @@
 
 use crate::model::{Process, Proto};
 
+/// A byte count, or `-` when it could not be measured (never a made-up 0).
+pub fn bytes_or_dash(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "-".to_owned(), human_bytes)
+}
+
+/// A rate in bytes per second without a unit suffix (`1.2M`, for a column titled `/s`), or `-`.
+pub fn rate_or_dash(per_sec: Option<f64>) -> String {
+    bytes_or_dash(per_sec.map(|r| r.max(0.0).round() as u64))
+}
+
+/// A rate with its unit (`1.2M/s`), or `-`.
+pub fn rate_per_sec(per_sec: Option<f64>) -> String {
+    per_sec.map_or_else(
+        || "-".to_owned(),
+        |r| format!("{}/s", rate_or_dash(Some(r))),
+    )
+}
+
 /// Bytes in the binary units top uses: `812K`, `14.2M`, `3.1G`.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];

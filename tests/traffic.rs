@@ -257,6 +257,19 @@ while True:
     c.close()
 "#;
 
+/// The closed connection of `process` whose local port is `port`.
+fn closed_on<'p>(
+    process: &'p wiretop::model::Process,
+    port: u16,
+    what: &str,
+) -> &'p wiretop::model::ClosedConnection {
+    process
+        .recently_closed
+        .iter()
+        .find(|c| c.local_port == port)
+        .unwrap_or_else(|| panic!("{what}: {:?}", process.recently_closed))
+}
+
 #[test]
 fn connections_that_live_between_two_samples_are_kept_on_the_listener_process() {
     if !common::not_run::runs_as_root(
@@ -295,16 +308,7 @@ fn connections_that_live_between_two_samples_are_kept_on_the_listener_process() 
     let snapshot = sampler.sample().unwrap();
 
     let node_row = common::process(&snapshot, node.pid());
-    let served = node_row
-        .recently_closed
-        .iter()
-        .find(|c| c.local_port == node_port)
-        .unwrap_or_else(|| {
-            panic!(
-                "curl's connection on node's row: {:?}",
-                node_row.recently_closed
-            )
-        });
+    let served = closed_on(node_row, node_port, "curl's connection on node's row");
     assert_eq!(served.role, wiretop::model::Role::Server);
     assert_eq!(served.attributed_by, "listener");
     assert!(
@@ -312,16 +316,7 @@ fn connections_that_live_between_two_samples_are_kept_on_the_listener_process() 
         "node sent the body: {served:?}"
     );
     let sink_row = common::process(&snapshot, sink.pid());
-    let received = sink_row
-        .recently_closed
-        .iter()
-        .find(|c| c.local_port == sink_port)
-        .unwrap_or_else(|| {
-            panic!(
-                "the 1 MB client on the sink's row: {:?}",
-                sink_row.recently_closed
-            )
-        });
+    let received = closed_on(sink_row, sink_port, "the 1 MB client on the sink's row");
     assert_eq!(received.bytes_received, Some(1_000_000));
     assert!(
         sink_row.net_recv_bytes_per_sec.is_some_and(|r| r > 0.0),

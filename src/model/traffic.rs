@@ -124,58 +124,40 @@ pub struct ClosedConnection {
     pub attributed_by: String,
 }
 
-/// A process's send and receive rates: the sum over its TCP connections that have a rate.
-/// A process with no TCP connection sends nothing (0); one whose connections all lack
-/// counters (namespaces read from /proc) has no figure (None). A connection first seen this
-/// pass has no rate yet and adds nothing.
-pub fn net_rates(connections: &[Connection]) -> (Option<f64>, Option<f64>) {
-    let mut tcp = connections
-        .iter()
-        .filter(|c| c.proto == Proto::Tcp)
-        .peekable();
-    if tcp.peek().is_none() {
-        return (Some(0.0), Some(0.0));
+/// Sums `figures` (send, receive) over a process's TCP connections: 0 with no TCP connection
+/// (it sends nothing), None when every one of them lacks counters (namespaces read from /proc),
+/// a missing figure adding nothing otherwise.
+fn sum_over_tcp<T: Default + std::ops::Add<Output = T>>(
+    connections: &[Connection],
+    figures: impl Fn(&Traffic) -> (Option<T>, Option<T>),
+) -> (Option<T>, Option<T>) {
+    let mut counted = None;
+    let (mut send, mut recv) = (T::default(), T::default());
+    for c in connections.iter().filter(|c| c.proto == Proto::Tcp) {
+        let measured = c.traffic.traffic_unavailable != Some(TrafficGap::NamespaceNotEntered);
+        counted = Some(counted.unwrap_or(false) || measured);
+        let (s, r) = figures(&c.traffic);
+        send = send + s.unwrap_or_default();
+        recv = recv + r.unwrap_or_default();
     }
-    let mut counted = false;
-    let (mut send, mut recv) = (0.0, 0.0);
-    for c in tcp {
-        if c.traffic.traffic_unavailable != Some(TrafficGap::NamespaceNotEntered) {
-            counted = true;
-        }
-        send += c.traffic.send_bytes_per_sec.unwrap_or(0.0);
-        recv += c.traffic.recv_bytes_per_sec.unwrap_or(0.0);
-    }
-    if counted {
-        (Some(send), Some(recv))
-    } else {
-        (None, None)
+    match counted {
+        Some(false) => (None, None),
+        _ => (Some(send), Some(recv)),
     }
 }
 
+/// A process's send and receive rates: the sum over its TCP connections that have a rate (a
+/// connection first seen this pass has none yet and adds nothing); see [`sum_over_tcp`].
+pub fn net_rates(connections: &[Connection]) -> (Option<f64>, Option<f64>) {
+    sum_over_tcp(connections, |t| {
+        (t.send_bytes_per_sec, t.recv_bytes_per_sec)
+    })
+}
+
 /// A process's byte totals (sent, received) over its open TCP connections, on the same terms
-/// as [`net_rates`]: 0 with no TCP, None when none of its connections has counters.
+/// as [`net_rates`].
 pub fn net_totals(connections: &[Connection]) -> (Option<u64>, Option<u64>) {
-    let mut tcp = connections
-        .iter()
-        .filter(|c| c.proto == Proto::Tcp)
-        .peekable();
-    if tcp.peek().is_none() {
-        return (Some(0), Some(0));
-    }
-    let mut counted = false;
-    let (mut sent, mut received) = (0u64, 0u64);
-    for c in tcp {
-        if c.traffic.traffic_unavailable != Some(TrafficGap::NamespaceNotEntered) {
-            counted = true;
-        }
-        sent = sent.saturating_add(c.traffic.bytes_sent.unwrap_or(0));
-        received = received.saturating_add(c.traffic.bytes_received.unwrap_or(0));
-    }
-    if counted {
-        (Some(sent), Some(received))
-    } else {
-        (None, None)
-    }
+    sum_over_tcp(connections, |t| (t.bytes_sent, t.bytes_received))
 }
 
 #[cfg(test)]

@@ -140,7 +140,17 @@ impl ClosedTracker {
         self.owners = owners;
     }
 
+    /// Every process's recently closed connections, oldest first (the processes with none
+    /// are not in it).
+    pub fn all_recent(&self) -> FxHashMap<u32, Vec<ClosedConnection>> {
+        self.recent
+            .iter()
+            .map(|(pid, list)| (*pid, list.iter().cloned().collect()))
+            .collect()
+    }
+
     /// The recently closed connections of `pid`, oldest first.
+    #[cfg(test)]
     pub fn recent_of(&self, pid: u32) -> Vec<ClosedConnection> {
         self.recent
             .get(&pid)
@@ -155,7 +165,7 @@ impl ClosedTracker {
     }
 
     /// Forgets what closed longer ago than [`KEEP_MS`].
-    fn prune(&mut self, now_ms: u64) {
+    pub fn prune(&mut self, now_ms: u64) {
         for list in self.recent.values_mut() {
             while list
                 .front()

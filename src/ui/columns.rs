@@ -199,10 +199,7 @@ fn rate(value: Option<f64>) -> f64 {
 
 /// `1.2M` for 1.2 MiB per second; `-` when it cannot be measured, never a made-up 0.
 pub fn rate_cell(value: Option<f64>) -> String {
-    value.map_or_else(
-        || "-".to_owned(),
-        |v| human_bytes(v.max(0.0).round() as u64),
-    )
+    crate::format::rate_or_dash(value)
 }
 
 fn user(p: &Process) -> String {

@@ -229,7 +229,7 @@ fn detail_lines<'a>(
 /// that closed between samples.
 fn closed_text(c: &ClosedConnection) -> String {
     let arrow = if c.role == Role::Server { "<-" } else { "->" };
-    let bytes = |b: Option<u64>| b.map_or_else(|| "-".to_owned(), crate::format::human_bytes);
+    let bytes = crate::format::bytes_or_dash;
     let mut text = format!(
         "tcp {} {arrow} {}  sent {} received {}",
         crate::format::endpoint(c.local_addr, c.local_port),

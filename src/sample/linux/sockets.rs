@@ -193,11 +193,7 @@ pub fn read_sockets(
     let alive: rustc_hash::FxHashSet<u32> = readings.iter().map(|r| r.key.pid).collect();
     readers.closed.keep_processes(&alive);
     let closed_totals = accumulate_closed_totals(readings, &closed_bytes, readers);
-    let recently_closed = readings
-        .iter()
-        .map(|r| (r.key.pid, readers.closed.recent_of(r.key.pid)))
-        .filter(|(_, list)| !list.is_empty())
-        .collect();
+    let recently_closed = readers.closed.all_recent();
     collection.phases.peers_ms = ms_since(phase_start);
     let namespace_network = namespace_interfaces(&members, own_netns, &mut readers.interfaces);
     PassSockets {
@@ -246,10 +242,21 @@ fn closed_since_last_pass(
             return ClosedBytes::default();
         }
     };
+    if dropped > 0 {
+        collection.warnings.push(format!(
+            "{dropped} notifications of closed connections lost (too many at once)"
+        ));
+    }
     // A socket in this pass's dump that closed since is counted there up to the dump: its
     // end waits for the next pass, whose last counters and owners are this pass's, so no byte
     // counts twice.
     closed.append(&mut readers.deferred_closed);
+    if closed.is_empty() {
+        // The common tick: nothing closed, so no set of this dump's cookies to build; what
+        // closed a minute ago still goes.
+        readers.closed.prune(crate::time::now_ms());
+        return ClosedBytes::default();
+    }
     let dumped: rustc_hash::FxHashSet<u64> = entries
         .iter()
         .filter_map(|e| e.counters)
@@ -264,11 +271,6 @@ fn closed_since_last_pass(
     // Notifications reach only the sampler's own namespace, and so must the listeners they
     // are matched against.
     let own = own_netns();
-    if dropped > 0 {
-        collection.warnings.push(format!(
-            "{dropped} notifications of closed connections lost (too many at once)"
-        ));
-    }
     let listeners: Vec<ListenerOwners> = entries
         .iter()
         .filter(|e| e.proto == Proto::Tcp && e.state == SocketState::Listen && e.inode != 0)

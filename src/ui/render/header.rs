@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use crate::escape::for_terminal;
-use crate::format::{human_bytes, uptime};
+use crate::format::{human_bytes, rate_per_sec, uptime};
 use crate::model::Snapshot;
 use crate::ui::app::App;
 use crate::ui::theme::Theme;
@@ -81,16 +81,10 @@ fn counts(s: &Snapshot) -> String {
 /// network meters; `-` until a second reading gives a rate.
 fn network(s: &Snapshot) -> Option<String> {
     let n = s.host.network?;
-    let rate = |r: Option<f64>| {
-        r.map_or_else(
-            || "-".to_owned(),
-            |r| format!("{}/s", human_bytes(r.max(0.0).round() as u64)),
-        )
-    };
     Some(format!(
         "net rx {} tx {}",
-        rate(n.rx_bytes_per_sec),
-        rate(n.tx_bytes_per_sec)
+        rate_per_sec(n.rx_bytes_per_sec),
+        rate_per_sec(n.tx_bytes_per_sec)
     ))
 }
 

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
 use crate::escape::for_terminal;
-use crate::format::{endpoint, human_bytes, proto};
+use crate::format::{bytes_or_dash, endpoint, proto, rate_per_sec};
 use crate::model::{Connection, Direction, Listening, Role, Traffic, TrafficGap};
 use crate::ui::app::App;
 use crate::ui::columns::Column;
@@ -264,19 +264,12 @@ pub(super) fn traffic_text(t: &Traffic) -> String {
         Some(TrafficGap::NotReported) => return String::new(),
         Some(TrafficGap::FirstSeen) | None => {}
     }
-    let rate = |r: Option<f64>| {
-        r.map_or_else(
-            || "-".to_owned(),
-            |r| format!("{}/s", human_bytes(r.max(0.0).round() as u64)),
-        )
-    };
-    let total = |b: Option<u64>| b.map_or_else(|| "-".to_owned(), human_bytes);
     let mut text = format!(
         "tx {} rx {} ({}/{}) ",
-        rate(t.send_bytes_per_sec),
-        rate(t.recv_bytes_per_sec),
-        total(t.bytes_sent),
-        total(t.bytes_received),
+        rate_per_sec(t.send_bytes_per_sec),
+        rate_per_sec(t.recv_bytes_per_sec),
+        bytes_or_dash(t.bytes_sent),
+        bytes_or_dash(t.bytes_received),
     );
     if let Some(rtt) = t.rtt_ms {
         text.push_str(&format!("rtt {rtt:.1}ms "));
