@@ -42,6 +42,8 @@ use wiretop::uplink::encode::remote_write::RemoteWriteEncoder;
 
 /// The uplink's default `max_batch_records`.
 const MAX_RECORDS_PER_BATCH: usize = 500;
+/// The uplink's default `max_conversations`.
+const MAX_CONVERSATIONS: usize = 1000;
 /// A request body above this size is pointed out: receivers commonly cap what they accept.
 const LARGE_REQUEST_BYTES: usize = 4 << 20;
 /// Encode + body CPU above this share of the default 2 s sampling interval is pointed out.
@@ -342,9 +344,8 @@ fn encode(protocol: Protocol, snapshot: &Snapshot) -> Vec<Batch> {
     match protocol {
         Protocol::Otlp => OtlpEncoder::new(Temporality::Cumulative, MAX_RECORDS_PER_BATCH)
             .encode_snapshot(snapshot),
-        Protocol::RemoteWrite => {
-            RemoteWriteEncoder::new(MAX_RECORDS_PER_BATCH).encode_snapshot(snapshot)
-        }
+        Protocol::RemoteWrite => RemoteWriteEncoder::new(MAX_RECORDS_PER_BATCH, MAX_CONVERSATIONS)
+            .encode_snapshot(snapshot),
         Protocol::Ndjson => vec![ndjson::encode_snapshot(snapshot)],
     }
 }

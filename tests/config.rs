@@ -397,3 +397,32 @@ fn a_configuration_just_under_the_size_limit_with_every_list_full_loads() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains(&format!("team:t{}", i - 1)));
 }
+
+#[test]
+fn max_conversations_is_checked_and_shown_with_its_source() {
+    let scratch = Scratch::new("conversations");
+    let var = "WIRETOP_UPLINK_MAX_CONVERSATIONS";
+    let (code, stdout, stderr) = wiretop(&scratch, &["config", "check"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // `key:   value   # source`, aligned in columns.
+    let value = |line: &str| line.split_whitespace().nth(1).map(str::to_owned);
+    let line = check_line(&stdout, "uplink.max_conversations");
+    assert_eq!(value(&line).as_deref(), Some("1000"), "{line}");
+    assert!(line.contains("# default"), "{line}");
+    // 0 turns the per-connection series off: a valid choice, not a mistake.
+    let (code, stdout, stderr) = wiretop(&scratch, &["config", "check"], &[(var, "0")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let line = check_line(&stdout, "uplink.max_conversations");
+    assert_eq!(value(&line).as_deref(), Some("0"), "{line}");
+    assert!(line.contains(&format!("environment {var}")), "{line}");
+    for bad in ["100001", "-1", "many"] {
+        let (code, stdout, stderr) = wiretop(&scratch, &["config", "check"], &[(var, bad)]);
+        assert_eq!(code, Some(2), "{bad}: {stdout}");
+        assert!(
+            stderr.contains(&format!(
+                "environment variable {var}: uplink.max_conversations: "
+            )) && stderr.contains("expected a whole number of conversations"),
+            "{bad}: {stderr}"
+        );
+    }
+}

@@ -19,7 +19,11 @@
 //! - Prometheus remote write 1.0 into Debian 12's `prometheus` (installed by `.ci/setup`), run
 //!   with `--web.enable-remote-write-receiver`: `wiretop_process_resident_memory_bytes` with
 //!   labels `pid`, `process_name`, `command_line`, `owner`, `host`, `instance`, `job` and one
-//!   per tag (`env`, `service`), read back with an instant query.
+//!   per tag (`env`, `service`), read back with an instant query. Beside node, a python server
+//!   has sent a python client exactly 1 MiB over loopback: `wiretop_connection_bytes_total`
+//!   holds that volume, in every sample, for the server's conversation (`role="server"`, its
+//!   `local_port`, the client's `remote_address`) and the client's (`role="client"`,
+//!   `remote_address`, `remote_port`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
 mod common;
@@ -41,6 +45,9 @@ const SHIP_FOR: Duration = Duration::from_secs(4);
 /// How much longer it may run for the receiver to hold two samples of node: on a loaded
 /// machine the debug build's first snapshots can take seconds.
 const SHIP_AT_MOST: Duration = Duration::from_secs(30);
+
+/// Bytes the loopback transfer beside node moves, from its server to its client.
+const TRANSFER_BYTES: u64 = 1 << 20;
 
 /// A directory of its own under the system's temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -517,15 +524,25 @@ fn remote_write_into_prometheus_names_node_by_pid_command_line_and_tags() {
         command
     });
     let app = NodeApp::start(&dir);
+    let transfer = common::LoopbackTransfer::run(TRANSFER_BYTES);
 
     let base = format!("http://127.0.0.1:{port}");
     let pid = app.pid();
     let selector = format!(r#"wiretop_process_resident_memory_bytes{{pid="{pid}"}}"#);
+    let (server, client) = (transfer.server.pid(), transfer.client.pid());
+    let server_sent =
+        format!(r#"wiretop_connection_bytes_total{{pid="{server}",direction="transmit"}}"#);
+    let client_received =
+        format!(r#"wiretop_connection_bytes_total{{pid="{client}",direction="receive"}}"#);
     let ship_log = ship(
         &dir,
         "remote_write",
         &format!("{base}/api/v1/write"),
-        || prometheus_count(&base, &selector) >= 2.0,
+        || {
+            [&selector, &server_sent, &client_received]
+                .iter()
+                .all(|s| prometheus_count(&base, s) >= 2.0)
+        },
     );
 
     let sample = poll(Duration::from_secs(20), || {
@@ -581,5 +598,56 @@ fn remote_write_into_prometheus_names_node_by_pid_command_line_and_tags() {
     assert!(
         count >= 2.0,
         "one sample per interval, several intervals: {count}\n{context}"
+    );
+
+    // The transfer, per conversation: both ends' totals are the volume, to the byte, in every
+    // sample (the transfer ended before wiretop started; a counter of it never moves).
+    let port = transfer.port.to_string();
+    for (selector, role, naming_label) in [
+        (&server_sent, "server", ("local_port", &port)),
+        (&client_received, "client", ("remote_port", &port)),
+    ] {
+        let sample = prometheus_query(&base, selector).unwrap_or_else(|| {
+            panic!(
+                "Prometheus holds no {selector}\n--- wiretop ship ---\n{ship_log}\n{}",
+                receiver.log_tail()
+            )
+        });
+        let found = labels(&sample["metric"]);
+        let context = format!("sample {sample}\n--- wiretop ship ---\n{ship_log}");
+        assert_eq!(
+            found.get("role").map(String::as_str),
+            Some(role),
+            "{context}"
+        );
+        assert_eq!(found.get(naming_label.0), Some(naming_label.1), "{context}");
+        assert_eq!(
+            found.get("remote_address").map(String::as_str),
+            Some("127.0.0.1"),
+            "{context}"
+        );
+        assert_eq!(
+            found.get("process_name").map(String::as_str),
+            Some("python3"),
+            "{context}"
+        );
+        assert_eq!(
+            found.get("env").map(String::as_str),
+            Some("e2e"),
+            "{context}"
+        );
+        for over_time in ["min_over_time", "max_over_time"] {
+            let query = format!("{over_time}({selector}[5m])");
+            let value = prometheus_query(&base, &query)
+                .and_then(|s| s["value"][1].as_str().and_then(|v| v.parse::<f64>().ok()));
+            assert_eq!(value, Some(TRANSFER_BYTES as f64), "{query}: {context}");
+        }
+    }
+    // The ephemeral port names nothing: one series per conversation, not per port.
+    let client_port = transfer.client_port.to_string();
+    let by_port = format!(r#"wiretop_connection_bytes_total{{remote_port="{client_port}"}}"#);
+    assert!(
+        prometheus_query(&base, &by_port).is_none(),
+        "no series is named by the client's ephemeral port"
     );
 }

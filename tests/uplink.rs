@@ -9,6 +9,7 @@ mod common;
 #[path = "common/receiver.rs"]
 mod receiver;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -1026,4 +1027,193 @@ fn an_endless_remote_document_is_cut_off_at_the_cap() {
         "{sent_mib} MiB were sent before wiretop hung up: it kept reading"
     );
     assert!(peak_kib < 100 * 1024, "ship peaked at {peak_kib} KiB");
+}
+
+/// Bytes the per-connection tests move over loopback.
+const TRANSFER_BYTES: u64 = 1 << 20;
+
+/// Snapshots of this host until the transfer's server end has every byte acknowledged and both
+/// ends have rates (a second sighting): the one where that is so.
+fn settled_snapshot(transfer: &common::LoopbackTransfer) -> Arc<Snapshot> {
+    let mut sampler = Sampler::new(SamplerSettings::default());
+    sampler.prime().unwrap();
+    for _ in 0..50 {
+        let snapshot = sampler.sample().unwrap();
+        let end = |pid: u32, remote_port: u16| {
+            let process = snapshot.process(pid)?;
+            let c = process
+                .connections
+                .iter()
+                .find(|c| c.remote_port == remote_port)?;
+            Some(c.traffic)
+        };
+        let server = end(transfer.server.pid(), transfer.client_port);
+        let client = end(transfer.client.pid(), transfer.port);
+        if let (Some(server), Some(client)) = (server, client) {
+            if server.bytes_sent == Some(transfer.volume)
+                && server.send_bytes_per_sec.is_some()
+                && client.recv_bytes_per_sec.is_some()
+            {
+                return Arc::new(snapshot);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the transfer's ends never showed every byte acknowledged with rates");
+}
+
+/// Every series of the remote-write requests received, as label maps with their value.
+fn remote_write_series(requests: &[Request]) -> Vec<(BTreeMap<String, String>, f64)> {
+    use wiretop::uplink::encode::remote_write::WriteRequest;
+    requests
+        .iter()
+        .flat_map(|r| {
+            assert_eq!(r.header("content-encoding"), Some("snappy"));
+            let raw = snap::raw::Decoder::new()
+                .decompress_vec(&r.body)
+                .expect("snappy body");
+            WriteRequest::decode(raw.as_slice())
+                .expect("a WriteRequest")
+                .timeseries
+        })
+        .map(|s| {
+            let labels = s.labels.into_iter().map(|l| (l.name, l.value)).collect();
+            (labels, s.samples[0].value)
+        })
+        .collect()
+}
+
+#[test]
+fn a_loopback_transfer_arrives_as_per_connection_series_to_the_byte() {
+    let transfer = common::LoopbackTransfer::run(TRANSFER_BYTES);
+    let snapshot = settled_snapshot(&transfer);
+    let receiver = Receiver::start(|_, _| Reply::ok());
+    let mut cfg = config(&format!("{}/api/v1/write", receiver.url()));
+    cfg.uplink.protocol = wiretop::config::Protocol::RemoteWrite;
+    let rt = runtime();
+    let status = rt.block_on(async {
+        let uplink = Uplink::start(fast(&cfg));
+        uplink.submit(snapshot);
+        wait_status(&uplink, "delivery", |s| {
+            s.queued == 0 && s.counters.sent >= 1
+        });
+        uplink.shutdown(Duration::from_secs(5)).await
+    });
+    assert_books_balance(&status);
+    let series = remote_write_series(&receiver.requests());
+    let (server, client) = (transfer.server.pid(), transfer.client.pid());
+    let port = transfer.port.to_string();
+
+    // One value per (name, pid, direction) among the per-connection series, with its labels.
+    let one = |name: &str, pid: u32, direction: Option<&str>| {
+        let found: Vec<&(BTreeMap<String, String>, f64)> = series
+            .iter()
+            .filter(|(l, _)| {
+                l["__name__"] == name
+                    && l.get("pid") == Some(&pid.to_string())
+                    && l.get("direction").map(String::as_str) == direction
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{name} of pid {pid} {direction:?}: {found:?}"
+        );
+        found[0].clone()
+    };
+    let bytes = "wiretop_connection_bytes_total";
+    // The server: its port and the client's address name the conversation, not the client's
+    // ephemeral port.
+    let (labels, sent) = one(bytes, server, Some("transmit"));
+    assert_eq!(sent, TRANSFER_BYTES as f64, "{labels:?}");
+    assert_eq!(labels["role"], "server");
+    assert_eq!(labels["local_port"], port);
+    assert_eq!(labels["remote_address"], "127.0.0.1");
+    assert!(!labels.contains_key("remote_port"), "{labels:?}");
+    assert!(!labels.contains_key("command_line"), "{labels:?}");
+    assert_eq!(one(bytes, server, Some("receive")).1, 0.0);
+    // The client: the service it talks to.
+    let (labels, received) = one(bytes, client, Some("receive"));
+    assert_eq!(received, TRANSFER_BYTES as f64, "{labels:?}");
+    assert_eq!(labels["role"], "client");
+    assert_eq!(labels["remote_port"], port);
+    assert_eq!(labels["remote_address"], "127.0.0.1");
+    assert!(!labels.contains_key("local_port"), "{labels:?}");
+    assert_eq!(one(bytes, client, Some("transmit")).1, 0.0);
+    // Idle since: measured rates of 0, a loopback rtt well under a second, no retransmits.
+    let rate = "wiretop_connection_bytes_per_second";
+    assert_eq!(one(rate, client, Some("receive")).1, 0.0);
+    let rtt = one("wiretop_connection_rtt_seconds", client, None).1;
+    assert!(rtt > 0.0 && rtt < 1.0, "rtt {rtt} s");
+    assert_eq!(
+        one("wiretop_connection_retransmits_total", server, None).1,
+        0.0
+    );
+    let dropped = series
+        .iter()
+        .filter(|(l, _)| l["__name__"] == "wiretop_connection_conversations_dropped")
+        .count();
+    assert_eq!(
+        dropped, 1,
+        "one count of conversations left out per snapshot"
+    );
+}
+
+#[test]
+fn a_loopback_transfer_shows_in_the_connection_logs_with_every_figure() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    let transfer = common::LoopbackTransfer::run(TRANSFER_BYTES);
+    let snapshot = settled_snapshot(&transfer);
+    let receiver = Receiver::start(|_, _| Reply::ok());
+    let cfg = config(&receiver.url());
+    let rt = runtime();
+    let status = rt.block_on(async {
+        let uplink = Uplink::start(fast(&cfg));
+        uplink.submit(snapshot);
+        wait_status(&uplink, "delivery", |s| {
+            s.queued == 0 && s.counters.sent >= 2
+        });
+        uplink.shutdown(Duration::from_secs(5)).await
+    });
+    assert_books_balance(&status);
+    let server = i64::from(transfer.server.pid());
+    let client_port = i64::from(transfer.client_port);
+    let record = receiver
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/logs")
+        .filter_map(|r| ExportLogsServiceRequest::decode(&r.decoded_body()[..]).ok())
+        .flat_map(|l| l.resource_logs)
+        .flat_map(|rl| rl.scope_logs)
+        .flat_map(|sl| sl.log_records)
+        .find(|record| {
+            let a = &record.attributes;
+            matches!(attr(a, "process.pid"), Some(Value::IntValue(p)) if *p == server)
+                && matches!(attr(a, "network.peer.port"), Some(Value::IntValue(p)) if *p == client_port)
+        })
+        .expect("the server's end of the transfer has a connection record");
+    let a = &record.attributes;
+    let int = |key: &str| match attr(a, key) {
+        Some(Value::IntValue(v)) => *v,
+        other => panic!("{key}: {other:?}"),
+    };
+    let double = |key: &str| match attr(a, key) {
+        Some(Value::DoubleValue(v)) => *v,
+        other => panic!("{key}: {other:?}"),
+    };
+    assert_eq!(int("wiretop.connection.bytes_sent"), TRANSFER_BYTES as i64);
+    assert_eq!(int("wiretop.connection.bytes_received"), 0);
+    assert_eq!(int("wiretop.connection.retransmits"), 0);
+    assert_eq!(int("wiretop.connection.retransmits_last_interval"), 0);
+    // All sent, all read: both queues empty.
+    assert_eq!(int("wiretop.connection.send_queue_bytes"), 0);
+    assert_eq!(int("wiretop.connection.recv_queue_bytes"), 0);
+    // Idle since the transfer, a moment ago.
+    let idle = int("wiretop.connection.idle_ms");
+    assert!((0..60_000).contains(&idle), "idle {idle} ms");
+    assert!(double("wiretop.connection.send_bytes_per_sec") >= 0.0);
+    assert_eq!(double("wiretop.connection.recv_bytes_per_sec"), 0.0);
+    assert!(double("wiretop.connection.rtt_ms") > 0.0);
+    assert!(double("wiretop.connection.rttvar_ms") >= 0.0);
+    assert!(attr(a, "wiretop.connection.traffic_unavailable").is_none());
 }

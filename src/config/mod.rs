@@ -28,8 +28,8 @@ pub use layers::{leaf_paths, load, Effective, LoadOptions, Source};
 pub use nesting::{check, check_depth, deepest_nesting, Refusal, TooDeep, MAX_DEPTH};
 pub use url_secrets::{is_secret_name, mask_url, url_has_credentials};
 pub use value::{
-    parse_duration, parse_interval, parse_size, Interval, Pattern, PerMinute, Secret,
-    SensitiveWord, Size, Tag, ThemeName, Timeout, MAX_LIST_ENTRIES,
+    parse_duration, parse_interval, parse_size, ConversationLimit, Interval, Pattern, PerMinute,
+    Secret, SensitiveWord, Size, Tag, ThemeName, Timeout, MAX_CONVERSATIONS, MAX_LIST_ENTRIES,
 };
 
 /// Everything wiretop can be told.
@@ -104,6 +104,9 @@ pub struct Uplink {
     pub queue_max_bytes: Size,
     /// Client-side size cap: at most this many resources (or series) per request.
     pub max_batch_records: u32,
+    /// Remote write: per-connection series for at most this many conversations per snapshot,
+    /// the busiest.
+    pub max_conversations: ConversationLimit,
     pub shutdown_timeout: Timeout,
     /// Polled for settings when `process_agent.remote_config.enabled`.
     pub remote_config_url: Option<String>,
@@ -168,6 +171,7 @@ impl Default for Uplink {
             queue_max_batches: 100,
             queue_max_bytes: Size(16 * 1024 * 1024),
             max_batch_records: 500,
+            max_conversations: ConversationLimit(1000),
             shutdown_timeout: Timeout(Duration::from_secs(5)),
             remote_config_url: None,
         }

@@ -184,6 +184,32 @@ impl<'de> Deserialize<'de> for PerMinute {
     }
 }
 
+/// The most conversations `uplink.max_conversations` may allow. Each conversation is up to
+/// seven series in every snapshot: past this a single snapshot would be close to a million
+/// series, more than a receiver should be asked to index from one host, so a larger number is
+/// taken for a typo.
+pub const MAX_CONVERSATIONS: u32 = 100_000;
+
+/// Remote write: how many conversations' per-connection series a snapshot carries at most, the
+/// busiest kept; 0 sends none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationLimit(pub u32);
+
+impl<'de> Deserialize<'de> for ConversationLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = i64::deserialize(d).map_err(|_| {
+            de::Error::custom("expected a whole number of conversations, such as 1000")
+        })?;
+        match u32::try_from(value) {
+            Ok(n) if n <= MAX_CONVERSATIONS => Ok(ConversationLimit(n)),
+            _ => Err(de::Error::invalid_value(
+                Unexpected::Signed(value),
+                &"a whole number of conversations from 0 to 100000",
+            )),
+        }
+    }
+}
+
 /// The most entries `exclude_patterns` and `custom_sensitive_words` may hold. Each entry is
 /// compiled when read and tried against every command line on every sample: a thousand is far
 /// past any real use, and keeps a configuration of any size that is accepted quick to read.

@@ -72,6 +72,7 @@ impl Uplink {
                 // scaled so a request holds roughly max_batch_records processes, not 40.
                 SnapshotEncoder::RemoteWrite(RemoteWriteEncoder::new(
                     max_records.saturating_mul(SERIES_PER_PROCESS),
+                    usize::try_from(up.max_conversations.0).unwrap_or(usize::MAX),
                 )),
             ),
             Protocol::Otlp => {

@@ -154,6 +154,67 @@ print(s.getsockname()[1], pid, flush=True)
 time.sleep(3600)
 "#;
 
+/// Server of a loopback transfer: binds 127.0.0.1:0, prints its port, accepts one connection,
+/// sends it exactly `volume` (argv[1]) bytes, prints `sent`, and holds the connection open.
+pub const SENDING_SERVER: &str = r#"
+import socket, sys, time
+volume = int(sys.argv[1])
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+print(l.getsockname()[1], flush=True)
+c, _ = l.accept()
+c.sendall(b"x" * volume)
+print("sent", flush=True)
+time.sleep(3600)
+"#;
+
+/// Client of a loopback transfer: connects to 127.0.0.1:argv[1], prints its own port, reads
+/// argv[2] bytes, prints `received <n>`, and holds the connection open.
+pub const RECEIVING_CLIENT: &str = r#"
+import socket, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(c.getsockname()[1], flush=True)
+volume, got = int(sys.argv[2]), 0
+while got < volume:
+    chunk = c.recv(65536)
+    if not chunk: break
+    got += len(chunk)
+print("received", got, flush=True)
+time.sleep(3600)
+"#;
+
+/// A finished transfer of a known volume from a server to a client over loopback, both ends
+/// still open and idle.
+pub struct LoopbackTransfer {
+    pub server: Child,
+    pub client: Child,
+    /// The server's listening port (the client's remote port).
+    pub port: u16,
+    /// The client's own port.
+    pub client_port: u16,
+    pub volume: u64,
+}
+
+impl LoopbackTransfer {
+    /// Moves `volume` bytes from a new server to a new client and returns once the client has
+    /// read them all.
+    pub fn run(volume: u64) -> LoopbackTransfer {
+        let volume_text = volume.to_string();
+        let mut server = Child::python(SENDING_SERVER, &[&volume_text]);
+        let port: u16 = server.line().parse().expect("server prints its port");
+        let mut client = Child::python(RECEIVING_CLIENT, &[&port.to_string(), &volume_text]);
+        let client_port: u16 = client.line().parse().expect("client prints its port");
+        assert_eq!(server.line(), "sent");
+        assert_eq!(client.line(), format!("received {volume}"));
+        LoopbackTransfer {
+            server,
+            client,
+            port,
+            client_port,
+            volume,
+        }
+    }
+}
+
 /// Starts a TCP server on `host` and returns it with its port.
 pub fn tcp_server(host: &str) -> (Child, u16) {
     let mut server = Child::python(TCP_SERVER, &[host]);

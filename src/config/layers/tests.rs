@@ -42,7 +42,7 @@ fn load_text(name: &str, text: &str) -> (Result<crate::config::Effective, Config
 /// Each bad input: the exact message, with file:line:column and the key path.
 #[test]
 fn bad_inputs_name_file_line_column_key_and_expectation() {
-    let cases: [(&str, &str, &str); 8] = [
+    let cases: [(&str, &str, &str); 9] = [
         (
             "malformed",
             "process_agent:\n  interval: \"2s\n",
@@ -62,6 +62,11 @@ fn bad_inputs_name_file_line_column_key_and_expectation() {
             "negative_rate",
             "process_agent:\n  max_per_minute: -5\n",
             ":2:3: process_agent.max_per_minute: invalid value: integer, expected a whole number of messages per minute from 1 to 4294967295",
+        ),
+        (
+            "too_many_conversations",
+            "uplink:\n  max_conversations: 1000000\n",
+            ":2:3: uplink.max_conversations: invalid value: integer, expected a whole number of conversations from 0 to 100000",
         ),
         (
             "bad_regex",

@@ -108,6 +108,19 @@ fn traffic_attributes(attrs: &mut Vec<KeyValue>, t: &Traffic) {
             "wiretop.connection.retransmits",
             t.retransmits.map(u64::from),
         ),
+        (
+            "wiretop.connection.retransmits_last_interval",
+            t.retransmits_last_interval.map(u64::from),
+        ),
+        (
+            "wiretop.connection.send_queue_bytes",
+            t.send_queue_bytes.map(u64::from),
+        ),
+        (
+            "wiretop.connection.recv_queue_bytes",
+            t.recv_queue_bytes.map(u64::from),
+        ),
+        ("wiretop.connection.idle_ms", t.idle_ms.map(u64::from)),
     ];
     for (key, value) in counts {
         if let Some(value) = value {
@@ -124,6 +137,7 @@ fn traffic_attributes(attrs: &mut Vec<KeyValue>, t: &Traffic) {
             t.recv_bytes_per_sec,
         ),
         ("wiretop.connection.rtt_ms", t.rtt_ms),
+        ("wiretop.connection.rttvar_ms", t.rttvar_ms),
     ];
     attrs.extend(
         figures

@@ -65,13 +65,19 @@ fn number(attrs: &[KeyValue], key: &str) -> Option<f64> {
     }
 }
 
-const TRAFFIC_KEYS: [&str; 6] = [
+/// Every traffic figure of the model's `Traffic`, as a log record names it.
+const TRAFFIC_KEYS: [&str; 11] = [
     "wiretop.connection.bytes_sent",
     "wiretop.connection.bytes_received",
     "wiretop.connection.send_bytes_per_sec",
     "wiretop.connection.recv_bytes_per_sec",
     "wiretop.connection.rtt_ms",
+    "wiretop.connection.rttvar_ms",
     "wiretop.connection.retransmits",
+    "wiretop.connection.retransmits_last_interval",
+    "wiretop.connection.send_queue_bytes",
+    "wiretop.connection.recv_queue_bytes",
+    "wiretop.connection.idle_ms",
 ];
 
 #[test]
@@ -104,6 +110,8 @@ fn connection_logs_carry_measured_traffic_and_leave_the_unmeasured_out() {
     let listen = &records[0].1.attributes;
     assert!(TRAFFIC_KEYS.iter().all(|k| attr(listen, k).is_none()));
 
+    // The fixture's connection: queues, idle time and the last interval's retransmits are
+    // measured zeros, and go out as such.
     let measured = &records[1].1.attributes;
     let expect = [
         ("wiretop.connection.bytes_sent", 20_480.0),
@@ -111,20 +119,37 @@ fn connection_logs_carry_measured_traffic_and_leave_the_unmeasured_out() {
         ("wiretop.connection.send_bytes_per_sec", 2_048.0),
         ("wiretop.connection.recv_bytes_per_sec", 512.0),
         ("wiretop.connection.rtt_ms", 1.5),
+        ("wiretop.connection.rttvar_ms", 0.375),
         ("wiretop.connection.retransmits", 2.0),
+        ("wiretop.connection.retransmits_last_interval", 0.0),
+        ("wiretop.connection.send_queue_bytes", 0.0),
+        ("wiretop.connection.recv_queue_bytes", 0.0),
+        ("wiretop.connection.idle_ms", 0.0),
     ];
+    assert_eq!(expect.len(), TRAFFIC_KEYS.len(), "every figure checked");
     for (key, value) in expect {
         assert_eq!(number(measured, key), Some(value), "{key}");
     }
-    // Counts are integers, rates and times doubles.
-    assert!(matches!(
-        attr(measured, "wiretop.connection.bytes_sent"),
-        Some(Any::IntValue(_))
-    ));
-    assert!(matches!(
-        attr(measured, "wiretop.connection.rtt_ms"),
-        Some(Any::DoubleValue(_))
-    ));
+    // Counts, sizes and milliseconds of idleness are integers; rates and times doubles.
+    let integers = [
+        "wiretop.connection.bytes_sent",
+        "wiretop.connection.retransmits_last_interval",
+        "wiretop.connection.send_queue_bytes",
+        "wiretop.connection.recv_queue_bytes",
+        "wiretop.connection.idle_ms",
+    ];
+    for key in integers {
+        assert!(
+            matches!(attr(measured, key), Some(Any::IntValue(_))),
+            "{key}"
+        );
+    }
+    for key in ["wiretop.connection.rtt_ms", "wiretop.connection.rttvar_ms"] {
+        assert!(
+            matches!(attr(measured, key), Some(Any::DoubleValue(_))),
+            "{key}"
+        );
+    }
     assert_eq!(
         text(measured, "wiretop.connection.traffic_unavailable"),
         None
@@ -146,6 +171,16 @@ fn connection_logs_carry_measured_traffic_and_leave_the_unmeasured_out() {
     assert_eq!(number(fresh, "wiretop.connection.retransmits"), Some(0.0));
     assert_eq!(number(fresh, "wiretop.connection.send_bytes_per_sec"), None);
     assert_eq!(number(fresh, "wiretop.connection.recv_bytes_per_sec"), None);
+    // Nor any other figure this connection did not measure.
+    for key in [
+        "wiretop.connection.rttvar_ms",
+        "wiretop.connection.retransmits_last_interval",
+        "wiretop.connection.send_queue_bytes",
+        "wiretop.connection.recv_queue_bytes",
+        "wiretop.connection.idle_ms",
+    ] {
+        assert_eq!(number(fresh, key), None, "{key}");
+    }
     assert_eq!(
         text(fresh, "wiretop.connection.traffic_unavailable").as_deref(),
         Some("first_seen")
