@@ -4,8 +4,11 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::{process, snapshot, Child, PYTHON, TCP_SERVER};
+use wiretop::model::Role;
+use wiretop::sample::{Sampler, SamplerSettings};
 
 /// A network namespace made for one test, deleted afterwards.
 struct NetNs(String);
@@ -246,5 +249,161 @@ fn connections_in_another_namespace_have_traffic_figures_when_it_can_be_entered(
             .traffic_unavailable
             .contains_key(&netns_of(std::process::id()).to_string()),
         "the host's own namespace needs no privilege"
+    );
+    // Closed connections are not heard there either (entering is refused), and it says why.
+    let closed = &snap.collection.closed_connections_unavailable;
+    assert!(
+        closed
+            .get(&netns.to_string())
+            .is_some_and(|why| why.contains("entering")),
+        "{closed:?}"
+    );
+    // In its own namespace, as the kernel allows: Linux 6 lets any user subscribe; where a
+    // kernel refuses, wiretop must say so.
+    let probe = common::as_nobody(PYTHON)
+        .args(["-c", DESTROY_SUBSCRIPTION_PROBE])
+        .output()
+        .unwrap();
+    let allowed = String::from_utf8_lossy(&probe.stdout).trim() == "subscribed";
+    let own = closed.get(&netns_of(std::process::id()).to_string());
+    assert_eq!(
+        own.is_none(),
+        allowed,
+        "nobody may subscribe: {allowed}; wiretop says {closed:?}"
+    );
+    assert!(
+        own.is_none_or(|why| why.contains("CAP_NET_ADMIN")),
+        "{own:?}"
+    );
+}
+
+/// Prints whether this process may subscribe to the TCP socket-destroy groups of sock_diag.
+const DESTROY_SUBSCRIPTION_PROBE: &str = r#"
+import socket
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4)
+try:
+    s.bind((0, 5)); print("subscribed")
+except PermissionError:
+    print("refused")
+"#;
+
+/// Listens on 127.0.0.1:<argv[1]> (0: any port), prints the port, reads each connection to
+/// its end and closes it, holding nothing open.
+const SINK_ON: &str = r#"
+import socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen()
+print(l.getsockname()[1], flush=True)
+while True:
+    c, _ = l.accept()
+    while c.recv(65536): pass
+    c.close()
+"#;
+
+/// Connects to 127.0.0.1:<argv[1]>, prints its own port, sends <argv[2]> bytes, and closes
+/// once the server has.
+const ONE_OFF_CLIENT: &str = r#"
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(c.getsockname()[1], flush=True)
+c.sendall(b"n" * int(sys.argv[2]))
+c.shutdown(socket.SHUT_WR)
+while c.recv(65536): pass
+c.close()
+"#;
+
+/// Bytes the one-off client sends.
+const VOLUME: u64 = 1_000_000;
+
+#[test]
+fn a_connection_closed_between_samples_in_another_namespace_is_kept_on_its_server() {
+    let test = "a_connection_closed_between_samples_in_another_namespace_is_kept_on_its_server";
+    let Some(ns) = namespace_for("closed", test) else {
+        return;
+    };
+    if !common::not_run::runs_as_root(test) {
+        return;
+    }
+    // A listener in the host's namespace on the very port the namespaced server will use: a
+    // connection closed in the namespace must never be matched against it.
+    let mut host_sink = Child::python(SINK_ON, &["0"]);
+    let port: u16 = host_sink.line().trim().parse().unwrap();
+    let mut command = Command::new("ip");
+    command.args([
+        "netns",
+        "exec",
+        &ns.0,
+        PYTHON,
+        "-c",
+        SINK_ON,
+        &port.to_string(),
+    ]);
+    let mut server = Child::start(command);
+    assert_eq!(server.line().trim(), port.to_string());
+    let server_ns = netns_of(server.pid());
+    let own_ns = netns_of(std::process::id());
+    assert_ne!(server_ns, own_ns, "server runs in its own namespace");
+
+    let mut sampler = Sampler::new(SamplerSettings::default());
+    let first = sampler.sample().unwrap();
+    assert!(first.collection.network_namespaces.contains(&server_ns));
+    assert!(
+        first.collection.closed_connections_unavailable.is_empty(),
+        "as root every namespace is subscribed: {:?}",
+        first.collection.closed_connections_unavailable
+    );
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Between two samples: a client inside the namespace connects, sends, and is gone.
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, PYTHON, "-c", ONE_OFF_CLIENT])
+        .args([port.to_string(), VOLUME.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "client: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let client_port: u16 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let snap = sampler.sample().unwrap();
+
+    let row = process(&snap, server.pid());
+    let served = row
+        .recently_closed
+        .iter()
+        .find(|c| c.local_port == port && c.remote_port == client_port)
+        .unwrap_or_else(|| panic!("the client's connection on the server's row: {row:?}"));
+    assert_eq!(served.role, Role::Server);
+    assert_eq!(served.attributed_by, "listener");
+    assert_eq!(served.bytes_received, Some(VOLUME));
+    assert_eq!(served.bytes_sent, Some(0));
+    assert_eq!(
+        row.net_received_bytes,
+        Some(VOLUME),
+        "in the server's total, once closed"
+    );
+    // Nowhere else: not on the host's listener on the same port, nor on anyone outside the
+    // namespace (the client itself has exited, and was never seen holding its socket).
+    for p in &snap.processes {
+        for c in &p.recently_closed {
+            let ours = c.local_port == port && c.remote_port == client_port
+                || c.local_port == client_port && c.remote_port == port;
+            if ours {
+                assert_eq!(p.pid, server.pid(), "{c:?} pinned on {}", p.pid);
+                assert_eq!(p.netns, Some(server_ns));
+            }
+        }
+    }
+    let host_row = process(&snap, host_sink.pid());
+    assert!(
+        host_row.recently_closed.is_empty(),
+        "{:?}",
+        host_row.recently_closed
+    );
+    assert_eq!(
+        host_row.net_received_bytes,
+        Some(0),
+        "nothing closed on the host sink"
     );
 }

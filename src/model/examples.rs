@@ -176,7 +176,7 @@ impl Collection {
             excluded_processes: 0,
             warnings: Vec::new(),
             traffic_unavailable: BTreeMap::new(),
-            closed_connections_unavailable: None,
+            closed_connections_unavailable: BTreeMap::new(),
         }
     }
 }

@@ -142,10 +142,13 @@ pub struct Collection {
     /// why: their tables were read from /proc because the namespace could not be entered.
     #[serde(default)]
     pub traffic_unavailable: BTreeMap<String, String>,
-    /// Why connections that close between samples are not kept (subscribing to the kernel's
-    /// socket-destroy notifications needs CAP_NET_ADMIN); null when they are.
+    /// Network namespaces (by inode, as text) whose connections that close between samples
+    /// are not caught, with why: subscribing to another namespace's socket-destroy
+    /// notifications means entering it, which needs CAP_SYS_ADMIN (and a kernel may ask
+    /// CAP_NET_ADMIN for the subscription itself). Empty when every namespace of
+    /// `network_namespaces` is covered.
     #[serde(default)]
-    pub closed_connections_unavailable: Option<String>,
+    pub closed_connections_unavailable: BTreeMap<String, String>,
 }
 
 /// Wall time of each phase of one sample, in milliseconds.

@@ -69,8 +69,8 @@ pub struct Process {
     /// Connected sockets this process holds.
     pub connections: Vec<Connection>,
     /// TCP connections of this process that closed in the last minute (from the kernel's
-    /// socket-destroy notifications; empty when they are not available, see
-    /// `collection.closed_connections_unavailable`).
+    /// socket-destroy notifications of the namespace each closed in; missing those of a
+    /// namespace listed in `collection.closed_connections_unavailable`).
     #[serde(default)]
     pub recently_closed: Vec<ClosedConnection>,
     /// Fields that could not be read, with the reason (`"fds": "permission denied"`). A field

@@ -8,6 +8,11 @@
 //! - it was accepted by a listener, whose owners took it (an accepted socket starts in the
 //!   listener's process).
 //!
+//! Both within the network namespace the socket closed in (each closed socket carries it):
+//! two containers commonly listen on the same address and port, and older kernels count
+//! socket cookies per namespace, so a cookie or a listener of another namespace is another
+//! socket. (Inodes are the host's: sockets live in one pseudo-filesystem.)
+//!
 //! A client socket born and closed between two samples is known only by its addresses and uid;
 //! several processes of one user may have made it, so it is pinned on none. Its bytes still
 //! count in the host's totals (the interfaces'), never in a process's.
@@ -25,8 +30,9 @@ pub const KEEP_MS: u64 = 60_000;
 /// minute; the newest are kept).
 pub const KEEP_PER_PROCESS: usize = 100;
 
-/// A listening socket and the processes that hold it.
+/// A listening socket, the network namespace it listens in, and the processes that hold it.
 pub struct ListenerOwners {
+    pub netns: Option<u64>,
     pub local: SocketAddr,
     pub owners: Vec<u32>,
 }
@@ -41,9 +47,9 @@ pub struct ClosedBytes(
 
 #[derive(Debug, Default)]
 pub struct ClosedTracker {
-    /// The inode of each TCP socket of the last pass, by cookie, and who held each inode:
-    /// one map and the pass's own ownership table, no allocation per socket.
-    inode_by_cookie: FxHashMap<u64, u64>,
+    /// The inode of each TCP socket of the last pass, by namespace and cookie, and who held
+    /// each inode: one map and the pass's own ownership table, no allocation per socket.
+    inode_by_cookie: FxHashMap<(Option<u64>, u64), u64>,
     owners: Ownership,
     /// Recently closed connections by owner pid, oldest first.
     recent: FxHashMap<u32, VecDeque<ClosedConnection>>,
@@ -67,18 +73,18 @@ impl ClosedTracker {
             };
             let seen = self
                 .inode_by_cookie
-                .get(&last.cookie)
+                .get(&(entry.netns, last.cookie))
                 .map(|inode| self.owners.owners(*inode))
                 .filter(|owners| !owners.is_empty());
             let (owners, attributed_by, role) = match seen {
                 Some(owners) => (owners.to_vec(), "seen", None),
-                None => match accepted_by(entry.local, listeners) {
+                None => match accepted_by(entry.netns, entry.local, listeners) {
                     Some(owners) => (owners.to_vec(), "listener", Some(Role::Server)),
                     None => continue,
                 },
             };
             let role = role.unwrap_or_else(|| {
-                if accepted_by(entry.local, listeners).is_some() {
+                if accepted_by(entry.netns, entry.local, listeners).is_some() {
                     Role::Server
                 } else {
                     Role::Client
@@ -135,7 +141,7 @@ impl ClosedTracker {
             entries
                 .iter()
                 .filter(|e| e.inode != 0)
-                .filter_map(|e| Some((e.counters?.cookie, e.inode))),
+                .filter_map(|e| Some(((e.netns, e.counters?.cookie), e.inode))),
         );
         self.owners = owners;
     }
@@ -178,13 +184,22 @@ impl ClosedTracker {
     }
 }
 
-/// The one process whose listener accepted a socket with local address `local`: a listener
-/// on that exact address, else one on the wildcard address, and only when a single listener
-/// matches and a single process holds it. A listener shared by a pre-fork server's master and
-/// workers (nginx, gunicorn, php-fpm) cannot say which of them took the connection: None.
-fn accepted_by(local: SocketAddr, listeners: &[ListenerOwners]) -> Option<&[u32]> {
+/// The one process whose listener accepted a socket of namespace `netns` with local address
+/// `local`: a listener of that namespace on that exact address, else one on the wildcard
+/// address, and only when a single listener matches and a single process holds it. A listener
+/// shared by a pre-fork server's master and workers (nginx, gunicorn, php-fpm) cannot say which
+/// of them took the connection: None.
+fn accepted_by(
+    netns: Option<u64>,
+    local: SocketAddr,
+    listeners: &[ListenerOwners],
+) -> Option<&[u32]> {
     let ip = unmap(local.ip());
-    let on_port = || listeners.iter().filter(|l| l.local.port() == local.port());
+    let on_port = || {
+        listeners
+            .iter()
+            .filter(|l| l.netns == netns && l.local.port() == local.port())
+    };
     let exact: Vec<&ListenerOwners> = on_port().filter(|l| unmap(l.local.ip()) == ip).collect();
     let candidates = if exact.is_empty() {
         on_port()
@@ -204,9 +219,23 @@ mod tests {
     use super::*;
     use crate::model::{Proto, SocketState};
 
+    /// The sampler's own namespace in these tests; containers are 2 and 3.
+    const HOST: u64 = 1;
+
     fn closed(local: &str, remote: &str, cookie: u64, acked: u64, received: u64) -> SocketEntry {
+        closed_in(HOST, local, remote, cookie, acked, received)
+    }
+
+    fn closed_in(
+        netns: u64,
+        local: &str,
+        remote: &str,
+        cookie: u64,
+        acked: u64,
+        received: u64,
+    ) -> SocketEntry {
         SocketEntry {
-            netns: None,
+            netns: Some(netns),
             proto: Proto::Tcp,
             local: local.parse().unwrap(),
             remote: remote.parse().unwrap(),
@@ -226,6 +255,7 @@ mod tests {
 
     fn node_listener() -> Vec<ListenerOwners> {
         vec![ListenerOwners {
+            netns: Some(HOST),
             local: "0.0.0.0:8080".parse().unwrap(),
             owners: vec![1200],
         }]
@@ -269,6 +299,7 @@ mod tests {
         let mut tracker = ClosedTracker::default();
         let socket = closed("127.0.0.1:8080", "127.0.0.1:50312", 7, 5_001, 81);
         let prefork = vec![ListenerOwners {
+            netns: Some(HOST),
             local: "0.0.0.0:8080".parse().unwrap(),
             owners: vec![100, 101, 102],
         }];
@@ -282,10 +313,12 @@ mod tests {
         // An exact address wins over the wildcard.
         let both = vec![
             ListenerOwners {
+                netns: Some(HOST),
                 local: "0.0.0.0:8080".parse().unwrap(),
                 owners: vec![200],
             },
             ListenerOwners {
+                netns: Some(HOST),
                 local: "127.0.0.1:8080".parse().unwrap(),
                 owners: vec![300],
             },
@@ -328,5 +361,55 @@ mod tests {
             1_000 + KEEP_MS + 1,
         );
         assert!(tracker.recent_of(1200).is_empty());
+    }
+
+    #[test]
+    fn a_listener_takes_only_the_connections_of_its_own_namespace() {
+        let mut tracker = ClosedTracker::default();
+        // Two containers serving on the same port; nothing listens on it in a third.
+        let containers = vec![
+            ListenerOwners {
+                netns: Some(2),
+                local: "0.0.0.0:8080".parse().unwrap(),
+                owners: vec![2200],
+            },
+            ListenerOwners {
+                netns: Some(HOST),
+                local: "0.0.0.0:8080".parse().unwrap(),
+                owners: vec![1200],
+            },
+        ];
+        let in_two = closed_in(2, "127.0.0.1:8080", "127.0.0.1:50312", 7, 5_001, 81);
+        let in_three = closed_in(3, "127.0.0.1:8080", "127.0.0.1:50313", 8, 901, 41);
+        let moved = tracker.record(
+            &[in_two, in_three],
+            &containers,
+            &FxHashMap::default(),
+            1_000,
+        );
+        assert_eq!(moved.0.get(&2200), Some(&(5_000, 80)));
+        assert_eq!(
+            moved.0.len(),
+            1,
+            "namespace 3's connection is nobody's: {moved:?}"
+        );
+        assert!(tracker.recent_of(1200).is_empty());
+    }
+
+    #[test]
+    fn a_cookie_seen_in_another_namespace_is_another_socket() {
+        let mut tracker = ClosedTracker::default();
+        // Per-namespace cookies (older kernels): cookie 9 in the host and in container 2.
+        let mut seen = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 101, 4_000);
+        seen.inode = 77;
+        tracker.remember_owners(&[seen], Ownership::from_pairs(vec![(77, 1300)]));
+        let other = closed_in(2, "10.0.0.2:41000", "10.0.0.9:443", 9, 301, 9_001);
+        let moved = tracker.record(&[other], &node_listener(), &FxHashMap::default(), 1_000);
+        assert_eq!(moved, ClosedBytes::default());
+        assert!(tracker.recent_of(1300).is_empty());
+        // The host's own socket with that cookie still goes to its owner.
+        let own = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 102, 4_001);
+        let moved = tracker.record(&[own], &node_listener(), &FxHashMap::default(), 1_000);
+        assert!(moved.0.contains_key(&1300));
     }
 }

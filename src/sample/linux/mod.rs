@@ -9,6 +9,7 @@ mod fds;
 mod host;
 mod net;
 mod net_dev;
+mod netns;
 mod process;
 mod process_table;
 mod records;

@@ -10,9 +10,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::net::SocketAddr;
-use std::os::unix::fs::MetadataExt;
 
 use procfs::net::{TcpState, UdpState};
 use procfs::process::Process as ProcHandle;
@@ -20,6 +18,7 @@ use procfs::ProcError;
 
 use crate::model::{Proto, SocketEntry, SocketState};
 
+use super::netns::{self, NamespaceError};
 use super::sock_diag::{DiagError, DiagSocket};
 
 /// The result of reading every namespace's tables.
@@ -54,11 +53,14 @@ impl DiagSockets {
                     // Our own namespace can always be dumped: a failure here passes.
                     Ok(DiagSocket::open()?)
                 } else {
-                    match open_in_namespace(netns, pids) {
+                    let opened = netns::make_in(netns, pids, || {
+                        DiagSocket::open().map_err(|e| NamespaceError::Passing(e.0))
+                    });
+                    match opened {
                         Ok(socket) => Ok(socket),
                         // Only a refusal is kept; a member that exited is retried next pass.
-                        Err(Passing(error)) => return Err(error),
-                        Err(Lasting(error)) => Err(error),
+                        Err(NamespaceError::Passing(reason)) => return Err(DiagError(reason)),
+                        Err(NamespaceError::Refused(reason)) => Err(DiagError(reason)),
                     }
                 };
                 slot.insert(opened)
@@ -79,39 +81,6 @@ impl DiagSockets {
     fn keep_only(&mut self, members: &BTreeMap<u64, Vec<u32>>) {
         self.by_netns.retain(|netns, _| members.contains_key(netns));
     }
-}
-
-/// Why a namespace's socket could not be made: a refusal that will hold (entering it needs
-/// CAP_SYS_ADMIN), or a passing failure (members that exited meanwhile, out of fds).
-enum OpenError {
-    Lasting(DiagError),
-    Passing(DiagError),
-}
-use OpenError::{Lasting, Passing};
-
-fn open_in_namespace(netns: u64, pids: &[u32]) -> Result<DiagSocket, OpenError> {
-    let mut last = DiagError(format!("no process left in network namespace {netns}"));
-    for pid in pids {
-        let path = format!("/proc/{pid}/ns/net");
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(error) => {
-                last = DiagError(format!("opening {path}: {error}"));
-                continue;
-            }
-        };
-        if file.metadata().map(|m| m.ino()).ok() != Some(netns) {
-            continue;
-        }
-        return DiagSocket::open_in(file).map_err(|(error, refused)| {
-            if refused {
-                Lasting(error)
-            } else {
-                Passing(error)
-            }
-        });
-    }
-    Err(Passing(last))
 }
 
 /// Reads the TCP and UDP tables (v4 and v6) of every namespace in `members` (netns inode ->

@@ -3,13 +3,12 @@
 //!
 //! One dump per address family over a netlink socket. A netlink socket answers for the network
 //! namespace it was created in, so the sampler keeps one per namespace: its own made directly,
-//! the others made by a short-lived thread that first enters the namespace (`setns`, which needs
-//! CAP_SYS_ADMIN). The bytes are parsed here by offset, with every read bounds-checked and no
+//! the others made by a short-lived thread that first enters the namespace (`netns.rs`; `setns`
+//! needs CAP_SYS_ADMIN). The bytes are parsed here by offset, with every read bounds-checked and no
 //! allocation per socket: the dump of 20,000 sockets is the largest thing the sampler reads.
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use rustix::net::netlink::{SocketAddrNetlink, SOCK_DIAG};
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
@@ -77,30 +76,6 @@ impl DiagSocket {
         })
     }
 
-    /// A socket in the network namespace `netns_file` (an open `/proc/<pid>/ns/net`), made
-    /// by a thread that enters it and ends: the socket keeps answering for that namespace.
-    /// The error says too whether it was a refusal that will hold (entering needs
-    /// CAP_SYS_ADMIN), rather than a passing failure (out of fds, no thread).
-    pub fn open_in(netns_file: File) -> Result<DiagSocket, (DiagError, bool)> {
-        let thread = std::thread::Builder::new()
-            .name("wiretop-netns".to_owned())
-            .spawn(move || {
-                rustix::thread::move_into_link_name_space(
-                    netns_file.as_fd(),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .map_err(|e| {
-                    let refused = matches!(e, rustix::io::Errno::PERM | rustix::io::Errno::ACCESS);
-                    (io_error("entering the network namespace", e), refused)
-                })?;
-                DiagSocket::open().map_err(|e| (e, false))
-            })
-            .map_err(|e| (DiagError(format!("starting a thread: {e}")), false))?;
-        thread
-            .join()
-            .map_err(|_| (DiagError("the namespace thread panicked".to_owned()), false))?
-    }
-
     /// Every TCP socket (v4 and v6, every state) of the socket's namespace, with counters.
     pub fn dump_tcp(&mut self, netns: Option<u64>) -> Result<Vec<SocketEntry>, DiagError> {
         self.dump_tcp_asking(netns, true)
@@ -153,9 +128,14 @@ impl DiagSocket {
     }
 }
 
-/// The sockets of one datagram of destroy notifications (multicast messages, no sequence).
-pub fn parse_notifications(bytes: &[u8], out: &mut Vec<SocketEntry>) -> Result<(), DiagError> {
-    parse_messages(bytes, None, None, out).map(|_| ())
+/// The sockets of one datagram of destroy notifications (multicast messages, no sequence),
+/// heard in network namespace `netns`.
+pub fn parse_notifications(
+    bytes: &[u8],
+    netns: Option<u64>,
+    out: &mut Vec<SocketEntry>,
+) -> Result<(), DiagError> {
+    parse_messages(bytes, None, netns, out).map(|_| ())
 }
 
 fn ipv6_enabled() -> bool {
@@ -349,6 +329,25 @@ fn u32_at(bytes: &[u8], offset: usize) -> u32 {
 
 fn u16_at(bytes: &[u8], offset: usize) -> u16 {
     u16::from_ne_bytes(array_at(bytes, offset))
+}
+
+/// A destroy notification as the kernel sends it: one IPv4 socket closed on local `port`
+/// with `cookie`, without tcp_info.
+#[cfg(test)]
+pub fn notification(cookie: u64, port: u16) -> Vec<u8> {
+    let mut bytes = vec![0u8; NLMSG_HDR + DIAG_MSG_LEN];
+    bytes[0..4].copy_from_slice(&((NLMSG_HDR + DIAG_MSG_LEN) as u32).to_ne_bytes());
+    bytes[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    let body = &mut bytes[NLMSG_HDR..];
+    body[0] = AddressFamily::INET.as_raw() as u8;
+    body[1] = 7; // TCP_CLOSE
+    body[4..6].copy_from_slice(&port.to_be_bytes());
+    body[6..8].copy_from_slice(&50_000u16.to_be_bytes());
+    body[8..12].copy_from_slice(&[127, 0, 0, 1]);
+    body[24..28].copy_from_slice(&[127, 0, 0, 1]);
+    body[44..48].copy_from_slice(&(cookie as u32).to_ne_bytes());
+    body[48..52].copy_from_slice(&((cookie >> 32) as u32).to_ne_bytes());
+    bytes
 }
 
 #[cfg(test)]

@@ -31,7 +31,8 @@ pub struct SocketReaders {
     pub traffic: TrafficHistory,
     /// Interface counters of the other namespaces, for their rates.
     pub interfaces: InterfaceHistory,
-    /// The subscription to sockets closing (started at the first pass), or why there is none.
+    /// The subscriptions to sockets closing, one per network namespace (started at the first
+    /// pass), or why there are none.
     pub destroy: Option<Result<DestroyFeed, String>>,
     /// Closed connections pinned on their processes.
     pub closed: ClosedTracker,
@@ -177,8 +178,13 @@ pub fn read_sockets(
         .map(|r| (r.key.pid, r.name.as_str()))
         .collect();
     let window_secs = readers.traffic.pass(read_at).window_secs();
-    let closed_bytes =
-        closed_since_last_pass(readers, &tables.entries, &pass.ownership, collection);
+    let closed_bytes = closed_since_last_pass(
+        readers,
+        &members,
+        &tables.entries,
+        &pass.ownership,
+        collection,
+    );
     let traffic = readers.traffic.pass(read_at);
     let assembled = assemble_sockets(
         &tables.entries,
@@ -227,21 +233,28 @@ fn namespace_members(
 }
 
 /// Takes the sockets that closed since the last pass from the destroy feed (starting it at
-/// the first pass), pins them on their owners, and returns what they moved since.
+/// the first pass, and subscribing in every namespace of `members`), pins them on their
+/// owners, and returns what they moved since.
 fn closed_since_last_pass(
     readers: &mut SocketReaders,
+    members: &BTreeMap<u64, Vec<u32>>,
     entries: &[SocketEntry],
     ownership: &Ownership,
     collection: &mut Collection,
 ) -> ClosedBytes {
     let feed = readers.destroy.get_or_insert_with(DestroyFeed::start);
-    let (mut closed, dropped) = match feed {
-        Ok(feed) => feed.take(),
-        Err(reason) => {
-            collection.closed_connections_unavailable = Some(reason.clone());
-            return ClosedBytes::default();
-        }
+    let unavailable: BTreeMap<u64, String> = match feed {
+        Ok(feed) => feed.cover(members, own_netns()),
+        Err(reason) => members.keys().map(|n| (*n, reason.clone())).collect(),
     };
+    collection.closed_connections_unavailable = unavailable
+        .into_iter()
+        .map(|(netns, reason)| (netns.to_string(), reason))
+        .collect();
+    let Ok(feed) = feed else {
+        return ClosedBytes::default();
+    };
+    let (mut closed, dropped) = feed.take();
     if dropped > 0 {
         collection.warnings.push(format!(
             "{dropped} notifications of closed connections lost (too many at once)"
@@ -257,25 +270,25 @@ fn closed_since_last_pass(
         readers.closed.prune(crate::time::now_ms());
         return ClosedBytes::default();
     }
-    let dumped: rustc_hash::FxHashSet<u64> = entries
+    let dumped: rustc_hash::FxHashSet<(Option<u64>, u64)> = entries
         .iter()
-        .filter_map(|e| e.counters)
-        .filter(|c| c.bytes_acked.is_some())
-        .map(|c| c.cookie)
+        .filter_map(|e| Some((e.netns, e.counters?)))
+        .filter(|(_, c)| c.bytes_acked.is_some())
+        .map(|(netns, c)| (netns, c.cookie))
         .collect();
-    let (later, now): (Vec<SocketEntry>, Vec<SocketEntry>) = closed
-        .into_iter()
-        .partition(|e| e.counters.is_some_and(|c| dumped.contains(&c.cookie)));
+    let (later, now): (Vec<SocketEntry>, Vec<SocketEntry>) = closed.into_iter().partition(|e| {
+        e.counters
+            .is_some_and(|c| dumped.contains(&(e.netns, c.cookie)))
+    });
     readers.deferred_closed = later;
     let closed = now;
-    // Notifications reach only the sampler's own namespace, and so must the listeners they
-    // are matched against.
-    let own = own_netns();
+    // Each notification carries its namespace, and is matched only against that namespace's
+    // listeners (closed.rs).
     let listeners: Vec<ListenerOwners> = entries
         .iter()
         .filter(|e| e.proto == Proto::Tcp && e.state == SocketState::Listen && e.inode != 0)
-        .filter(|e| own.is_some() && e.netns == own)
         .map(|e| ListenerOwners {
+            netns: e.netns,
             local: e.local,
             owners: ownership.owners(e.inode).to_vec(),
         })
