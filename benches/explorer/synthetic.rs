@@ -608,7 +608,7 @@ pub(crate) fn synthetic_processes(count: usize, seed: u64) -> Vec<Process> {
                 inode,
                 netns: p.netns,
                 peer_pid: peer.as_ref().map(|(pid, _)| *pid),
-                peer_name: peer.map(|(_, name)| name),
+                peer_name: peer.map(|(_, name)| name.into()),
                 traffic: wiretop::model::Traffic::default(),
             });
         }
@@ -654,7 +654,7 @@ pub(crate) fn synthetic_processes(count: usize, seed: u64) -> Vec<Process> {
                 inode,
                 netns: p.netns,
                 peer_pid: peer.as_ref().map(|(pid, _)| *pid),
-                peer_name: peer.map(|(_, name)| name),
+                peer_name: peer.map(|(_, name)| name.into()),
                 traffic: wiretop::model::Traffic::default(),
             });
         }

@@ -2,6 +2,7 @@
 //! connections: who owns each socket, which end initiated, and which process is on the other end.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 // The index maps hash tens of thousands of address tuples per tick; SipHash's protection
 // against crafted keys buys nothing here (the kernel chose the keys) and costs a third of the
@@ -46,7 +47,12 @@ impl Ownership {
 
     fn range(&self, inode: u64) -> std::ops::Range<usize> {
         let start = self.inodes.partition_point(|i| *i < inode);
-        let end = start + self.inodes[start..].partition_point(|i| *i == inode);
+        // Most sockets have one owner: walk forward rather than search again.
+        let end = start
+            + self.inodes[start..]
+                .iter()
+                .take_while(|i| **i == inode)
+                .count();
         start..end
     }
 
@@ -58,6 +64,50 @@ impl Ownership {
     /// Whether any visible process holds `inode`.
     pub fn is_owned(&self, inode: u64) -> bool {
         !self.owners(inode).is_empty()
+    }
+
+    /// The owners of every row, found in one walk over the rows' inodes in order rather than
+    /// a search per row: at tens of thousands of sockets the searches' cache misses were
+    /// most of the assembly's cost.
+    fn owners_of_rows(&self, entries: &[SocketEntry]) -> RowOwners {
+        let mut wanted: Vec<(u64, u32)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.inode != 0)
+            .map(|(row, e)| (e.inode, u32::try_from(row).unwrap_or(u32::MAX)))
+            .collect();
+        wanted.sort_unstable();
+        let mut spans = vec![(0u32, 0u32); entries.len()];
+        let mut at = 0;
+        for (inode, row) in wanted {
+            while self.inodes.get(at).is_some_and(|i| *i < inode) {
+                at += 1;
+            }
+            let len = self.inodes[at..]
+                .iter()
+                .take_while(|i| **i == inode)
+                .count();
+            if let Some(span) = spans.get_mut(row as usize) {
+                *span = (
+                    u32::try_from(at).unwrap_or(u32::MAX),
+                    u32::try_from(len).unwrap_or(0),
+                );
+            }
+        }
+        RowOwners { spans }
+    }
+}
+
+/// Each row's owners, as a span of [`Ownership`]'s pids.
+struct RowOwners {
+    spans: Vec<(u32, u32)>,
+}
+
+impl RowOwners {
+    fn of<'o>(&self, row: usize, ownership: &'o Ownership) -> &'o [u32] {
+        let (start, len) = self.spans.get(row).copied().unwrap_or_default();
+        let (start, len) = (start as usize, len as usize);
+        ownership.pids.get(start..start + len).unwrap_or_default()
     }
 }
 
@@ -89,14 +139,18 @@ struct SocketIndex<'a> {
     /// (netns, proto, local, remote) -> rows; the key a peer's row has with ends swapped.
     /// One row per key: a 4-tuple is unique within a namespace (the kernel refuses a second
     /// connection with the same ends).
-    by_ends: FxHashMap<(Option<u64>, Proto, Endpoint, Endpoint), &'a SocketEntry>,
+    by_ends: FxHashMap<(Option<u64>, Proto, Endpoint, Endpoint), u32>,
     /// (proto, local, remote) -> rows in any namespace, for peers across a veth or bridge.
     /// Left empty when there is only one namespace.
-    by_ends_any_netns: FxHashMap<(Proto, Endpoint, Endpoint), Vec<&'a SocketEntry>>,
+    by_ends_any_netns: FxHashMap<(Proto, Endpoint, Endpoint), Vec<u32>>,
     /// (netns, proto, port) -> listening rows.
     listeners: FxHashMap<(Option<u64>, Proto, u16), Vec<&'a SocketEntry>>,
     /// Every non-wildcard local address seen: addresses of this host, in some namespace.
     host_addrs: FxHashSet<IpAddr>,
+    /// The rows come from more than one namespace's tables.
+    several_netns: bool,
+    /// The rows the maps above point into (by position).
+    entries: &'a [SocketEntry],
 }
 
 impl<'a> SocketIndex<'a> {
@@ -106,10 +160,13 @@ impl<'a> SocketIndex<'a> {
             by_ends_any_netns: FxHashMap::default(),
             listeners: FxHashMap::default(),
             host_addrs: FxHashSet::default(),
+            several_netns: entries.windows(2).any(|w| w[0].netns != w[1].netns),
+            entries,
         };
         index.by_ends.reserve(entries.len());
-        let several_netns = entries.windows(2).any(|w| w[0].netns != w[1].netns);
-        for entry in entries {
+        let several_netns = index.several_netns;
+        for (row, entry) in entries.iter().enumerate() {
+            let row = u32::try_from(row).unwrap_or(u32::MAX);
             let local = endpoint(entry.local);
             if !is_wildcard(local.0) {
                 index.host_addrs.insert(local.0);
@@ -125,13 +182,13 @@ impl<'a> SocketIndex<'a> {
                 index
                     .by_ends
                     .entry((entry.netns, entry.proto, local, remote))
-                    .or_insert(entry);
+                    .or_insert(row);
                 if several_netns {
                     index
                         .by_ends_any_netns
                         .entry((entry.proto, local, remote))
                         .or_default()
-                        .push(entry);
+                        .push(row);
                 }
             }
         }
@@ -163,15 +220,15 @@ impl<'a> SocketIndex<'a> {
             .copied()
     }
 
-    /// The row for the other end of `entry`, if it is on this host.
-    fn peer_row(&self, entry: &SocketEntry) -> Option<&'a SocketEntry> {
+    /// The row for the other end of `entry` (which is row `own_row`), if it is on this host.
+    fn peer_row(&self, entry: &SocketEntry, own_row: usize) -> Option<usize> {
         let local = endpoint(entry.local);
         let remote = endpoint(entry.remote);
         let same_netns = self
             .by_ends
             .get(&(entry.netns, entry.proto, remote, local))
-            .copied()
-            .filter(|row| !std::ptr::eq(*row, entry));
+            .map(|row| *row as usize)
+            .filter(|row| *row != own_row);
         if let Some(row) = same_netns {
             return Some(row);
         }
@@ -181,27 +238,42 @@ impl<'a> SocketIndex<'a> {
         }
         self.by_ends_any_netns
             .get(&(entry.proto, remote, local))
-            .and_then(|rows| rows.iter().find(|r| r.netns != entry.netns))
-            .copied()
+            .and_then(|rows| {
+                rows.iter().map(|row| *row as usize).find(|row| {
+                    self.entries
+                        .get(*row)
+                        .is_some_and(|r| r.netns != entry.netns)
+                })
+            })
     }
 }
 
 /// Distributes socket rows to their owners and works out direction, role and peer for each
 /// connection. `name_of` gives a process name for a pid in the same snapshot, `traffic_of`
 /// a socket's traffic figures given which end it is.
-pub fn assemble_sockets<'n>(
+///
+/// Built for tens of thousands of rows a tick, where the cost is memory traffic rather than
+/// arithmetic: owners are found for every row in one sorted walk (not a search per row and
+/// another per peer), and each process's connections are put in order as small keys first,
+/// so every connection is written once, into a list of the right size, in its final place.
+pub fn assemble_sockets(
     entries: &[SocketEntry],
     ownership: &Ownership,
-    name_of: impl Fn(u32) -> Option<&'n str>,
+    name_of: impl Fn(u32) -> Option<Arc<str>>,
     traffic_of: impl Fn(&SocketEntry, Role) -> Traffic,
 ) -> AssembledSockets {
     let index = SocketIndex::new(entries);
+    let owners_of = ownership.owners_of_rows(entries);
     let mut out = AssembledSockets::default();
     let mut seen_inodes = FxHashSet::default();
+    // Only tables of several namespaces can list one socket twice.
+    let several_netns = index.several_netns;
+    // Every owned connection, once per owner.
+    let mut placed: Vec<ConnectionOrder> = Vec::with_capacity(entries.len());
 
-    for entry in entries {
+    for (row, entry) in entries.iter().enumerate() {
         // The same socket read through two namespaces' tables must not appear twice.
-        if entry.inode != 0 && !seen_inodes.insert(entry.inode) {
+        if several_netns && entry.inode != 0 && !seen_inodes.insert(entry.inode) {
             continue;
         }
         if entry.is_listening() {
@@ -210,11 +282,7 @@ pub fn assemble_sockets<'n>(
             out.established_count += 1;
         }
 
-        let owners = if entry.inode == 0 {
-            &[][..]
-        } else {
-            ownership.owners(entry.inode)
-        };
+        let owners = owners_of.of(row, ownership);
         if owners.is_empty() {
             out.unowned.push(unowned(entry));
             continue;
@@ -233,21 +301,85 @@ pub fn assemble_sockets<'n>(
             give_to_owners(&mut out.listening, owners, listening);
             continue;
         }
-
-        let mut connection = connection(entry, &index, ownership, &name_of);
-        if let Some(role) = connection.role {
-            connection.traffic = traffic_of(entry, role);
-        }
-        give_to_owners(&mut out.connections, owners, connection);
+        let row = u32::try_from(row).unwrap_or(u32::MAX);
+        placed.extend(
+            owners
+                .iter()
+                .map(|pid| ConnectionOrder::of(*pid, entry, row)),
+        );
     }
 
     for list in out.listening.values_mut() {
         list.sort_by_key(|l| (l.proto, l.port, l.addr));
     }
-    for list in out.connections.values_mut() {
-        list.sort_by_key(|c| (c.proto, c.local_port, c.remote_addr, c.remote_port, c.inode));
+    placed.sort_unstable();
+    for group in placed.chunk_by(|a, b| a.pid() == b.pid()) {
+        let mut list = Vec::with_capacity(group.len());
+        for ConnectionOrder { row, .. } in group {
+            let Some(entry) = entries.get(*row as usize) else {
+                continue;
+            };
+            let peer_owners = |peer_row: usize| owners_of.of(peer_row, ownership);
+            let mut connection = connection(
+                entry,
+                *row as usize,
+                &index,
+                ownership,
+                peer_owners,
+                &name_of,
+            );
+            if let Some(role) = connection.role {
+                connection.traffic = traffic_of(entry, role);
+            }
+            list.push(connection);
+        }
+        out.connections.insert(group[0].pid(), list);
     }
     out
+}
+
+/// Where a connection goes: under its owner, then by protocol, local port, remote address
+/// and port, and inode (which makes every key unique), as the explorer lists them. Packed into
+/// integers (IPv4 before IPv6, as `IpAddr` orders them) because tens of thousands are sorted
+/// every tick, and comparing small integers is several times cheaper than comparing enums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct ConnectionOrder {
+    /// Owner pid, protocol, local port and the remote address's family.
+    head: u64,
+    /// The remote address, high and low halves.
+    remote_addr: (u64, u64),
+    remote_port: u16,
+    inode: u64,
+    /// Where the connection's row is (not part of the order: the inode already decides).
+    row: u32,
+}
+
+impl ConnectionOrder {
+    fn of(pid: u32, entry: &SocketEntry, row: u32) -> Self {
+        let remote = endpoint(entry.remote);
+        let (family, remote_addr) = match remote.0 {
+            IpAddr::V4(v4) => (0u64, u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (1u64, u128::from(v6)),
+        };
+        let proto = match entry.proto {
+            Proto::Tcp => 0u64,
+            Proto::Udp => 1u64,
+        };
+        ConnectionOrder {
+            head: (u64::from(pid) << 32)
+                | (proto << 24)
+                | (u64::from(entry.local.port()) << 8)
+                | family,
+            remote_addr: ((remote_addr >> 64) as u64, remote_addr as u64),
+            remote_port: remote.1,
+            inode: entry.inode,
+            row,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        (self.head >> 32) as u32
+    }
 }
 
 /// Files `item` under each owner: copies for all but the last, which takes the original (one
@@ -261,11 +393,13 @@ fn give_to_owners<T: Clone>(by_pid: &mut FxHashMap<u32, Vec<T>>, owners: &[u32],
     }
 }
 
-fn connection<'n>(
+fn connection<'o>(
     entry: &SocketEntry,
+    row: usize,
     index: &SocketIndex<'_>,
-    ownership: &Ownership,
-    name_of: &impl Fn(u32) -> Option<&'n str>,
+    ownership: &'o Ownership,
+    owners_of_row: impl Fn(usize) -> &'o [u32],
+    name_of: &impl Fn(u32) -> Option<Arc<str>>,
 ) -> Connection {
     let local = endpoint(entry.local);
     let remote = endpoint(entry.remote);
@@ -279,8 +413,8 @@ fn connection<'n>(
         Role::Client
     };
 
-    let peer_row = index.peer_row(entry);
-    let mut peer_pid = peer_row.and_then(|row| ownership.owners(row.inode).first().copied());
+    let peer_row = index.peer_row(entry, row);
+    let mut peer_pid = peer_row.and_then(|row| owners_of_row(row).first().copied());
     if peer_pid.is_none() && role == Role::Client {
         // The server end may still sit in the accept queue (inode 0), or be a bound UDP socket
         // with no fixed peer: the listener's owner is the process we are talking to.
@@ -321,7 +455,7 @@ fn connection<'n>(
         inode: entry.inode,
         netns: entry.netns,
         peer_pid,
-        peer_name: peer_pid.and_then(|pid| name_of(pid).map(str::to_owned)),
+        peer_name: peer_pid.and_then(name_of),
         traffic: Traffic::default(),
     }
 }
@@ -368,10 +502,10 @@ mod tests {
         }
     }
 
-    fn names(pid: u32) -> Option<&'static str> {
+    fn names(pid: u32) -> Option<Arc<str>> {
         match pid {
-            100 => Some("node"),
-            200 => Some("curl"),
+            100 => Some("node".into()),
+            200 => Some("curl".into()),
             _ => None,
         }
     }
@@ -425,6 +559,89 @@ mod tests {
         assert_eq!(out.connections[&200][0].peer_pid, Some(100));
         assert_eq!(out.unowned.len(), 1);
         assert_eq!(out.unowned[0].reason, "kernel");
+    }
+
+    /// Each owner's list comes out ordered by protocol, local port, remote address (IPv4
+    /// before IPv6), remote port and inode, whatever order the tables listed the rows in, and
+    /// every owner of a shared socket gets it with its peer.
+    #[test]
+    fn connections_are_listed_in_order_under_every_owner() {
+        let mut entries = vec![
+            tcp(
+                "10.0.0.1:9000",
+                "[2001:db8::1]:443",
+                SocketState::Established,
+                31,
+            ),
+            tcp(
+                "10.0.0.1:9000",
+                "10.0.0.9:443",
+                SocketState::Established,
+                32,
+            ),
+            tcp("10.0.0.1:80", "10.0.0.9:5000", SocketState::Established, 33),
+            tcp("10.0.0.1:9000", "10.0.0.9:80", SocketState::Established, 34),
+            tcp("10.0.0.1:9000", "10.0.0.9:80", SocketState::CloseWait, 35),
+            tcp(
+                "127.0.0.1:7000",
+                "127.0.0.1:7001",
+                SocketState::Established,
+                36,
+            ),
+            tcp(
+                "127.0.0.1:7001",
+                "127.0.0.1:7000",
+                SocketState::Established,
+                37,
+            ),
+            tcp("10.0.0.1:9000", "[::1]:443", SocketState::Established, 38),
+        ];
+        entries[2].proto = Proto::Udp;
+        let mut own = Ownership::default();
+        for inode in [31, 32, 33, 34, 35, 36, 38] {
+            own.add(inode, 300);
+        }
+        own.add(36, 301);
+        own.add(37, 400);
+        let expected = |entries: &[SocketEntry], pid: u32| -> Vec<u64> {
+            let mut rows: Vec<&SocketEntry> = entries
+                .iter()
+                .filter(|e| own.owners(e.inode).contains(&pid))
+                .collect();
+            rows.sort_by_key(|e| {
+                let remote = endpoint(e.remote);
+                (e.proto, e.local.port(), remote.0, remote.1, e.inode)
+            });
+            rows.iter().map(|e| e.inode).collect()
+        };
+        for rotation in 0..entries.len() {
+            let mut shuffled = entries.clone();
+            shuffled.rotate_left(rotation);
+            let middle = shuffled.len() / 2;
+            shuffled.swap(0, middle);
+            let out = assemble_sockets(&shuffled, &own, names, |_, _| Traffic::default());
+            for pid in [300, 301, 400] {
+                let got: Vec<u64> = out.connections[&pid].iter().map(|c| c.inode).collect();
+                assert_eq!(
+                    got,
+                    expected(&entries, pid),
+                    "pid {pid}, rotation {rotation}"
+                );
+            }
+            // The shared socket 36 is under both its owners, each seeing the same peer.
+            for pid in [300, 301] {
+                let shared = out.connections[&pid]
+                    .iter()
+                    .find(|c| c.inode == 36)
+                    .unwrap();
+                assert_eq!(shared.peer_pid, Some(400), "pid {pid}");
+            }
+            let other_end = &out.connections[&400][0];
+            assert_eq!(other_end.peer_pid, Some(300), "lowest owner of 36");
+        }
+        // The order puts IPv4 before IPv6 and UDP after TCP.
+        let order = expected(&entries, 300);
+        assert_eq!(order, vec![36, 34, 35, 32, 38, 31, 33]);
     }
 
     #[test]

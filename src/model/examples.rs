@@ -79,7 +79,7 @@ impl Connection {
             inode,
             netns: Some(4026531840),
             peer_pid: Some(peer.0),
-            peer_name: Some(peer.1.to_owned()),
+            peer_name: Some(peer.1.into()),
             traffic: Traffic::default(),
         }
     }

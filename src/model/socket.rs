@@ -189,7 +189,8 @@ pub struct Connection {
     /// Pid of the process that owns the other end, when it is on this host and visible.
     pub peer_pid: Option<u32>,
     /// Name of that process.
-    pub peer_name: Option<String>,
+    /// Shared: every connection to one process holds the same name, not a copy of it.
+    pub peer_name: Option<std::sync::Arc<str>>,
     /// How much and how well it talks (TCP counters); null figures say why in
     /// `traffic_unavailable`.
     #[serde(flatten)]

@@ -173,9 +173,10 @@ pub fn read_sockets(
     collection.phases.ownership_ms = ms_since(phase_start);
 
     let phase_start = Instant::now();
-    let names: rustc_hash::FxHashMap<u32, &str> = readings
+    // One shared copy of each name, however many connections point at its process.
+    let names: rustc_hash::FxHashMap<u32, std::sync::Arc<str>> = readings
         .iter()
-        .map(|r| (r.key.pid, r.name.as_str()))
+        .map(|r| (r.key.pid, r.name.as_str().into()))
         .collect();
     let window_secs = readers.traffic.pass(read_at).window_secs();
     let closed_bytes = closed_since_last_pass(
@@ -189,7 +190,7 @@ pub fn read_sockets(
     let assembled = assemble_sockets(
         &tables.entries,
         &pass.ownership,
-        |pid| names.get(&pid).copied(),
+        |pid| names.get(&pid).cloned(),
         |entry, role| traffic.figures(entry, role),
     );
     readers.traffic.remember(&tables.entries, read_at);

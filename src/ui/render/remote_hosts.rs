@@ -410,7 +410,7 @@ mod tests {
         for p in &mut processes {
             for c in &mut p.connections {
                 if c.peer_name.as_deref() == Some("node") {
-                    c.peer_name = Some("\x1b]0;pwned\x07node".to_owned());
+                    c.peer_name = Some("\x1b]0;pwned\x07node".into());
                 }
             }
         }

@@ -90,7 +90,7 @@ fn connection_attributes(pid: u32, c: &Connection) -> Vec<KeyValue> {
         attrs.push(int("wiretop.peer.pid", peer));
     }
     if let Some(name) = &c.peer_name {
-        attrs.push(string("wiretop.peer.name", name.as_str()));
+        attrs.push(string("wiretop.peer.name", &**name));
     }
     traffic_attributes(&mut attrs, &c.traffic);
     attrs
