@@ -136,10 +136,8 @@ fn endpoint(addr: SocketAddr) -> Endpoint {
 
 /// Lookups built once over all socket rows.
 struct SocketIndex<'a> {
-    /// (netns, proto, local, remote) -> rows; the key a peer's row has with ends swapped.
-    /// One row per key: a 4-tuple is unique within a namespace (the kernel refuses a second
-    /// connection with the same ends).
-    by_ends: FxHashMap<(Option<u64>, Proto, Endpoint, Endpoint), u32>,
+    /// Each row's peer row in the same namespace (u32::MAX: none), see [`pair_peers`].
+    same_netns_peer: Vec<u32>,
     /// (proto, local, remote) -> rows in any namespace, for peers across a veth or bridge.
     /// Left empty when there is only one namespace.
     by_ends_any_netns: FxHashMap<(Proto, Endpoint, Endpoint), Vec<u32>>,
@@ -156,14 +154,13 @@ struct SocketIndex<'a> {
 impl<'a> SocketIndex<'a> {
     fn new(entries: &'a [SocketEntry]) -> Self {
         let mut index = SocketIndex {
-            by_ends: FxHashMap::default(),
+            same_netns_peer: pair_peers(entries),
             by_ends_any_netns: FxHashMap::default(),
             listeners: FxHashMap::default(),
             host_addrs: FxHashSet::default(),
             several_netns: entries.windows(2).any(|w| w[0].netns != w[1].netns),
             entries,
         };
-        index.by_ends.reserve(entries.len());
         let several_netns = index.several_netns;
         for (row, entry) in entries.iter().enumerate() {
             let row = u32::try_from(row).unwrap_or(u32::MAX);
@@ -179,10 +176,6 @@ impl<'a> SocketIndex<'a> {
                     .push(entry);
             } else {
                 let remote = endpoint(entry.remote);
-                index
-                    .by_ends
-                    .entry((entry.netns, entry.proto, local, remote))
-                    .or_insert(row);
                 if several_netns {
                     index
                         .by_ends_any_netns
@@ -224,13 +217,9 @@ impl<'a> SocketIndex<'a> {
     fn peer_row(&self, entry: &SocketEntry, own_row: usize) -> Option<usize> {
         let local = endpoint(entry.local);
         let remote = endpoint(entry.remote);
-        let same_netns = self
-            .by_ends
-            .get(&(entry.netns, entry.proto, remote, local))
-            .map(|row| *row as usize)
-            .filter(|row| *row != own_row);
-        if let Some(row) = same_netns {
-            return Some(row);
+        let same_netns = self.same_netns_peer.get(own_row).copied();
+        if let Some(row) = same_netns.filter(|row| *row != NO_ROW) {
+            return Some(row as usize);
         }
         if remote.0.is_loopback() {
             // Loopback never leaves a namespace: a match elsewhere would be a different host.
@@ -248,9 +237,111 @@ impl<'a> SocketIndex<'a> {
     }
 }
 
+/// No row.
+const NO_ROW: u32 = u32::MAX;
+
+/// Finds each connection's peer row in its own namespace: the row whose ends are its own
+/// swapped. Both ends of a connection share the unordered pair of ends, so the rows are
+/// sorted by a hash of that pair and each peer sits next to its connection: at tens of
+/// thousands of sockets this costs a fraction of a hash map of all 4-tuples, whose every
+/// insert and lookup is a cache miss. The first matching row wins, a row never matches itself
+/// (a socket connected to itself has no peer), and rows whose hashes collide are told apart
+/// by their real ends.
+fn pair_peers(entries: &[SocketEntry]) -> Vec<u32> {
+    let mut keyed: Vec<(u64, u32)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| !entry.is_listening())
+        .map(|(row, entry)| (pair_hash(entry), u32::try_from(row).unwrap_or(NO_ROW)))
+        .collect();
+    keyed.sort_unstable();
+    let mut peers = vec![NO_ROW; entries.len()];
+    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+        if run.len() < 2 {
+            continue;
+        }
+        if run.len() > SMALL_RUN {
+            pair_within_large_run(entries, run, &mut peers);
+            continue;
+        }
+        for (_, row) in run {
+            let Some(entry) = entries.get(*row as usize) else {
+                continue;
+            };
+            // The first row (by position) whose ends are this one's swapped.
+            let first = run.iter().map(|(_, other)| *other).find(|other| {
+                entries
+                    .get(*other as usize)
+                    .is_some_and(|o| is_peer(entry, o))
+            });
+            if let (Some(first), Some(slot)) = (first, peers.get_mut(*row as usize)) {
+                if first != *row {
+                    *slot = first;
+                }
+            }
+        }
+    }
+    peers
+}
+
+/// Rows sharing one pair of ends beyond this many (UDP sockets sharing a port with
+/// SO_REUSEPORT, all connected to one peer) are matched through a map rather than each
+/// against all.
+const SMALL_RUN: usize = 8;
+
+/// [`pair_peers`] for a run of many rows with one hash: the first row of each exact
+/// (namespace, protocol, local, remote) is every swapped row's peer.
+fn pair_within_large_run(entries: &[SocketEntry], run: &[(u64, u32)], peers: &mut [u32]) {
+    type Ends = (Option<u64>, Proto, Endpoint, Endpoint);
+    let ends =
+        |e: &SocketEntry| -> Ends { (e.netns, e.proto, endpoint(e.local), endpoint(e.remote)) };
+    let mut first_by_ends: FxHashMap<Ends, u32> = FxHashMap::default();
+    // Rows in position order, so the first row of each key is the lowest.
+    let mut rows: Vec<u32> = run.iter().map(|(_, row)| *row).collect();
+    rows.sort_unstable();
+    for row in &rows {
+        if let Some(entry) = entries.get(*row as usize) {
+            first_by_ends.entry(ends(entry)).or_insert(*row);
+        }
+    }
+    for row in rows {
+        let Some(entry) = entries.get(row as usize) else {
+            continue;
+        };
+        let (netns, proto, local, remote) = ends(entry);
+        let peer = first_by_ends.get(&(netns, proto, remote, local)).copied();
+        if let (Some(peer), Some(slot)) = (peer, peers.get_mut(row as usize)) {
+            if peer != row {
+                *slot = peer;
+            }
+        }
+    }
+}
+
+/// Whether `other`'s ends are `entry`'s swapped, in the same namespace and protocol.
+fn is_peer(entry: &SocketEntry, other: &SocketEntry) -> bool {
+    entry.netns == other.netns
+        && entry.proto == other.proto
+        && endpoint(entry.local) == endpoint(other.remote)
+        && endpoint(entry.remote) == endpoint(other.local)
+}
+
+/// A hash of (namespace, protocol, the unordered pair of ends), the same for both ends of a
+/// connection.
+fn pair_hash(entry: &SocketEntry) -> u64 {
+    use std::hash::BuildHasher;
+    let (local, remote) = (endpoint(entry.local), endpoint(entry.remote));
+    let (low, high) = if local <= remote {
+        (local, remote)
+    } else {
+        (remote, local)
+    };
+    rustc_hash::FxBuildHasher.hash_one((entry.netns, entry.proto, low, high))
+}
+
 /// Distributes socket rows to their owners and works out direction, role and peer for each
 /// connection. `name_of` gives a process name for a pid in the same snapshot, `traffic_of`
-/// a socket's traffic figures given which end it is.
+/// a socket's traffic figures given its row (position in `entries`) and which end it is.
 ///
 /// Built for tens of thousands of rows a tick, where the cost is memory traffic rather than
 /// arithmetic: owners are found for every row in one sorted walk (not a search per row and
@@ -260,7 +351,7 @@ pub fn assemble_sockets(
     entries: &[SocketEntry],
     ownership: &Ownership,
     name_of: impl Fn(u32) -> Option<Arc<str>>,
-    traffic_of: impl Fn(&SocketEntry, Role) -> Traffic,
+    traffic_of: impl Fn(usize, &SocketEntry, Role) -> Traffic,
 ) -> AssembledSockets {
     let index = SocketIndex::new(entries);
     let owners_of = ownership.owners_of_rows(entries);
@@ -329,7 +420,7 @@ pub fn assemble_sockets(
                 &name_of,
             );
             if let Some(role) = connection.role {
-                connection.traffic = traffic_of(entry, role);
+                connection.traffic = traffic_of(*row as usize, entry, role);
             }
             list.push(connection);
         }
@@ -537,7 +628,7 @@ mod tests {
     #[test]
     fn client_connection_names_server_as_peer() {
         let (entries, own) = curl_to_node();
-        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
         let curl = &out.connections[&200][0];
         assert_eq!(curl.peer_pid, Some(100));
         assert_eq!(curl.peer_name.as_deref(), Some("node"));
@@ -555,7 +646,7 @@ mod tests {
     fn client_waiting_in_accept_queue_names_listener_owner() {
         let (mut entries, own) = curl_to_node();
         entries[1].inode = 0; // not yet accepted: no fd refers to it
-        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
         assert_eq!(out.connections[&200][0].peer_pid, Some(100));
         assert_eq!(out.unowned.len(), 1);
         assert_eq!(out.unowned[0].reason, "kernel");
@@ -619,7 +710,7 @@ mod tests {
             shuffled.rotate_left(rotation);
             let middle = shuffled.len() / 2;
             shuffled.swap(0, middle);
-            let out = assemble_sockets(&shuffled, &own, names, |_, _| Traffic::default());
+            let out = assemble_sockets(&shuffled, &own, names, |_, _, _| Traffic::default());
             for pid in [300, 301, 400] {
                 let got: Vec<u64> = out.connections[&pid].iter().map(|c| c.inode).collect();
                 assert_eq!(
@@ -644,11 +735,72 @@ mod tests {
         assert_eq!(order, vec![36, 34, 35, 32, 38, 31, 33]);
     }
 
+    /// The sorted pairing finds the same peer as the obvious search (the first row, by
+    /// position, whose ends are the row's swapped; never the row itself) for pairs, a socket
+    /// connected to itself, two namespaces with the same 4-tuples, and a large run of
+    /// sockets sharing one pair of ends.
+    #[test]
+    fn peers_pair_like_the_obvious_search() {
+        let mut entries = vec![
+            tcp(
+                "127.0.0.1:5000",
+                "127.0.0.1:5000",
+                SocketState::Established,
+                1,
+            ),
+            tcp("127.0.0.1:8080", "0.0.0.0:0", SocketState::Listen, 2),
+        ];
+        for i in 0..50u16 {
+            let client = format!("127.0.0.1:{}", 40_000 + i);
+            entries.push(tcp(&client, "127.0.0.1:8080", SocketState::Established, 0));
+            entries.push(tcp("127.0.0.1:8080", &client, SocketState::Established, 0));
+        }
+        let mut other_ns: Vec<SocketEntry> = entries[2..12].to_vec();
+        for e in &mut other_ns {
+            e.netns = Some(7);
+        }
+        entries.extend(other_ns);
+        for i in 0..(2 * SMALL_RUN as u64) {
+            let (a, b) = ("10.0.0.1:53", "10.0.0.2:53");
+            let (local, remote) = if i % 3 == 0 { (b, a) } else { (a, b) };
+            let mut udp = tcp(local, remote, SocketState::Established, 100 + i);
+            udp.proto = Proto::Udp;
+            entries.push(udp);
+        }
+        // Two UDP sockets sharing one port (SO_REUSEPORT), each connected to that port.
+        for inode in [200, 201] {
+            let mut udp = tcp(
+                "127.0.0.1:6000",
+                "127.0.0.1:6000",
+                SocketState::Established,
+                inode,
+            );
+            udp.proto = Proto::Udp;
+            entries.push(udp);
+        }
+        entries.swap(5, 60);
+        entries.swap(17, 90);
+        let peers = pair_peers(&entries);
+        for (row, entry) in entries.iter().enumerate() {
+            let obvious = if entry.is_listening() {
+                None
+            } else {
+                entries
+                    .iter()
+                    .position(|o| !o.is_listening() && is_peer(entry, o))
+                    .filter(|first| *first != row)
+            };
+            let paired = peers.get(row).copied().filter(|p| *p != NO_ROW);
+            assert_eq!(paired.map(|p| p as usize), obvious, "row {row}: {entry:?}");
+        }
+        assert_eq!(peers[0], NO_ROW, "connected to itself: no peer");
+    }
+
     #[test]
     fn shared_socket_appears_under_every_owner() {
         let (entries, mut own) = curl_to_node();
         own.add(10, 101); // a pre-forked worker shares the listener
-        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
         assert_eq!(out.listening[&100].len(), 1);
         assert_eq!(out.listening[&101].len(), 1);
     }
@@ -674,7 +826,7 @@ mod tests {
         own.add(10, 100);
         own.add(11, 100);
         own.add(20, 200);
-        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
         let server_side = &out.connections[&100][0];
         assert_eq!(server_side.local_addr.to_string(), "127.0.0.1");
         assert_eq!(server_side.family, super::super::Family::Ipv4);
@@ -688,7 +840,7 @@ mod tests {
         for e in &mut entries[..2] {
             e.netns = Some(1); // node lives in a container with its own loopback
         }
-        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
         assert_eq!(out.connections[&200][0].peer_pid, None);
     }
 
@@ -713,7 +865,7 @@ mod tests {
         own.add(1, 1);
         own.add(2, 1);
         own.add(3, 2);
-        let out = assemble_sockets(&entries, &own, |_| None, |_, _| Traffic::default());
+        let out = assemble_sockets(&entries, &own, |_| None, |_, _, _| Traffic::default());
         assert_eq!(out.connections[&1][0].direction, Direction::Inbound);
         assert_eq!(out.connections[&2][0].direction, Direction::Outbound);
         assert_eq!(out.connections[&2][0].peer_pid, None);
@@ -726,7 +878,7 @@ mod tests {
             &entries,
             &Ownership::default(),
             |_| None,
-            |_, _| Traffic::default(),
+            |_, _, _| Traffic::default(),
         );
         assert_eq!(out.unowned[0].reason, "not_visible");
         assert!(out.listening.is_empty());
@@ -749,7 +901,7 @@ mod tests {
         let mut own = Ownership::default();
         own.add(10, 100);
         own.add(20, 200);
-        let out = assemble_sockets(&entries, &own, names, |_, _| Traffic::default());
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
         assert_eq!(out.listening[&100][0].proto, Proto::Udp);
         assert_eq!(out.connections[&200][0].peer_pid, Some(100));
         assert_eq!(out.connections[&200][0].role, Some(Role::Client));

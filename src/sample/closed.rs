@@ -22,7 +22,8 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{unmap, ClosedConnection, Ownership, Role, SocketEntry, TcpCounters};
+use crate::model::{unmap, ClosedConnection, Ownership, Role, SocketEntry};
+use crate::sample::traffic::TrafficHistory;
 
 /// How long a closed connection stays on its process.
 pub const KEEP_MS: u64 = 60_000;
@@ -47,9 +48,8 @@ pub struct ClosedBytes(
 
 #[derive(Debug, Default)]
 pub struct ClosedTracker {
-    /// The inode of each TCP socket of the last pass, by namespace and cookie, and who held
-    /// each inode: one map and the pass's own ownership table, no allocation per socket.
-    inode_by_cookie: FxHashMap<(Option<u64>, u64), u64>,
+    /// Who held each inode at the last pass (the inode of each socket, by namespace and
+    /// cookie, is in the last pass's readings: no table of our own, no allocation per socket).
     owners: Ownership,
     /// Recently closed connections by owner pid, oldest first.
     recent: FxHashMap<u32, VecDeque<ClosedConnection>>,
@@ -57,13 +57,13 @@ pub struct ClosedTracker {
 
 impl ClosedTracker {
     /// Pins each closed socket on its owners where it cannot be wrong, keeps it on them, and
-    /// returns the bytes each moved since the last pass (`previous`: the last pass's counters
-    /// by cookie; a socket not in it moved all its bytes since).
+    /// returns the bytes each moved since the last pass (`history`: the last pass's readings; a
+    /// socket not in them moved all its bytes since).
     pub fn record(
         &mut self,
         closed: &[SocketEntry],
         listeners: &[ListenerOwners],
-        previous: &FxHashMap<u64, TcpCounters>,
+        history: &TrafficHistory,
         now_ms: u64,
     ) -> ClosedBytes {
         let mut bytes = ClosedBytes::default();
@@ -71,10 +71,10 @@ impl ClosedTracker {
             let Some(last) = entry.counters.filter(|c| c.cookie != 0) else {
                 continue;
             };
-            let seen = self
-                .inode_by_cookie
-                .get(&(entry.netns, last.cookie))
-                .map(|inode| self.owners.owners(*inode))
+            let before = history.last(entry.netns, last.cookie);
+            let seen = before
+                .filter(|b| b.inode != 0)
+                .map(|b| self.owners.owners(b.inode))
                 .filter(|owners| !owners.is_empty());
             let (owners, attributed_by, role) = match seen {
                 Some(owners) => (owners.to_vec(), "seen", None),
@@ -96,7 +96,7 @@ impl ClosedTracker {
             let handshake = u64::from(role == Role::Client);
             let data_sent = last.bytes_acked.map(|b| b.saturating_sub(handshake + 1));
             let data_received = last.bytes_received.map(|b| b.saturating_sub(1));
-            let before = previous.get(&last.cookie);
+            let before = before.filter(|b| b.bytes_acked.is_some());
             let sent_before = before
                 .and_then(|b| b.bytes_acked)
                 .map_or(0, |b| b.saturating_sub(handshake));
@@ -134,15 +134,8 @@ impl ClosedTracker {
         bytes
     }
 
-    /// Remembers who holds each TCP socket of this pass, for the next one.
-    pub fn remember_owners(&mut self, entries: &[SocketEntry], owners: Ownership) {
-        self.inode_by_cookie.clear();
-        self.inode_by_cookie.extend(
-            entries
-                .iter()
-                .filter(|e| e.inode != 0)
-                .filter_map(|e| Some(((e.netns, e.counters?.cookie), e.inode))),
-        );
+    /// Remembers who holds each socket inode this pass, for the next one.
+    pub fn remember_owners(&mut self, owners: Ownership) {
         self.owners = owners;
     }
 
@@ -217,10 +210,18 @@ fn accepted_by(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Proto, SocketState};
+    use crate::model::{Proto, SocketState, TcpCounters};
 
     /// The sampler's own namespace in these tests; containers are 2 and 3.
     const HOST: u64 = 1;
+
+    /// The readings of a pass that saw `entries`.
+    fn history_of(entries: &[SocketEntry]) -> TrafficHistory {
+        let mut history = TrafficHistory::default();
+        let order = crate::sample::traffic::CookieOrder::of(entries);
+        history.remember(entries, &order, std::time::Instant::now());
+        history
+    }
 
     fn closed(local: &str, remote: &str, cookie: u64, acked: u64, received: u64) -> SocketEntry {
         closed_in(HOST, local, remote, cookie, acked, received)
@@ -266,7 +267,12 @@ mod tests {
         let mut tracker = ClosedTracker::default();
         // 5,000 bytes and 80, each way plus its FIN.
         let socket = closed("127.0.0.1:8080", "127.0.0.1:50312", 7, 5_001, 81);
-        let moved = tracker.record(&[socket], &node_listener(), &FxHashMap::default(), 1_000);
+        let moved = tracker.record(
+            &[socket],
+            &node_listener(),
+            &TrafficHistory::default(),
+            1_000,
+        );
         assert_eq!(moved.0.get(&1200), Some(&(5_000, 80)));
         let recent = tracker.recent_of(1200);
         assert_eq!(recent.len(), 1);
@@ -280,13 +286,11 @@ mod tests {
         let mut tracker = ClosedTracker::default();
         let mut seen = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 101, 4_000);
         seen.inode = 77;
-        tracker.remember_owners(&[seen], Ownership::from_pairs(vec![(77, 1300)]));
-        let mut previous = FxHashMap::default();
-        let before = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 101, 4_000);
-        previous.insert(9, before.counters.unwrap());
+        let history = history_of(&[seen]);
+        tracker.remember_owners(Ownership::from_pairs(vec![(77, 1300)]));
         // 100 bytes sent (SYN and FIN besides), 5,000 received (FIN besides).
         let after = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 102, 5_001);
-        let moved = tracker.record(&[after], &node_listener(), &previous, 1_000);
+        let moved = tracker.record(&[after], &node_listener(), &history, 1_000);
         assert_eq!(moved.0.get(&1300), Some(&(0, 1_000)));
         let recent = tracker.recent_of(1300);
         assert_eq!(recent[0].attributed_by, "seen");
@@ -306,7 +310,7 @@ mod tests {
         let moved = tracker.record(
             std::slice::from_ref(&socket),
             &prefork,
-            &FxHashMap::default(),
+            &TrafficHistory::default(),
             1_000,
         );
         assert_eq!(moved, ClosedBytes::default());
@@ -323,7 +327,7 @@ mod tests {
                 owners: vec![300],
             },
         ];
-        let moved = tracker.record(&[socket], &both, &FxHashMap::default(), 1_000);
+        let moved = tracker.record(&[socket], &both, &TrafficHistory::default(), 1_000);
         assert!(moved.0.contains_key(&300) && !moved.0.contains_key(&200));
     }
 
@@ -331,7 +335,12 @@ mod tests {
     fn a_client_never_seen_is_pinned_on_nobody() {
         let mut tracker = ClosedTracker::default();
         let socket = closed("127.0.0.1:50999", "10.0.0.9:443", 11, 300, 9_000);
-        let moved = tracker.record(&[socket], &node_listener(), &FxHashMap::default(), 1_000);
+        let moved = tracker.record(
+            &[socket],
+            &node_listener(),
+            &TrafficHistory::default(),
+            1_000,
+        );
         assert_eq!(moved, ClosedBytes::default());
         assert!(tracker.recent.is_empty());
     }
@@ -350,14 +359,14 @@ mod tests {
                 )
             })
             .collect();
-        tracker.record(&many, &node_listener(), &FxHashMap::default(), 1_000);
+        tracker.record(&many, &node_listener(), &TrafficHistory::default(), 1_000);
         let recent = tracker.recent_of(1200);
         assert_eq!(recent.len(), KEEP_PER_PROCESS);
         assert_eq!(recent[0].remote_port, 40_050, "the newest are kept");
         tracker.record(
             &[],
             &node_listener(),
-            &FxHashMap::default(),
+            &TrafficHistory::default(),
             1_000 + KEEP_MS + 1,
         );
         assert!(tracker.recent_of(1200).is_empty());
@@ -384,7 +393,7 @@ mod tests {
         let moved = tracker.record(
             &[in_two, in_three],
             &containers,
-            &FxHashMap::default(),
+            &TrafficHistory::default(),
             1_000,
         );
         assert_eq!(moved.0.get(&2200), Some(&(5_000, 80)));
@@ -402,14 +411,15 @@ mod tests {
         // Per-namespace cookies (older kernels): cookie 9 in the host and in container 2.
         let mut seen = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 101, 4_000);
         seen.inode = 77;
-        tracker.remember_owners(&[seen], Ownership::from_pairs(vec![(77, 1300)]));
+        let history = history_of(&[seen]);
+        tracker.remember_owners(Ownership::from_pairs(vec![(77, 1300)]));
         let other = closed_in(2, "10.0.0.2:41000", "10.0.0.9:443", 9, 301, 9_001);
-        let moved = tracker.record(&[other], &node_listener(), &FxHashMap::default(), 1_000);
+        let moved = tracker.record(&[other], &node_listener(), &history, 1_000);
         assert_eq!(moved, ClosedBytes::default());
         assert!(tracker.recent_of(1300).is_empty());
         // The host's own socket with that cookie still goes to its owner.
         let own = closed("127.0.0.1:50312", "127.0.0.1:8080", 9, 102, 4_001);
-        let moved = tracker.record(&[own], &node_listener(), &FxHashMap::default(), 1_000);
+        let moved = tracker.record(&[own], &node_listener(), &history, 1_000);
         assert!(moved.0.contains_key(&1300));
     }
 }

@@ -4,69 +4,169 @@
 
 use std::time::Instant;
 
-use rustc_hash::FxHashMap;
-
-use crate::model::{Proto, Role, SocketEntry, TcpCounters, Traffic, TrafficGap};
+use crate::model::{Proto, Role, SocketEntry, Traffic, TrafficGap};
 
 /// Windows shorter than this give rates that are mostly noise: no rate is more honest.
 const SHORTEST_WINDOW_SECS: f64 = 0.01;
+/// No reading.
+const NONE: u32 = u32::MAX;
 
-/// The counters of the last pass, by cookie, and when they were read.
+/// What the last pass read of one TCP socket: the counters its rates are measured from and,
+/// should it close before the next pass, the inode its owners are found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastReading {
+    pub netns: Option<u64>,
+    pub cookie: u64,
+    /// 0 when no file descriptor referred to it.
+    pub inode: u64,
+    pub bytes_acked: Option<u64>,
+    pub bytes_received: Option<u64>,
+    pub total_retrans: Option<u32>,
+}
+
+/// One pass's TCP sockets by (cookie, namespace): the order the last pass's readings are
+/// kept in, so this pass's sockets find theirs in one merge of two sorted lists. A hash map
+/// of 20,000 sockets costs a cache miss per insert and per lookup, several milliseconds a
+/// tick; sorting 20,000 small keys costs a fraction of that.
+pub struct CookieOrder {
+    /// (cookie, namespace, row in the pass's socket list); sockets without a cookie are left
+    /// out.
+    keys: Vec<(u64, Option<u64>, u32)>,
+}
+
+impl CookieOrder {
+    pub fn of(entries: &[SocketEntry]) -> Self {
+        let mut keys: Vec<(u64, Option<u64>, u32)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(row, e)| {
+                let cookie = e.counters?.cookie;
+                (cookie != 0).then(|| (cookie, e.netns, u32::try_from(row).unwrap_or(NONE)))
+            })
+            .collect();
+        keys.sort_unstable();
+        CookieOrder { keys }
+    }
+
+    /// Whether a socket of this pass has `cookie` in `netns` and counters (a TIME_WAIT
+    /// entry with the same cookie is another state of a closed socket, not the socket).
+    pub fn has_counted(&self, entries: &[SocketEntry], netns: Option<u64>, cookie: u64) -> bool {
+        let start = self.keys.partition_point(|k| (k.0, k.1) < (cookie, netns));
+        self.keys[start..]
+            .iter()
+            .take_while(|k| (k.0, k.1) == (cookie, netns))
+            .filter_map(|k| entries.get(k.2 as usize)?.counters)
+            .any(|c| c.bytes_acked.is_some())
+    }
+}
+
+/// The readings of the last pass, by (cookie, namespace), and when they were made. Cookies
+/// are the host's on recent kernels and the namespace's on older ones, so the namespace is
+/// part of the key.
 #[derive(Debug, Default)]
 pub struct TrafficHistory {
-    previous: FxHashMap<u64, TcpCounters>,
+    last: Vec<LastReading>,
     read_at: Option<Instant>,
 }
 
 /// The traffic figures of one pass: each socket's counters against the last pass's.
 pub struct PassTraffic<'h> {
-    previous: &'h FxHashMap<u64, TcpCounters>,
+    last: &'h [LastReading],
+    /// Each row's reading in `last` (NONE: not read last pass).
+    before: Vec<u32>,
     window_secs: Option<f64>,
 }
 
 impl TrafficHistory {
-    /// Starts a pass whose sockets were read at `now`; `figures` of the result gives each
-    /// socket's traffic. Call `remember` with the pass's sockets once done.
-    pub fn pass(&self, now: Instant) -> PassTraffic<'_> {
-        let window_secs = self
-            .read_at
-            .map(|then| now.saturating_duration_since(then).as_secs_f64())
-            .filter(|w| *w > SHORTEST_WINDOW_SECS);
+    /// Starts a pass over `entries` (in `order`), read at `now`; `figures` of the result gives
+    /// each socket's traffic. Call `remember` with the pass's sockets once done.
+    pub fn pass(
+        &self,
+        entries: &[SocketEntry],
+        order: &CookieOrder,
+        now: Instant,
+    ) -> PassTraffic<'_> {
+        let mut before = vec![NONE; entries.len()];
+        let mut at = 0;
+        for (cookie, netns, row) in &order.keys {
+            while self
+                .last
+                .get(at)
+                .is_some_and(|l| (l.cookie, l.netns) < (*cookie, *netns))
+            {
+                at += 1;
+            }
+            let found = self
+                .last
+                .get(at)
+                .is_some_and(|l| (l.cookie, l.netns) == (*cookie, *netns));
+            if let (true, Some(slot)) = (found, before.get_mut(*row as usize)) {
+                *slot = u32::try_from(at).unwrap_or(NONE);
+            }
+        }
         PassTraffic {
-            previous: &self.previous,
-            window_secs,
+            last: &self.last,
+            before,
+            window_secs: self.window_secs(now),
         }
     }
 
-    /// The counters of the last pass, by cookie.
-    pub fn previous(&self) -> &FxHashMap<u64, TcpCounters> {
-        &self.previous
+    /// Seconds between the last pass's dump and `now`; None on the first or after too short
+    /// a time.
+    pub fn window_secs(&self, now: Instant) -> Option<f64> {
+        self.read_at
+            .map(|then| now.saturating_duration_since(then).as_secs_f64())
+            .filter(|w| *w > SHORTEST_WINDOW_SECS)
     }
 
-    /// Keeps this pass's counters for the next one; sockets gone since are forgotten.
-    pub fn remember(&mut self, entries: &[SocketEntry], read_at: Instant) {
-        self.previous.clear();
-        // Only sockets with counters: a TIME_WAIT entry carries its socket's cookie and no
-        // tcp_info, and must not hide the last counters the closed socket is measured from.
-        self.previous.extend(
-            entries
-                .iter()
-                .filter_map(|e| e.counters)
-                .filter(|c| c.cookie != 0 && c.bytes_acked.is_some())
-                .map(|c| (c.cookie, c)),
-        );
+    /// What the last pass read of the socket `cookie` in `netns`.
+    pub fn last(&self, netns: Option<u64>, cookie: u64) -> Option<&LastReading> {
+        self.last
+            .binary_search_by(|l| (l.cookie, l.netns).cmp(&(cookie, netns)))
+            .ok()
+            .and_then(|at| self.last.get(at))
+    }
+
+    /// Keeps this pass's readings for the next one; sockets gone since are forgotten. Only
+    /// sockets with counters or a file descriptor: a TIME_WAIT entry carries its closed
+    /// socket's cookie and nothing else, and must not hide the counters that socket is
+    /// measured from.
+    pub fn remember(&mut self, entries: &[SocketEntry], order: &CookieOrder, read_at: Instant) {
+        self.last.clear();
+        for (cookie, netns, row) in &order.keys {
+            let Some(entry) = entries.get(*row as usize) else {
+                continue;
+            };
+            let Some(counters) = entry.counters else {
+                continue;
+            };
+            if counters.bytes_acked.is_none() && entry.inode == 0 {
+                continue;
+            }
+            // One reading per key: the first row, should two namespaces' tables list one.
+            if self
+                .last
+                .last()
+                .is_some_and(|l| (l.cookie, l.netns) == (*cookie, *netns))
+            {
+                continue;
+            }
+            self.last.push(LastReading {
+                netns: *netns,
+                cookie: *cookie,
+                inode: entry.inode,
+                bytes_acked: counters.bytes_acked,
+                bytes_received: counters.bytes_received,
+                total_retrans: counters.total_retrans,
+            });
+        }
         self.read_at = Some(read_at);
     }
 }
 
 impl PassTraffic<'_> {
-    /// Seconds since the last pass's dump; None on the first or after too short a time.
-    pub fn window_secs(&self) -> Option<f64> {
-        self.window_secs
-    }
-
-    /// The figures of one socket, `role` being which end it is.
-    pub fn figures(&self, entry: &SocketEntry, role: Role) -> Traffic {
+    /// The figures of the socket at `row` of the pass (`entry`), `role` being which end it is.
+    pub fn figures(&self, row: usize, entry: &SocketEntry, role: Role) -> Traffic {
         if entry.proto == Proto::Udp {
             return Traffic::unavailable(TrafficGap::Udp);
         }
@@ -80,7 +180,11 @@ impl PassTraffic<'_> {
                 ..Traffic::unavailable(TrafficGap::NotReported)
             };
         }
-        let before = self.previous.get(&now.cookie).filter(|_| now.cookie != 0);
+        let before = self
+            .before
+            .get(row)
+            .and_then(|at| self.last.get(*at as usize))
+            .filter(|b| b.bytes_acked.is_some());
         let rate = |now: Option<u64>, before: Option<u64>| -> Option<f64> {
             let window = self.window_secs?;
             // A counter that went backwards is another socket's: no rate, not a huge one.
@@ -126,7 +230,20 @@ impl PassTraffic<'_> {
 mod tests {
     use super::*;
     use crate::model::SocketState;
+    use crate::model::TcpCounters;
     use std::time::Duration;
+
+    fn remember(history: &mut TrafficHistory, entries: &[SocketEntry], at: Instant) {
+        history.remember(entries, &CookieOrder::of(entries), at);
+    }
+
+    /// The figures of one socket read alone at `at`.
+    fn figures(history: &TrafficHistory, entry: &SocketEntry, at: Instant, role: Role) -> Traffic {
+        let entries = std::slice::from_ref(entry);
+        history
+            .pass(entries, &CookieOrder::of(entries), at)
+            .figures(0, entry, role)
+    }
 
     fn tcp(cookie: u64, acked: u64, received: u64, retrans: u32) -> SocketEntry {
         SocketEntry {
@@ -156,11 +273,9 @@ mod tests {
     fn rates_are_the_counters_growth_over_the_window() {
         let start = Instant::now();
         let mut history = TrafficHistory::default();
-        history.remember(&[tcp(9, 1_000, 500, 1)], start);
+        remember(&mut history, &[tcp(9, 1_000, 500, 1)], start);
         let later = start + Duration::from_secs(2);
-        let t = history
-            .pass(later)
-            .figures(&tcp(9, 5_000, 2_500, 4), Role::Server);
+        let t = figures(&history, &tcp(9, 5_000, 2_500, 4), later, Role::Server);
         assert_eq!(t.send_bytes_per_sec, Some(2_000.0));
         assert_eq!(t.recv_bytes_per_sec, Some(1_000.0));
         assert_eq!(t.total_bytes_per_sec(), Some(3_000.0));
@@ -172,11 +287,59 @@ mod tests {
         assert_eq!((t.send_queue_bytes, t.recv_queue_bytes), (Some(5), Some(6)));
         assert_eq!(t.traffic_unavailable, None);
         // A client's count holds its SYN: data bytes only, the rate unchanged.
-        let c = history
-            .pass(later)
-            .figures(&tcp(9, 5_000, 2_500, 4), Role::Client);
+        let c = figures(&history, &tcp(9, 5_000, 2_500, 4), later, Role::Client);
         assert_eq!(c.bytes_sent, Some(4_999));
         assert_eq!(c.send_bytes_per_sec, Some(2_000.0));
+    }
+
+    /// Many sockets, listed in another order each pass, some new, some gone, one cookie in
+    /// two namespaces (older kernels count cookies per namespace): each is measured against
+    /// its own last reading only.
+    #[test]
+    fn each_socket_is_measured_against_its_own_last_reading() {
+        let start = Instant::now();
+        let later = start + Duration::from_secs(1);
+        let socket = |netns: u64, cookie: u64, acked: u64| {
+            let mut e = tcp(cookie, acked, 2 * acked, 0);
+            e.netns = Some(netns);
+            e
+        };
+        let mut first: Vec<SocketEntry> = (1..=40).map(|c| socket(1, c, 1_000 * c)).collect();
+        first.push(socket(2, 7, 50));
+        let mut history = TrafficHistory::default();
+        remember(&mut history, &first, start);
+        // Cookies 1-10 closed, 41-45 are new, the rest sent 100 * cookie more; listed backwards.
+        let mut second: Vec<SocketEntry> = (11..=45)
+            .map(|c| socket(1, c, 1_000 * c + if c <= 40 { 100 * c } else { 0 }))
+            .collect();
+        second.push(socket(2, 7, 350));
+        second.reverse();
+        let order = CookieOrder::of(&second);
+        let pass = history.pass(&second, &order, later);
+        for (row, entry) in second.iter().enumerate() {
+            let t = pass.figures(row, entry, Role::Server);
+            let cookie = entry.counters.unwrap().cookie;
+            match (entry.netns, cookie) {
+                (Some(2), 7) => assert_eq!(t.send_bytes_per_sec, Some(300.0)),
+                (_, 41..) => assert_eq!(t.traffic_unavailable, Some(TrafficGap::FirstSeen)),
+                _ => assert_eq!(
+                    t.send_bytes_per_sec,
+                    Some(100.0 * cookie as f64),
+                    "{cookie}"
+                ),
+            }
+        }
+        assert_eq!(
+            history.last(Some(1), 7).map(|l| l.bytes_acked),
+            Some(Some(7_000))
+        );
+        assert_eq!(
+            history.last(Some(2), 7).map(|l| l.bytes_acked),
+            Some(Some(50))
+        );
+        assert_eq!(history.last(Some(3), 7), None);
+        assert!(order.has_counted(&second, Some(2), 7));
+        assert!(!order.has_counted(&second, Some(1), 7), "closed since");
     }
 
     #[test]
@@ -184,16 +347,17 @@ mod tests {
         let start = Instant::now();
         let mut history = TrafficHistory::default();
         // First pass of all: no window.
-        let t = history
-            .pass(start)
-            .figures(&tcp(9, 1_000, 500, 0), Role::Server);
+        let t = figures(&history, &tcp(9, 1_000, 500, 0), start, Role::Server);
         assert_eq!((t.bytes_sent, t.send_bytes_per_sec), (Some(1_000), None));
         assert_eq!(t.traffic_unavailable, Some(TrafficGap::FirstSeen));
-        history.remember(&[tcp(9, 1_000, 500, 0)], start);
+        remember(&mut history, &[tcp(9, 1_000, 500, 0)], start);
         // A new cookie in a later pass, even on the same inode and 4-tuple.
-        let t = history
-            .pass(start + Duration::from_secs(1))
-            .figures(&tcp(10, 64, 32, 0), Role::Server);
+        let t = figures(
+            &history,
+            &tcp(10, 64, 32, 0),
+            start + Duration::from_secs(1),
+            Role::Server,
+        );
         assert_eq!((t.bytes_sent, t.send_bytes_per_sec), (Some(64), None));
         assert_eq!(t.retransmits_last_interval, None);
         assert_eq!(t.traffic_unavailable, Some(TrafficGap::FirstSeen));
@@ -203,10 +367,13 @@ mod tests {
     fn a_counter_that_went_backwards_gives_no_rate() {
         let start = Instant::now();
         let mut history = TrafficHistory::default();
-        history.remember(&[tcp(9, 1_000, 500, 3)], start);
-        let t = history
-            .pass(start + Duration::from_secs(1))
-            .figures(&tcp(9, 10, 600, 1), Role::Server);
+        remember(&mut history, &[tcp(9, 1_000, 500, 3)], start);
+        let t = figures(
+            &history,
+            &tcp(9, 10, 600, 1),
+            start + Duration::from_secs(1),
+            Role::Server,
+        );
         assert_eq!(t.send_bytes_per_sec, None);
         assert_eq!(t.recv_bytes_per_sec, Some(100.0));
         assert_eq!(t.retransmits_last_interval, None);
@@ -216,32 +383,42 @@ mod tests {
     fn gone_sockets_are_forgotten_and_a_tiny_window_gives_no_rate() {
         let start = Instant::now();
         let mut history = TrafficHistory::default();
-        history.remember(&[tcp(9, 1_000, 500, 0)], start);
-        history.remember(&[tcp(11, 1, 1, 0)], start + Duration::from_secs(1));
-        let t = history
-            .pass(start + Duration::from_secs(2))
-            .figures(&tcp(9, 2_000, 500, 0), Role::Server);
+        remember(&mut history, &[tcp(9, 1_000, 500, 0)], start);
+        remember(
+            &mut history,
+            &[tcp(11, 1, 1, 0)],
+            start + Duration::from_secs(1),
+        );
+        let t = figures(
+            &history,
+            &tcp(9, 2_000, 500, 0),
+            start + Duration::from_secs(2),
+            Role::Server,
+        );
         assert_eq!(t.traffic_unavailable, Some(TrafficGap::FirstSeen));
-        let t = history
-            .pass(start + Duration::from_millis(1_001))
-            .figures(&tcp(11, 2, 2, 0), Role::Server);
+        let t = figures(
+            &history,
+            &tcp(11, 2, 2, 0),
+            start + Duration::from_millis(1_001),
+            Role::Server,
+        );
         assert_eq!(t.send_bytes_per_sec, None);
     }
 
     #[test]
     fn udp_and_sockets_without_counters_say_why() {
         let history = TrafficHistory::default();
-        let pass = history.pass(Instant::now());
+        let now = Instant::now();
         let mut udp = tcp(1, 0, 0, 0);
         udp.proto = Proto::Udp;
         assert_eq!(
-            pass.figures(&udp, Role::Server),
+            figures(&history, &udp, now, Role::Server),
             Traffic::unavailable(TrafficGap::Udp)
         );
         let mut from_proc = tcp(1, 0, 0, 0);
         from_proc.counters = None;
         assert_eq!(
-            pass.figures(&from_proc, Role::Server).traffic_unavailable,
+            figures(&history, &from_proc, now, Role::Server).traffic_unavailable,
             Some(TrafficGap::NamespaceNotEntered)
         );
         let mut time_wait = tcp(1, 0, 0, 0);
@@ -249,7 +426,7 @@ mod tests {
             cookie: 1,
             ..TcpCounters::default()
         });
-        let t = pass.figures(&time_wait, Role::Server);
+        let t = figures(&history, &time_wait, now, Role::Server);
         assert_eq!(t.traffic_unavailable, Some(TrafficGap::NotReported));
         assert_eq!(t.bytes_sent, None);
     }

@@ -212,6 +212,16 @@ impl DestroyFeed {
             Err(_) => (Vec::new(), 0),
         }
     }
+
+    /// How many closed sockets wait (kept, dropped), without taking them.
+    #[cfg(test)]
+    fn waiting(&self) -> (usize, u64) {
+        self.shared
+            .pending
+            .lock()
+            .map(|p| (p.closed.len(), p.dropped))
+            .unwrap_or_default()
+    }
 }
 
 impl Drop for DestroyFeed {
@@ -438,7 +448,13 @@ mod tests {
             writers[0].send(&notification(100 + cookie, 80)).unwrap();
             writers[1].send(&notification(200 + cookie, 80)).unwrap();
         }
-        let (closed, dropped) = take_until(&feed, 6);
+        // Everything must have arrived before the one take: a take half-way makes room.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let arrived = |(kept, dropped): (usize, u64)| kept + usize::try_from(dropped).unwrap();
+        while arrived(feed.waiting()) < 6 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (closed, dropped) = feed.take();
         assert_eq!((closed.len(), dropped), (3, 3));
         // Taking makes room again.
         writers[1].send(&notification(300, 80)).unwrap();

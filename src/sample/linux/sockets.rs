@@ -12,7 +12,7 @@ use crate::model::{
     NetworkIo, Ownership, Proto, SocketEntry, SocketState, UnownedSocket,
 };
 use crate::sample::closed::{ClosedBytes, ClosedTracker, ListenerOwners};
-use crate::sample::traffic::TrafficHistory;
+use crate::sample::traffic::{CookieOrder, TrafficHistory};
 
 use super::fds::{FdCandidate, OwnershipTracker};
 use super::ms_since;
@@ -60,7 +60,8 @@ impl SocketReaders {
             }
         }
         let counted = net::read_tcp_counters(&members, own, &mut self.diag);
-        self.traffic.remember(&counted, Instant::now());
+        let order = CookieOrder::of(&counted);
+        self.traffic.remember(&counted, &order, Instant::now());
         namespace_interfaces(&members, own, &mut self.interfaces);
     }
 }
@@ -178,25 +179,25 @@ pub fn read_sockets(
         .iter()
         .map(|r| (r.key.pid, r.name.as_str().into()))
         .collect();
-    let window_secs = readers.traffic.pass(read_at).window_secs();
+    let window_secs = readers.traffic.window_secs(read_at);
+    let order = CookieOrder::of(&tables.entries);
     let closed_bytes = closed_since_last_pass(
         readers,
         &members,
         &tables.entries,
+        &order,
         &pass.ownership,
         collection,
     );
-    let traffic = readers.traffic.pass(read_at);
+    let traffic = readers.traffic.pass(&tables.entries, &order, read_at);
     let assembled = assemble_sockets(
         &tables.entries,
         &pass.ownership,
         |pid| names.get(&pid).cloned(),
-        |entry, role| traffic.figures(entry, role),
+        |row, entry, role| traffic.figures(row, entry, role),
     );
-    readers.traffic.remember(&tables.entries, read_at);
-    readers
-        .closed
-        .remember_owners(&tables.entries, pass.ownership);
+    readers.traffic.remember(&tables.entries, &order, read_at);
+    readers.closed.remember_owners(pass.ownership);
     let alive: rustc_hash::FxHashSet<u32> = readings.iter().map(|r| r.key.pid).collect();
     readers.closed.keep_processes(&alive);
     let closed_totals = accumulate_closed_totals(readings, &closed_bytes, readers);
@@ -240,6 +241,7 @@ fn closed_since_last_pass(
     readers: &mut SocketReaders,
     members: &BTreeMap<u64, Vec<u32>>,
     entries: &[SocketEntry],
+    order: &CookieOrder,
     ownership: &Ownership,
     collection: &mut Collection,
 ) -> ClosedBytes {
@@ -266,20 +268,13 @@ fn closed_since_last_pass(
     // counts twice.
     closed.append(&mut readers.deferred_closed);
     if closed.is_empty() {
-        // The common tick: nothing closed, so no set of this dump's cookies to build; what
-        // closed a minute ago still goes.
+        // The common tick: what closed a minute ago still goes.
         readers.closed.prune(crate::time::now_ms());
         return ClosedBytes::default();
     }
-    let dumped: rustc_hash::FxHashSet<(Option<u64>, u64)> = entries
-        .iter()
-        .filter_map(|e| Some((e.netns, e.counters?)))
-        .filter(|(_, c)| c.bytes_acked.is_some())
-        .map(|(netns, c)| (netns, c.cookie))
-        .collect();
     let (later, now): (Vec<SocketEntry>, Vec<SocketEntry>) = closed.into_iter().partition(|e| {
         e.counters
-            .is_some_and(|c| dumped.contains(&(e.netns, c.cookie)))
+            .is_some_and(|c| order.has_counted(entries, e.netns, c.cookie))
     });
     readers.deferred_closed = later;
     let closed = now;
@@ -298,7 +293,7 @@ fn closed_since_last_pass(
     let now_ms = crate::time::now_ms();
     readers
         .closed
-        .record(&closed, &listeners, readers.traffic.previous(), now_ms)
+        .record(&closed, &listeners, &readers.traffic, now_ms)
 }
 
 /// Adds this pass's closed totals to each process's, forgets processes gone, and returns the
