@@ -5,6 +5,9 @@
 //!
 //! * wiretop's first snapshot (fresh `Sampler`: full `/proc/*/fd` ownership scan),
 //! * wiretop's steady-state tick (same `Sampler` again: cached ownership),
+//! * the same tick with `collect_traffic: false` (connections without their counters), whose
+//!   difference from the steady tick, less the kernel's own extra cost for tcp_info, is what
+//!   wiretop's traffic bookkeeping costs,
 //! * the same tick with `collect_connections: false`, which splits the steady cost into the
 //!   process part and the socket part,
 //! * for reference, a plain read of /proc/net/tcp and the sock_diag dump without and with
@@ -441,6 +444,9 @@ struct Results {
     first: Series,
     steady: Series,
     processes_only: Series,
+    /// The steady tick with `collect_traffic: false`: what the traffic figures cost.
+    steady_no_traffic: Series,
+    steady_no_traffic_phases: Vec<wiretop::model::CollectionPhases>,
     raw_tcp_table: Series,
     /// The sock_diag dump of every TCP socket (parsed), without and with tcp_info.
     raw_dump: Series,
@@ -478,6 +484,12 @@ fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)>
     });
     processes_only.prime()?;
     processes_only.sample()?;
+    let mut no_traffic = Sampler::new(SamplerSettings {
+        collect_traffic: false,
+        ..SamplerSettings::default()
+    });
+    no_traffic.prime()?;
+    no_traffic.sample()?;
     for round in 1..=config.runs {
         eprint!("\rround {round}/{}", config.runs);
 
@@ -503,6 +515,15 @@ fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)>
         results.steady_full_scans += usize::from(snapshot.collection.full_ownership_scan);
         results.note(&snapshot);
         last_steady = Some(snapshot);
+
+        let (snapshot, cost) = measure_here(|| no_traffic.sample());
+        let snapshot = snapshot?;
+        results.steady_no_traffic.push(cost);
+        results
+            .steady_no_traffic_phases
+            .push(snapshot.collection.phases);
+        results.note(&snapshot);
+        drop(snapshot);
 
         let (snapshot, cost) = measure_here(|| processes_only.sample());
         results.processes_only.push(cost);
@@ -652,6 +673,7 @@ fn print_timing_table(results: &Results) {
     let rows = [
         ("wiretop first snapshot", &results.first),
         ("wiretop steady tick", &results.steady),
+        ("  same, traffic off", &results.steady_no_traffic),
         ("  same, processes only", &results.processes_only),
         ("  read /proc/net/tcp (raw)", &results.raw_tcp_table),
         ("  sock_diag dump (raw)", &results.raw_dump),
@@ -873,15 +895,29 @@ fn run_bench() -> Result<()> {
         support::median(&results.first_reported_ms),
         support::median(&results.steady_reported_ms)
     );
-    let phase = |pick: fn(&wiretop::model::CollectionPhases) -> f64| {
-        support::median(&results.steady_phases.iter().map(pick).collect::<Vec<_>>())
-    };
+    for (name, phases) in [
+        ("steady tick", &results.steady_phases),
+        ("same, traffic off", &results.steady_no_traffic_phases),
+    ] {
+        let phase = |pick: fn(&wiretop::model::CollectionPhases) -> f64| {
+            support::median(&phases.iter().map(pick).collect::<Vec<_>>())
+        };
+        println!(
+            "{name} phases (median): processes {:.2} ms, socket tables {:.2} ms, ownership {:.2} ms, peers {:.2} ms",
+            phase(|p| p.processes_ms),
+            phase(|p| p.socket_tables_ms),
+            phase(|p| p.ownership_ms),
+            phase(|p| p.peers_ms)
+        );
+    }
+    let median_cpu = |series: &Series| support::median(&series.cpu_ms);
+    let traffic_cost = median_cpu(&results.steady) - median_cpu(&results.steady_no_traffic);
+    let kernel_cost = median_cpu(&results.raw_dump_info) - median_cpu(&results.raw_dump);
     println!(
-        "steady tick phases (median): processes {:.2} ms, socket tables {:.2} ms, ownership {:.2} ms, peers {:.2} ms",
-        phase(|p| p.processes_ms),
-        phase(|p| p.socket_tables_ms),
-        phase(|p| p.ownership_ms),
-        phase(|p| p.peers_ms)
+        "traffic figures (cpu medians): the tick costs {traffic_cost:.2} ms more with them; \
+         the kernel's part (dump with tcp_info - without) {kernel_cost:.2} ms; wiretop's own \
+         {:.2} ms",
+        traffic_cost - kernel_cost
     );
     println!(
         "steady ticks with a full ownership scan: {}/{}; first snapshots without: {}/{}",

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::Child;
-use wiretop::model::{Connection, Snapshot, TrafficGap};
+use wiretop::model::{Connection, Snapshot, Traffic, TrafficGap};
 use wiretop::sample::{Sampler, SamplerSettings};
 
 /// Bytes per second the sender paces itself to.
@@ -207,6 +207,51 @@ fn a_connection_first_seen_has_totals_but_no_rate() {
         .expect("the test's own connected UDP socket");
     assert_eq!(c.traffic.traffic_unavailable, Some(TrafficGap::Udp));
     assert_eq!(c.traffic.bytes_sent, None);
+}
+
+/// With `collect_traffic` off the connections are all there, with their peers, and no
+/// figure: each says it was not collected, and the collection says so for the namespace; a
+/// connection that closes between two samples is not followed.
+#[test]
+fn with_traffic_switched_off_connections_have_peers_and_no_figures() {
+    let (volume_text, rate_text) = ("100000".to_owned(), (64 * 1024 * 1024).to_string());
+    let mut server = Child::python_listening(SERVER, &[&volume_text, &rate_text]);
+    let port: u16 = server.line().trim().parse().unwrap();
+    let port_text = port.to_string();
+    let mut client = Child::python(CLIENT, &[&port_text, &volume_text, &rate_text]);
+    client.line();
+    assert_eq!(client.line().trim(), "sent 100000");
+    let settings = SamplerSettings {
+        collect_traffic: false,
+        ..SamplerSettings::default()
+    };
+    let mut sampler = Sampler::new(settings);
+    sampler.prime().unwrap();
+    let first = sampler.sample().unwrap();
+    // A one-off connection to the server, opened and closed between the two samples.
+    drop(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+    std::thread::sleep(Duration::from_millis(300));
+    let snapshot = sampler.sample().unwrap();
+    let up = connection_of(&snapshot, client.pid(), port);
+    assert_eq!(up.peer_pid, Some(server.pid()), "peers are still found");
+    assert_eq!(up.traffic, Traffic::unavailable(TrafficGap::NotCollected));
+    for snapshot in [&first, &snapshot] {
+        let own_netns = common::process(snapshot, std::process::id()).netns.unwrap();
+        let reason = snapshot
+            .collection
+            .traffic_unavailable
+            .get(&own_netns.to_string());
+        assert_eq!(reason.map(String::as_str), Some("collect_traffic is off"));
+        let closed = snapshot
+            .collection
+            .closed_connections_unavailable
+            .get(&own_netns.to_string());
+        assert_eq!(closed.map(String::as_str), Some("collect_traffic is off"));
+    }
+    let server_row = common::process(&snapshot, server.pid());
+    assert!(server_row.recently_closed.is_empty());
+    assert_eq!(server_row.net_recv_bytes_per_sec, None);
+    assert_eq!(server_row.net_received_bytes, None);
 }
 
 /// A bound UDP socket on loopback for the test's own UDP socket to connect to.

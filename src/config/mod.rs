@@ -52,6 +52,9 @@ pub struct ProcessAgent {
     pub interval: Interval,
     /// False: no socket scan at all.
     pub collect_connections: bool,
+    /// False: sockets without the kernel's TCP counters (no traffic figures, no closed
+    /// connections).
+    pub collect_traffic: bool,
     /// Uplink: at most this many messages per minute.
     pub max_per_minute: PerMinute,
     pub remote_config: RemoteConfig,
@@ -195,6 +198,7 @@ impl Default for ProcessAgent {
             enabled: true,
             interval: Interval(Duration::from_secs(2)),
             collect_connections: true,
+            collect_traffic: true,
             max_per_minute: PerMinute(100),
             remote_config: RemoteConfig::default(),
             exclude_patterns: Vec::new(),

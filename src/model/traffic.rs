@@ -47,6 +47,8 @@ pub enum TrafficGap {
     NotReported,
     /// Seen for the first time this pass: totals are known, rates need a second reading.
     FirstSeen,
+    /// Traffic figures are switched off (`process_agent.collect_traffic: false`).
+    NotCollected,
 }
 
 /// The traffic figures of one connection, all null where they cannot be measured; the reason
@@ -125,8 +127,8 @@ pub struct ClosedConnection {
 }
 
 /// Sums `figures` (send, receive) over a process's TCP connections: 0 with no TCP connection
-/// (it sends nothing), None when every one of them lacks counters (namespaces read from /proc),
-/// a missing figure adding nothing otherwise.
+/// (it sends nothing), None when every one of them lacks counters (namespaces read from /proc,
+/// or traffic switched off), a missing figure adding nothing otherwise.
 fn sum_over_tcp<T: Default + std::ops::Add<Output = T>>(
     connections: &[Connection],
     figures: impl Fn(&Traffic) -> (Option<T>, Option<T>),
@@ -134,7 +136,10 @@ fn sum_over_tcp<T: Default + std::ops::Add<Output = T>>(
     let mut counted = None;
     let (mut send, mut recv) = (T::default(), T::default());
     for c in connections.iter().filter(|c| c.proto == Proto::Tcp) {
-        let measured = c.traffic.traffic_unavailable != Some(TrafficGap::NamespaceNotEntered);
+        let measured = !matches!(
+            c.traffic.traffic_unavailable,
+            Some(TrafficGap::NamespaceNotEntered | TrafficGap::NotCollected)
+        );
         counted = Some(counted.unwrap_or(false) || measured);
         let (s, r) = figures(&c.traffic);
         send = send + s.unwrap_or_default();

@@ -17,6 +17,9 @@ pub struct SamplerSettings {
     pub interval: Duration,
     /// Read sockets and their ownership (the costly part). When false, processes only.
     pub collect_connections: bool,
+    /// Ask the kernel for each TCP socket's counters (tcp_info) and follow sockets as they
+    /// close: the traffic figures. When false, connections only.
+    pub collect_traffic: bool,
     /// Applied to every command line as it is read, so no snapshot ever holds the secret.
     pub scrubber: Arc<Scrubber>,
     /// Processes whose command line matches any of these are left out of snapshots.
@@ -30,6 +33,7 @@ impl Default for SamplerSettings {
         SamplerSettings {
             interval: Duration::from_secs(2),
             collect_connections: true,
+            collect_traffic: true,
             scrubber: Arc::new(Scrubber::default()),
             exclude: Vec::new(),
             tags: Vec::new(),
@@ -74,6 +78,7 @@ impl SamplerSettings {
             collect_connections: remote
                 .and_then(|r| r.collect_connections)
                 .unwrap_or(agent.collect_connections),
+            collect_traffic: agent.collect_traffic,
             scrubber: Arc::new(Scrubber::new(&scrub)?),
             exclude,
             tags,

@@ -121,7 +121,13 @@ impl Collector {
         collection.phases.processes_ms = ms_since(started);
 
         let mut sockets = settings.collect_connections.then(|| {
-            sockets::read_sockets(&readings, &self.details, &mut self.sockets, &mut collection)
+            sockets::read_sockets(
+                &readings,
+                &self.details,
+                &mut self.sockets,
+                settings.collect_traffic,
+                &mut collection,
+            )
         });
         let pass = PassContext {
             clock: PassClock {

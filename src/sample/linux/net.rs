@@ -84,11 +84,13 @@ impl DiagSockets {
 }
 
 /// Reads the TCP and UDP tables (v4 and v6) of every namespace in `members` (netns inode ->
-/// member pids, in order of preference). A namespace whose every member exits before it can be
-/// read is skipped: nothing lives there any more to own its sockets.
+/// member pids, in order of preference), TCP with each socket's counters when `with_counters`.
+/// A namespace whose every member exits before it can be read is skipped: nothing lives there
+/// any more to own its sockets.
 pub fn read_tables(
     members: &BTreeMap<u64, Vec<u32>>,
     own_netns: Option<u64>,
+    with_counters: bool,
     diag: &mut DiagSockets,
 ) -> SocketTables {
     diag.keep_only(members);
@@ -102,7 +104,7 @@ pub fn read_tables(
         let own = Some(*netns) == own_netns;
         let tcp = diag
             .for_namespace(*netns, own, pids)
-            .and_then(|socket| socket.dump_tcp(Some(*netns)));
+            .and_then(|socket| socket.dump_tcp_asking(Some(*netns), with_counters));
         if tcp.is_err() {
             diag.forget(*netns);
         }

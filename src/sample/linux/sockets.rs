@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use crate::model::{
     assemble_sockets, AssembledSockets, ClosedConnection, Collection, Connection, Listening,
-    NetworkIo, Ownership, Proto, SocketEntry, SocketState, UnownedSocket,
+    NetworkIo, Ownership, Proto, SocketEntry, SocketState, Traffic, TrafficGap, UnownedSocket,
 };
 use crate::sample::closed::{ClosedBytes, ClosedTracker, ListenerOwners};
 use crate::sample::traffic::{CookieOrder, TrafficHistory};
@@ -137,13 +137,14 @@ pub fn read_sockets(
     readings: &[ProcessReading],
     details: &DetailsCache,
     readers: &mut SocketReaders,
+    collect_traffic: bool,
     collection: &mut Collection,
 ) -> PassSockets {
     let own_netns = own_netns();
     let members = namespace_members(readings, details, own_netns);
 
     let phase_start = Instant::now();
-    let tables = net::read_tables(&members, own_netns, &mut readers.diag);
+    let tables = net::read_tables(&members, own_netns, collect_traffic, &mut readers.diag);
     let read_at = Instant::now();
     collection.phases.socket_tables_ms = ms_since(phase_start);
     collection.network_namespaces = tables.namespaces;
@@ -153,6 +154,10 @@ pub fn read_sockets(
         .into_iter()
         .map(|(netns, reason)| (netns.to_string(), reason))
         .collect();
+    if !collect_traffic {
+        let off = || "collect_traffic is off".to_owned();
+        collection.traffic_unavailable = members.keys().map(|n| (n.to_string(), off())).collect();
+    }
     let ownership = &mut readers.ownership;
 
     let phase_start = Instant::now();
@@ -179,24 +184,40 @@ pub fn read_sockets(
         .iter()
         .map(|r| (r.key.pid, r.name.as_str().into()))
         .collect();
-    let window_secs = readers.traffic.window_secs(read_at);
-    let order = CookieOrder::of(&tables.entries);
-    let closed_bytes = closed_since_last_pass(
-        readers,
-        &members,
-        &tables.entries,
-        &order,
-        &pass.ownership,
-        collection,
-    );
-    let traffic = readers.traffic.pass(&tables.entries, &order, read_at);
-    let assembled = assemble_sockets(
-        &tables.entries,
-        &pass.ownership,
-        |pid| names.get(&pid).cloned(),
-        |row, entry, role| traffic.figures(row, entry, role),
-    );
-    readers.traffic.remember(&tables.entries, &order, read_at);
+    let (assembled, closed_bytes, window_secs) = if collect_traffic {
+        let window_secs = readers.traffic.window_secs(read_at);
+        let order = CookieOrder::of(&tables.entries);
+        let closed_bytes = closed_since_last_pass(
+            readers,
+            &members,
+            &tables.entries,
+            &order,
+            &pass.ownership,
+            collection,
+        );
+        let traffic = readers.traffic.pass(&tables.entries, &order, read_at);
+        let assembled = assemble_sockets(
+            &tables.entries,
+            &pass.ownership,
+            |pid| names.get(&pid).cloned(),
+            |row, entry, role| traffic.figures(row, entry, role),
+        );
+        readers.traffic.remember(&tables.entries, &order, read_at);
+        (assembled, closed_bytes, window_secs)
+    } else {
+        // Switched off: no counters were asked for, no notifications are followed (dropping
+        // the feed stops its thread), and switching back on starts the rates afresh.
+        readers.destroy = None;
+        readers.traffic = TrafficHistory::default();
+        collection.closed_connections_unavailable = collection.traffic_unavailable.clone();
+        let assembled = assemble_sockets(
+            &tables.entries,
+            &pass.ownership,
+            |pid| names.get(&pid).cloned(),
+            |_, _, _| Traffic::unavailable(TrafficGap::NotCollected),
+        );
+        (assembled, ClosedBytes::default(), None)
+    };
     readers.closed.remember_owners(pass.ownership);
     let alive: rustc_hash::FxHashSet<u32> = readings.iter().map(|r| r.key.pid).collect();
     readers.closed.keep_processes(&alive);

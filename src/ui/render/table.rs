@@ -261,7 +261,7 @@ pub(super) fn traffic_text(t: &Traffic) -> String {
     match t.traffic_unavailable {
         Some(TrafficGap::Udp) => return String::new(),
         Some(TrafficGap::NamespaceNotEntered) => return "no counters (netns) ".to_owned(),
-        Some(TrafficGap::NotReported) => return String::new(),
+        Some(TrafficGap::NotReported | TrafficGap::NotCollected) => return String::new(),
         Some(TrafficGap::FirstSeen) | None => {}
     }
     let mut text = format!(

@@ -150,6 +150,7 @@ fn traffic_attributes(attrs: &mut Vec<KeyValue>, t: &Traffic) {
             TrafficGap::NamespaceNotEntered => "namespace_not_entered",
             TrafficGap::NotReported => "not_reported",
             TrafficGap::FirstSeen => "first_seen",
+            TrafficGap::NotCollected => "not_collected",
         };
         attrs.push(string("wiretop.connection.traffic_unavailable", reason));
     }
