@@ -218,8 +218,7 @@ mod tests {
     /// The readings of a pass that saw `entries`.
     fn history_of(entries: &[SocketEntry]) -> TrafficHistory {
         let mut history = TrafficHistory::default();
-        let order = crate::sample::traffic::CookieOrder::of(entries);
-        history.remember(entries, &order, std::time::Instant::now());
+        history.remember(entries, std::time::Instant::now());
         history
     }
 

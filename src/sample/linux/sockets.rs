@@ -60,8 +60,7 @@ impl SocketReaders {
             }
         }
         let counted = net::read_tcp_counters(&members, own, &mut self.diag);
-        let order = CookieOrder::of(&counted);
-        self.traffic.remember(&counted, &order, Instant::now());
+        self.traffic.remember(&counted, Instant::now());
         namespace_interfaces(&members, own, &mut self.interfaces);
     }
 }
@@ -186,23 +185,21 @@ pub fn read_sockets(
         .collect();
     let (assembled, closed_bytes, window_secs) = if collect_traffic {
         let window_secs = readers.traffic.window_secs(read_at);
-        let order = CookieOrder::of(&tables.entries);
         let closed_bytes = closed_since_last_pass(
             readers,
             &members,
             &tables.entries,
-            &order,
             &pass.ownership,
             collection,
         );
-        let traffic = readers.traffic.pass(&tables.entries, &order, read_at);
+        let traffic = readers.traffic.pass(&tables.entries, read_at);
         let assembled = assemble_sockets(
             &tables.entries,
             &pass.ownership,
             |pid| names.get(&pid).cloned(),
             |row, entry, role| traffic.figures(row, entry, role),
         );
-        readers.traffic.remember(&tables.entries, &order, read_at);
+        readers.traffic.remember(&tables.entries, read_at);
         (assembled, closed_bytes, window_secs)
     } else {
         // Switched off: no counters were asked for, no notifications are followed (dropping
@@ -262,7 +259,6 @@ fn closed_since_last_pass(
     readers: &mut SocketReaders,
     members: &BTreeMap<u64, Vec<u32>>,
     entries: &[SocketEntry],
-    order: &CookieOrder,
     ownership: &Ownership,
     collection: &mut Collection,
 ) -> ClosedBytes {
@@ -293,6 +289,8 @@ fn closed_since_last_pass(
         readers.closed.prune(crate::time::now_ms());
         return ClosedBytes::default();
     }
+    // Sorted once, and only on a tick where something closed.
+    let order = CookieOrder::of(entries);
     let (later, now): (Vec<SocketEntry>, Vec<SocketEntry>) = closed.into_iter().partition(|e| {
         e.counters
             .is_some_and(|c| order.has_counted(entries, e.netns, c.cookie))
