@@ -2,7 +2,8 @@
 //! `escape::for_terminal` (process names and command lines put on a terminal), the
 //! configuration's `parse_duration`, `parse_interval` and `parse_size`, and the sampler's
 //! `/proc` parsers (`split_cmdline`, `cgroup_path`, `container_id`, `parse_ns_link`,
-//! `socket_inode`), re-exported for this target as `wiretop::sample::fuzzing`.
+//! `socket_inode`, `parse_stat`, `parse_io`), re-exported for this target as
+//! `wiretop::sample::fuzzing`.
 
 #![no_main]
 
@@ -50,7 +51,8 @@ mod proc_parsers {
     use std::ffi::CStr;
 
     use wiretop::sample::fuzzing::{
-        cgroup_path, container_id, parse_ns_link, socket_inode, split_cmdline,
+        cgroup_path, container_id, parse_io, parse_ns_link, parse_stat, socket_inode,
+        split_cmdline,
     };
 
     pub fn check(data: &[u8], text: &str) {
@@ -84,6 +86,24 @@ mod proc_parsers {
             assert!(text.starts_with("net:[") && text.ends_with(']'), "{text:?}");
             assert_eq!(parse_ns_link(&format!("net:[{inode}]")), Some(inode));
         }
+        // /proc/<pid>/stat: the name is everything between the first '(' and the last ')', so
+        // what follows it holds no ')'; the pid comes back as it was written.
+        if let Some(stat) = parse_stat(data) {
+            let open = data.iter().position(|b| *b == b'(').expect("a '(' was found");
+            let after = &data[open + 1 + stat.comm.len()..];
+            assert_eq!(&data[open + 1..open + 1 + stat.comm.len()], stat.comm);
+            assert!(after.starts_with(b") "), "{data:?}");
+            assert!(!after[1..].contains(&b')'), "the name ended before the last ')'");
+            assert!(data.starts_with(format!("{} (", stat.pid).as_bytes()));
+        }
+
+        // /proc/<pid>/io: both figures are on lines of their own.
+        if let Some((read, written)) = parse_io(data) {
+            let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+            assert!(lines.contains(&format!("read_bytes: {read}").as_bytes()), "{text:?}");
+            assert!(lines.contains(&format!("write_bytes: {written}").as_bytes()), "{text:?}");
+        }
+
         let mut link = data.split(|b| *b == 0).next().unwrap_or_default().to_vec();
         link.push(0);
         let link = CStr::from_bytes_with_nul(&link).expect("one NUL, at the end");

@@ -8,12 +8,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
+use super::held_fds::{sampler_proc_fd_count, SamplerProcFds};
 use super::process::ProcessKey;
+use super::stat_text::decimal;
 use crate::model::{Ownership, SocketEntry};
 
 /// A full ownership scan happens at least this often, whatever the hints say.
@@ -46,6 +49,9 @@ pub fn socket_inodes(pid: u32) -> Result<FdScan, FdScanError> {
     )
     .map_err(classify)?;
     let dir = rustix::fs::Dir::read_from(&dir_fd).map_err(classify)?;
+    // Our own fd table holds the process table's /proc files, three per process: skipped by
+    // number instead of read (see held_fds), they are never sockets.
+    let held_by_sampler = (pid == own_pid()).then(SamplerProcFds::now);
     let mut inodes = Vec::new();
     let mut link = Vec::with_capacity(64);
     let mut denied_links = 0;
@@ -56,6 +62,12 @@ pub fn socket_inodes(pid: u32) -> Result<FdScan, FdScanError> {
         let name = entry.file_name();
         if name.to_bytes().starts_with(b".") {
             continue;
+        }
+        if let Some(held) = &held_by_sampler {
+            let number = decimal(name.to_bytes()).and_then(|fd| i32::try_from(fd).ok());
+            if number.is_some_and(|fd| held.contains(fd)) {
+                continue;
+            }
         }
         let target = match rustix::fs::readlinkat(&dir_fd, name, std::mem::take(&mut link)) {
             Ok(target) => target,
@@ -76,6 +88,34 @@ pub fn socket_inodes(pid: u32) -> Result<FdScan, FdScanError> {
         sockets: inodes,
         denied_links,
     })
+}
+
+/// What tells whether a process's fds may have changed since they were read: its fd count.
+/// For wiretop itself, the count of its fds other than the process table's /proc files, which
+/// come and go with every process that starts or exits and are never sockets: counted with
+/// them, our own thousands of fds would be listed again almost every tick.
+fn change_hint(candidate: &FdCandidate, own_fds: Option<u32>) -> Option<u32> {
+    if candidate.key.pid == own_pid() {
+        own_fds.or(candidate.fd_count)
+    } else {
+        candidate.fd_count
+    }
+}
+
+/// This process's open fds that are not the process table's, counted now; None where the
+/// kernel does not count fds in the fd directory's size (before 6.2).
+fn own_fds_outside_the_process_table() -> Option<u32> {
+    let size = rustix::fs::stat("/proc/self/fd").ok()?.st_size;
+    let total = u64::try_from(size).ok().filter(|n| *n > 0)?;
+    let held = u64::try_from(sampler_proc_fd_count()).ok()?;
+    u32::try_from(total.saturating_sub(held)).ok()
+}
+
+/// This process's pid (a getpid per scanned process otherwise; wiretop never forks without
+/// exec'ing).
+fn own_pid() -> u32 {
+    static PID: OnceLock<u32> = OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 fn classify(errno: Errno) -> FdScanError {
@@ -148,14 +188,17 @@ impl OwnershipTracker {
 
         let live: HashSet<ProcessKey> = candidates.iter().map(|c| c.key).collect();
         self.cache.retain(|key, _| live.contains(key));
+        let own_fds = own_fds_outside_the_process_table();
         let mut unreadable = HashMap::new();
         let mut rescanned = HashSet::new();
         for candidate in candidates {
-            let unchanged = self.cache.get(&candidate.key).is_some_and(|cached| {
-                cached.fd_count == candidate.fd_count && candidate.fd_count.is_some()
-            });
+            let fd_count = change_hint(candidate, own_fds);
+            let unchanged = self
+                .cache
+                .get(&candidate.key)
+                .is_some_and(|cached| cached.fd_count == fd_count && fd_count.is_some());
             if !unchanged {
-                self.rescan(candidate, &mut unreadable);
+                self.rescan(candidate, fd_count, &mut unreadable);
                 rescanned.insert(candidate.key);
             }
         }
@@ -183,7 +226,7 @@ impl OwnershipTracker {
                     .uid
                     .is_some_and(|uid| suspects.contains(&(candidate.netns, uid)));
                 if suspect && !rescanned.contains(&candidate.key) {
-                    self.rescan(candidate, &mut unreadable);
+                    self.rescan(candidate, change_hint(candidate, own_fds), &mut unreadable);
                 }
             }
             ownership = self.ownership();
@@ -213,9 +256,10 @@ impl OwnershipTracker {
 
     fn full_pass(&mut self, candidates: &[FdCandidate], sockets: &[SocketEntry]) -> OwnershipPass {
         self.cache.clear();
+        let own_fds = own_fds_outside_the_process_table();
         let mut unreadable = HashMap::new();
         for candidate in candidates {
-            self.rescan(candidate, &mut unreadable);
+            self.rescan(candidate, change_hint(candidate, own_fds), &mut unreadable);
         }
         let ownership = self.ownership();
         self.invisible = sockets
@@ -233,13 +277,19 @@ impl OwnershipTracker {
         }
     }
 
-    fn rescan(&mut self, candidate: &FdCandidate, unreadable: &mut HashMap<u32, String>) {
+    /// Reads the fds of `candidate` again; `fd_count` is what the next pass compares.
+    fn rescan(
+        &mut self,
+        candidate: &FdCandidate,
+        fd_count: Option<u32>,
+        unreadable: &mut HashMap<u32, String>,
+    ) {
         match socket_inodes(candidate.key.pid) {
             Ok(scan) => {
                 self.cache.insert(
                     candidate.key,
                     CachedFds {
-                        fd_count: candidate.fd_count,
+                        fd_count,
                         sockets: scan.sockets,
                         denied_links: scan.denied_links,
                     },
@@ -283,6 +333,7 @@ impl OwnershipTracker {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support;
     use super::*;
 
     #[test]
@@ -304,6 +355,72 @@ mod tests {
             &std::ffi::CString::new(link.into_os_string().into_encoded_bytes()).unwrap(),
         );
         assert!(inodes.contains(&expected.unwrap()));
+    }
+
+    /// The skip that keeps our own scan cheap, shown on an fd it would be wrong to skip: a
+    /// socket registered as a held /proc file is not read, and the same socket unregistered is.
+    #[test]
+    fn own_fds_registered_by_the_process_table_are_not_read() {
+        use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd())).unwrap();
+        let inode = socket_inode(
+            &std::ffi::CString::new(link.into_os_string().into_encoded_bytes()).unwrap(),
+        )
+        .unwrap();
+        let registered = super::super::held_fds::ProcFd::new(OwnedFd::from(listener));
+        let scanned = socket_inodes(std::process::id()).unwrap().sockets;
+        assert!(!scanned.contains(&inode), "a registered fd was read");
+        let plain = registered.as_fd().try_clone_to_owned().unwrap();
+        let scanned = socket_inodes(std::process::id()).unwrap().sockets;
+        assert!(
+            scanned.contains(&inode),
+            "fd {} was skipped",
+            plain.as_raw_fd()
+        );
+    }
+
+    /// Alone in a child process: our own fd table is what this is about.
+    #[test]
+    fn process_table_files_coming_and_going_do_not_make_us_read_our_fds_again() {
+        use std::os::fd::OwnedFd;
+        if !test_support::in_child() {
+            let printed = test_support::run_in_child(
+                module_path!(),
+                "process_table_files_coming_and_going_do_not_make_us_read_our_fds_again",
+            );
+            assert!(printed.contains("own fds:"), "{printed}");
+            return;
+        }
+        if own_fds_outside_the_process_table().is_none() {
+            println!("own fds: this kernel (before 6.2) does not count them; nothing to test");
+            return;
+        }
+        let mut tracker = OwnershipTracker::default();
+        let spare = std::fs::File::open("/dev/null").unwrap();
+        assert!(tracker.pass(&[me()], &[]).full_scan);
+
+        // A socket in place of a plain fd: as many fds outside the process table as before...
+        drop(spare);
+        let unnoticed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // ...while the process table opens a file, as it does for each new process.
+        let held = super::super::held_fds::ProcFd::new(OwnedFd::from(
+            std::fs::File::open("/proc/self/stat").unwrap(),
+        ));
+        let pass = tracker.pass(&[me()], &[]);
+        assert!(!pass.full_scan);
+        assert!(
+            !pass.ownership.is_owned(inode_of(&unnoticed)),
+            "our fds were read again for a file of the process table"
+        );
+
+        // One fd more outside it: read again.
+        let noticed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let pass = tracker.pass(&[me()], &[]);
+        assert!(pass.ownership.is_owned(inode_of(&noticed)));
+        assert!(pass.ownership.is_owned(inode_of(&unnoticed)));
+        drop(held);
+        println!("own fds: read again only when those outside the process table changed");
     }
 
     fn me() -> FdCandidate {

@@ -1,15 +1,18 @@
 //! The Linux collector: the only code that reads /proc.
 //!
 //! A pass ([`Collector::collect`]) goes one way through four steps, each in its own module:
-//! reading the process table (`process_table`, one process at a time in `process`), reading
-//! socket tables and working out who holds each socket (`sockets`, over `net` and `fds`),
-//! turning readings into snapshot records (`records`), and the host's totals (here).
+//! reading the process table (`process_table`: per-tick figures through /proc files held open
+//! in `proc_files`, details in `process`), reading socket tables and working out who holds
+//! each socket (`sockets`, over `net` and `fds`), turning readings into snapshot records
+//! (`records`), and the host's totals (here).
 
 mod fds;
+mod held_fds;
 mod host;
 mod net;
 mod net_dev;
 mod netns;
+mod proc_files;
 mod process;
 mod process_table;
 mod records;
@@ -17,6 +20,9 @@ mod signal;
 mod sock_destroy;
 mod sock_diag;
 mod sockets;
+mod stat_text;
+#[cfg(test)]
+mod test_support;
 
 pub use signal::signal_process;
 
@@ -34,6 +40,7 @@ pub fn raw_tcp_dump(with_info: bool) -> Result<usize, String> {
 pub mod fuzzing {
     pub use super::fds::socket_inode;
     pub use super::process::{cgroup_path, container_id, parse_ns_link, split_cmdline};
+    pub use super::stat_text::{parse_io, parse_stat};
 }
 
 use std::collections::HashMap;
@@ -46,8 +53,9 @@ use crate::sample::{SampleError, SamplerSettings};
 
 use host::{read_host, CpuCounters, HostReading};
 use net_dev::{read_net_dev, InterfaceHistory};
-use process::{read_process, ProcessKey};
-use process_table::{list_pids, DetailsCache};
+use proc_files::ProcFilesCache;
+use process::ProcessKey;
+use process_table::DetailsCache;
 use records::{counters_of, PassContext, UserNames};
 use sockets::{PassSockets, SocketReaders};
 
@@ -58,6 +66,8 @@ pub struct Collector {
     prev_cpu: Option<CpuCounters>,
     prev_uptime: Option<f64>,
     prev_counters: HashMap<ProcessKey, ProcessCounters>,
+    /// Every process's /proc files, held open between passes.
+    files: ProcFilesCache,
     details: DetailsCache,
     users: UserNames,
     sockets: SocketReaders,
@@ -79,6 +89,7 @@ impl Collector {
             prev_cpu: None,
             prev_uptime: None,
             prev_counters: HashMap::new(),
+            files: ProcFilesCache::new(),
             details: DetailsCache::default(),
             users: UserNames::default(),
             sockets: SocketReaders::default(),
@@ -93,13 +104,12 @@ impl Collector {
         self.prev_cpu = Some(host.cpu);
         self.prev_uptime = Some(host.uptime_secs);
         self.prev_counters.clear();
-        let pids = list_pids()?;
-        for pid in &pids {
-            if let Some((_, reading)) = read_process(*pid) {
-                self.prev_counters
-                    .insert(reading.key, counters_of(&reading));
-            }
-        }
+        let mut pids = Vec::new();
+        let counters = &mut self.prev_counters;
+        self.files.read_all(|seen| {
+            pids.push(seen.reading.key.pid);
+            counters.insert(seen.reading.key, counters_of(&seen.reading));
+        })?;
         self.sockets.prime_traffic(&pids);
         if let Some(totals) = read_net_dev(None) {
             self.interfaces
@@ -113,7 +123,7 @@ impl Collector {
         let started = Instant::now();
         let taken_at_ms = crate::time::now_ms();
         let host = read_host()?;
-        let readings = self.details.read_all(settings)?;
+        let readings = self.details.read_all(&mut self.files, settings)?;
         let mut collection = Collection {
             connections_collected: settings.collect_connections,
             ..Collection::default()

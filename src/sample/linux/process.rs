@@ -1,12 +1,14 @@
-//! Reading one process from `/proc/<pid>`: stat, io, cmdline, exe, cgroup, netns, fd count.
+//! One process: its identity, its per-tick figures (read in `proc_files`), and its details
+//! (cmdline, exe, cgroup, netns) read here through its /proc directory.
 //!
 //! A process can exit between any two reads. An exit before `stat` is read means the process is
 //! skipped; an exit after it leaves the fields read so far, and the fds empty.
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::BorrowedFd;
 
-use procfs::process::Process as ProcHandle;
-use procfs::ProcError;
+use rustix::fs::{Mode, OFlags};
 
 use crate::model::ProcessState;
 
@@ -17,9 +19,6 @@ pub struct ProcessKey {
     /// Start time in clock ticks since boot.
     pub start_ticks: u64,
 }
-
-/// PF_KTHREAD in include/linux/sched.h.
-const PF_KTHREAD: u32 = 0x0020_0000;
 
 /// What a read of one file of a process came to.
 #[derive(Debug, Clone)]
@@ -32,19 +31,7 @@ pub enum Field<T> {
 }
 
 impl<T> Field<T> {
-    fn from_proc(result: Result<T, ProcError>) -> Self {
-        match result {
-            Ok(value) => Field::Read(value),
-            Err(ProcError::NotFound(_)) => Field::Gone,
-            Err(ProcError::PermissionDenied(_)) => {
-                Field::Unreadable("permission denied".to_owned())
-            }
-            Err(ProcError::Io(e, _)) if e.raw_os_error() == Some(libc::ESRCH) => Field::Gone,
-            Err(other) => Field::Unreadable(other.to_string()),
-        }
-    }
-
-    fn from_io(result: std::io::Result<T>) -> Self {
+    pub(super) fn from_io(result: std::io::Result<T>) -> Self {
         match result {
             Ok(value) => Field::Read(value),
             Err(e) => match e.raw_os_error() {
@@ -87,58 +74,6 @@ pub struct ProcessReading {
     pub fd_count: Field<u32>,
 }
 
-/// Reads the per-tick figures of `pid`; None when the process is gone (or /proc/<pid>/stat
-/// cannot be read, which for a listed pid only happens when it has exited).
-pub fn read_process(pid: u32) -> Option<(ProcHandle, ProcessReading)> {
-    let handle = ProcHandle::new(i32::try_from(pid).ok()?).ok()?;
-    // The owner first: once a process is reaped its /proc directory reports uid 0, and a
-    // process reaped before its stat is read is skipped, so reading in this order never
-    // lists an exiting process as root's.
-    let uid = handle.uid().ok();
-    let stat = handle.stat().ok()?;
-    let kernel_thread = stat.flags & PF_KTHREAD != 0;
-    // Kernel threads do no file I/O of their own and hold no fds: skip two reads for each.
-    let (io, fd_count) = if kernel_thread {
-        (Field::Read((0, 0)), Field::Read(0))
-    } else {
-        (
-            Field::from_proc(handle.io().map(|io| (io.read_bytes, io.write_bytes))),
-            Field::from_io(fd_count(pid)),
-        )
-    };
-    let reading = ProcessReading {
-        key: ProcessKey {
-            pid,
-            start_ticks: stat.starttime,
-        },
-        ppid: u32::try_from(stat.ppid).unwrap_or(0),
-        name: stat.comm,
-        state: ProcessState::from_letter(stat.state),
-        kernel_thread,
-        threads: u32::try_from(stat.num_threads).unwrap_or(0),
-        utime_ticks: stat.utime,
-        stime_ticks: stat.stime,
-        virtual_bytes: stat.vsize,
-        rss_pages: stat.rss,
-        uid,
-        io,
-        fd_count,
-    };
-    Some((handle, reading))
-}
-
-/// Open fds of `pid`: the fd directory's size on kernels >= 6.2, else its entries counted
-/// (without `.` and `..`, which procfs's own count includes). A zombie's directory is empty.
-fn fd_count(pid: u32) -> std::io::Result<u32> {
-    let dir = format!("/proc/{pid}/fd");
-    let size = std::fs::metadata(&dir)?.len();
-    if size > 0 {
-        return Ok(u32::try_from(size).unwrap_or(u32::MAX));
-    }
-    let entries = std::fs::read_dir(&dir)?.count();
-    Ok(u32::try_from(entries).unwrap_or(u32::MAX))
-}
-
 /// The figures that rarely change for a living process, cached per [`ProcessKey`] and re-read
 /// when the process execs (its name changes) or on a periodic refresh. A process that moves
 /// to another network namespace (setns) or cgroup without exec'ing is seen within one refresh.
@@ -152,9 +87,11 @@ pub struct ProcessDetails {
     pub netns: Field<u64>,
 }
 
-/// Reads the slowly-changing details of `pid`.
-pub fn read_details(handle: &ProcHandle, pid: u32, kernel_thread: bool) -> ProcessDetails {
-    let netns = Field::from_io(read_netns(pid));
+/// Reads the slowly-changing details of the process whose /proc directory is `dir`. Read
+/// through the directory, not the pid, they are that process's or none at all (once it is
+/// reaped), never those of a later process given the same pid.
+pub fn read_details(dir: BorrowedFd<'_>, kernel_thread: bool) -> ProcessDetails {
+    let netns = Field::from_io(read_netns(dir));
     if kernel_thread {
         return ProcessDetails {
             gone: false,
@@ -164,7 +101,7 @@ pub fn read_details(handle: &ProcHandle, pid: u32, kernel_thread: bool) -> Proce
             netns,
         };
     }
-    let cmdline = match std::fs::read(format!("/proc/{pid}/cmdline")) {
+    let cmdline = match read_file(dir, "cmdline") {
         Ok(raw) => split_cmdline(&raw),
         Err(e) => {
             // Gone between its stat and now: the caller drops it rather than list a process
@@ -179,8 +116,8 @@ pub fn read_details(handle: &ProcHandle, pid: u32, kernel_thread: bool) -> Proce
             };
         }
     };
-    let exe = Field::from_proc(handle.exe()).map(|p| p.to_string_lossy().into_owned());
-    let cgroup = Field::from_io(std::fs::read(format!("/proc/{pid}/cgroup")))
+    let exe = Field::from_io(read_link(dir, "exe"));
+    let cgroup = Field::from_io(read_file(dir, "cgroup"))
         .map(|raw| cgroup_path(&String::from_utf8_lossy(&raw)).unwrap_or_default());
     ProcessDetails {
         gone: false,
@@ -189,6 +126,20 @@ pub fn read_details(handle: &ProcHandle, pid: u32, kernel_thread: bool) -> Proce
         cgroup,
         netns,
     }
+}
+
+/// The whole of the file `name` in `dir`.
+fn read_file(dir: BorrowedFd<'_>, name: &str) -> std::io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut content = Vec::new();
+    std::fs::File::from(fd).read_to_end(&mut content)?;
+    Ok(content)
+}
+
+/// The target of the link `name` in `dir`, lossily as text.
+fn read_link(dir: BorrowedFd<'_>, name: &str) -> std::io::Result<String> {
+    let target = rustix::fs::readlinkat(dir, name, Vec::new())?;
+    Ok(target.to_string_lossy().into_owned())
 }
 
 impl<T> Field<T> {
@@ -201,9 +152,9 @@ impl<T> Field<T> {
     }
 }
 
-fn read_netns(pid: u32) -> std::io::Result<u64> {
-    let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
-    parse_ns_link(&link.to_string_lossy()).ok_or_else(|| {
+fn read_netns(dir: BorrowedFd<'_>) -> std::io::Result<u64> {
+    let link = read_link(dir, "ns/net")?;
+    parse_ns_link(&link).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, "unexpected ns/net link")
     })
 }
@@ -257,30 +208,49 @@ pub fn container_id(cgroup: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn open_dir(pid: u32) -> std::os::fd::OwnedFd {
+        rustix::fs::open(
+            format!("/proc/{pid}").as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .expect("/proc/<pid> opens")
+    }
+
     /// The race the sampler meets under churn, made to happen: the stat is read, then the
     /// process exits and is reaped before the rest. Every later read must say "gone" (which
     /// makes the collector drop the process), never "unreadable" or an empty value.
     #[test]
     fn process_reaped_after_its_stat_was_read_reads_as_gone() {
+        use std::os::fd::AsFd;
         let mut child = std::process::Command::new("sleep")
             .arg("60")
             .spawn()
             .expect("sleep starts");
+        super::super::test_support::wait_for_exec(&child);
         let pid = child.id();
-        let (handle, reading) = read_process(pid).expect("the child is alive");
-        assert!(matches!(reading.fd_count, Field::Read(n) if n >= 3));
+        let dir = open_dir(pid);
+        let alive = read_details(dir.as_fd(), false);
+        assert!(!alive.gone);
+        assert_eq!(alive.cmdline, ["sleep", "60"]);
+        assert!(matches!(alive.exe, Field::Read(ref exe) if exe.ends_with("/sleep")));
         child.kill().expect("kill");
         child.wait().expect("reaped");
 
-        let details = read_details(&handle, pid, false);
+        let details = read_details(dir.as_fd(), false);
         assert!(details.gone, "details of a reaped process: {details:?}");
-        assert!(matches!(Field::from_io(fd_count(pid)), Field::Gone));
-        assert!(matches!(Field::from_io(read_netns(pid)), Field::Gone));
+        assert!(matches!(
+            Field::from_io(read_netns(dir.as_fd())),
+            Field::Gone
+        ));
+        assert!(matches!(
+            Field::from_io(read_link(dir.as_fd(), "exe")),
+            Field::Gone
+        ));
         assert!(matches!(
             super::super::fds::socket_inodes(pid),
             Err(super::super::fds::FdScanError::Gone)
         ));
-        assert!(read_process(pid).is_none(), "a second look finds nothing");
     }
 
     #[test]
@@ -321,13 +291,22 @@ mod tests {
     }
 
     #[test]
-    fn own_process_reads_with_identity_and_fds() {
-        let (_, me) = read_process(std::process::id()).unwrap();
-        assert_eq!(me.key.pid, std::process::id());
-        assert!(!me.kernel_thread);
-        assert!(matches!(me.fd_count, Field::Read(n) if n > 0));
-        let details = read_details(&ProcHandle::myself().unwrap(), me.key.pid, false);
+    fn own_details_read_through_our_directory() {
+        use std::os::fd::AsFd;
+        let dir = open_dir(std::process::id());
+        let details = read_details(dir.as_fd(), false);
+        assert!(!details.gone);
         assert!(matches!(details.netns, Field::Read(_)));
-        assert!(!details.cmdline.is_empty());
+        let own_exe = std::env::current_exe().unwrap();
+        assert!(
+            matches!(details.exe, Field::Read(ref exe) if *exe == own_exe.to_string_lossy()),
+            "{:?}",
+            details.exe
+        );
+        assert_eq!(
+            details.cmdline.first().map(String::as_str),
+            std::env::args().next().as_deref()
+        );
+        assert!(matches!(details.cgroup, Field::Read(ref path) if path.starts_with('/')));
     }
 }
