@@ -74,7 +74,9 @@ impl CookieOrder {
 }
 
 /// The last pass's counters of one socket, packed small (a sentinel for "not reported")
-/// because they are read in no particular order: 24 bytes a socket stay in cache.
+/// because they are read in no particular order: 24 bytes a socket stay in cache. A real
+/// value equal to its sentinel (2^64-1 bytes, 2^32-1 retransmits) reads as not reported, so
+/// it gives no rate rather than a wrong one; no socket gets there.
 #[derive(Debug, Clone, Copy)]
 struct PackedCounters {
     bytes_acked: u64,
