@@ -47,12 +47,8 @@ impl Ownership {
 
     fn range(&self, inode: u64) -> std::ops::Range<usize> {
         let start = self.inodes.partition_point(|i| *i < inode);
-        // Most sockets have one owner: walk forward rather than search again.
-        let end = start
-            + self.inodes[start..]
-                .iter()
-                .take_while(|i| **i == inode)
-                .count();
+        // Searched, not walked: a socket can have thousands of owners (a pre-fork server).
+        let end = start + self.inodes[start..].partition_point(|i| *i == inode);
         start..end
     }
 
@@ -78,15 +74,21 @@ impl Ownership {
             .collect();
         wanted.sort_unstable();
         let mut spans = vec![(0u32, 0u32); entries.len()];
+        let mut repeated = vec![false; entries.len()];
         let mut at = 0;
+        let mut previous = None;
         for (inode, row) in wanted {
-            while self.inodes.get(at).is_some_and(|i| *i < inode) {
-                at += 1;
+            // Sorted by (inode, row): a row with the inode of the one before lists a socket
+            // again (two namespaces' tables, or a dump that went over a changed bucket twice);
+            // the first row keeps it.
+            if previous.replace(inode) == Some(inode) {
+                if let Some(flag) = repeated.get_mut(row as usize) {
+                    *flag = true;
+                }
+                continue;
             }
-            let len = self.inodes[at..]
-                .iter()
-                .take_while(|i| **i == inode)
-                .count();
+            at += self.inodes[at..].partition_point(|i| *i < inode);
+            let len = self.inodes[at..].partition_point(|i| *i == inode);
             if let Some(span) = spans.get_mut(row as usize) {
                 *span = (
                     u32::try_from(at).unwrap_or(u32::MAX),
@@ -94,16 +96,22 @@ impl Ownership {
                 );
             }
         }
-        RowOwners { spans }
+        RowOwners { spans, repeated }
     }
 }
 
 /// Each row's owners, as a span of [`Ownership`]'s pids.
 struct RowOwners {
     spans: Vec<(u32, u32)>,
+    /// Rows that list a socket an earlier row already listed.
+    repeated: Vec<bool>,
 }
 
 impl RowOwners {
+    fn is_repeat(&self, row: usize) -> bool {
+        self.repeated.get(row).copied().unwrap_or(false)
+    }
+
     fn of<'o>(&self, row: usize, ownership: &'o Ownership) -> &'o [u32] {
         let (start, len) = self.spans.get(row).copied().unwrap_or_default();
         let (start, len) = (start as usize, len as usize);
@@ -143,6 +151,8 @@ struct SocketIndex<'a> {
     by_ends_any_netns: FxHashMap<(Proto, Endpoint, Endpoint), Vec<u32>>,
     /// (netns, proto, port) -> listening rows.
     listeners: FxHashMap<(Option<u64>, Proto, u16), Vec<&'a SocketEntry>>,
+    /// (proto, port) -> listening rows of every namespace, in row order.
+    listeners_any_netns: FxHashMap<(Proto, u16), Vec<&'a SocketEntry>>,
     /// Every non-wildcard local address seen: addresses of this host, in some namespace.
     host_addrs: FxHashSet<IpAddr>,
     /// The rows come from more than one namespace's tables.
@@ -157,6 +167,7 @@ impl<'a> SocketIndex<'a> {
             same_netns_peer: pair_peers(entries),
             by_ends_any_netns: FxHashMap::default(),
             listeners: FxHashMap::default(),
+            listeners_any_netns: FxHashMap::default(),
             host_addrs: FxHashSet::default(),
             several_netns: entries.windows(2).any(|w| w[0].netns != w[1].netns),
             entries,
@@ -172,6 +183,11 @@ impl<'a> SocketIndex<'a> {
                 index
                     .listeners
                     .entry((entry.netns, entry.proto, local.1))
+                    .or_default()
+                    .push(entry);
+                index
+                    .listeners_any_netns
+                    .entry((entry.proto, local.1))
                     .or_default()
                     .push(entry);
             } else {
@@ -205,10 +221,9 @@ impl<'a> SocketIndex<'a> {
     }
 
     fn listener_in_any_netns(&self, proto: Proto, at: Endpoint) -> Option<&'a SocketEntry> {
-        self.listeners
+        self.listeners_any_netns
+            .get(&(proto, at.1))?
             .iter()
-            .filter(|((_, p, port), _)| *p == proto && *port == at.1)
-            .flat_map(|(_, rows)| rows.iter())
             .find(|l| unmap(l.local.ip()) == at.0)
             .copied()
     }
@@ -356,15 +371,12 @@ pub fn assemble_sockets(
     let index = SocketIndex::new(entries);
     let owners_of = ownership.owners_of_rows(entries);
     let mut out = AssembledSockets::default();
-    let mut seen_inodes = FxHashSet::default();
-    // Only tables of several namespaces can list one socket twice.
-    let several_netns = index.several_netns;
     // Every owned connection, once per owner.
     let mut placed: Vec<ConnectionOrder> = Vec::with_capacity(entries.len());
 
     for (row, entry) in entries.iter().enumerate() {
-        // The same socket read through two namespaces' tables must not appear twice.
-        if several_netns && entry.inode != 0 && !seen_inodes.insert(entry.inode) {
+        // The same socket listed twice must not appear twice.
+        if owners_of.is_repeat(row) {
             continue;
         }
         if entry.is_listening() {
@@ -404,9 +416,15 @@ pub fn assemble_sockets(
         list.sort_by_key(|l| (l.proto, l.port, l.addr));
     }
     placed.sort_unstable();
+    // A socket several processes hold is worked out once and copied to the others.
+    let mut shared: FxHashMap<u32, Connection> = FxHashMap::default();
     for group in placed.chunk_by(|a, b| a.pid() == b.pid()) {
         let mut list = Vec::with_capacity(group.len());
         for ConnectionOrder { row, .. } in group {
+            if let Some(done) = shared.get(row) {
+                list.push(done.clone());
+                continue;
+            }
             let Some(entry) = entries.get(*row as usize) else {
                 continue;
             };
@@ -421,6 +439,9 @@ pub fn assemble_sockets(
             );
             if let Some(role) = connection.role {
                 connection.traffic = traffic_of(*row as usize, entry, role);
+            }
+            if owners_of.of(*row as usize, ownership).len() > 1 {
+                shared.insert(*row, connection.clone());
             }
             list.push(connection);
         }
@@ -794,6 +815,26 @@ mod tests {
             assert_eq!(paired.map(|p| p as usize), obvious, "row {row}: {entry:?}");
         }
         assert_eq!(peers[0], NO_ROW, "connected to itself: no peer");
+    }
+
+    /// A socket listed twice in one namespace's table (a dump that went over a bucket that
+    /// changed under it) is counted and handed out once, the first row keeping it.
+    #[test]
+    fn a_socket_listed_twice_in_one_namespace_appears_once() {
+        let (mut entries, own) = curl_to_node();
+        entries.push(entries[2].clone());
+        entries.push(entries[0].clone());
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
+        assert_eq!(out.connections[&200].len(), 1);
+        assert_eq!(out.connections[&100].len(), 1);
+        assert_eq!(out.listening[&100].len(), 1);
+        assert_eq!((out.established_count, out.listening_count), (2, 1));
+        let mut unowned = entries[1].clone();
+        unowned.inode = 99;
+        entries.push(unowned.clone());
+        entries.push(unowned);
+        let out = assemble_sockets(&entries, &own, names, |_, _, _| Traffic::default());
+        assert_eq!(out.unowned.len(), 1);
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl Sampler {
 
     /// Reads the counters that the first snapshot's rates are computed against.
     pub fn prime(&mut self) -> Result<(), SampleError> {
-        self.collector.prime()
+        self.collector.prime(&self.settings)
     }
 
     /// Takes one snapshot. Rates (CPU%, disk rates) cover the time since the previous call or

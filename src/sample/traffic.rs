@@ -28,6 +28,11 @@ pub struct LastReading {
 /// recent kernels and the namespace's on older ones, hence the namespace.
 type CookieKey = (u64, u64);
 
+/// Whether the kernel sent the socket's counters (TIME_WAIT and half-open sockets have none).
+fn counted(entry: &SocketEntry) -> bool {
+    entry.counters.is_some_and(|c| c.bytes_acked.is_some())
+}
+
 fn key_of(entry: &SocketEntry) -> Option<CookieKey> {
     let cookie = entry.counters?.cookie;
     (cookie != 0).then(|| (cookie, entry.netns.unwrap_or(0)))
@@ -130,6 +135,8 @@ pub struct TrafficHistory {
     inodes: Vec<u64>,
     /// `keys` sorted, made on first need.
     sorted: std::cell::OnceCell<CookieOrder>,
+    /// The highest cookie in `keys`.
+    highest_cookie: u64,
     read_at: Option<Instant>,
 }
 
@@ -148,12 +155,17 @@ impl TrafficHistory {
         let mut before = vec![NONE; entries.len()];
         let mut next = 0;
         for (slot, entry) in before.iter_mut().zip(entries) {
-            let Some(key) = key_of(entry) else {
+            // Only sockets with counters have rates: a TIME_WAIT entry is not looked for.
+            let Some(key) = key_of(entry).filter(|_| counted(entry)) else {
                 continue;
             };
             let ahead = self.keys.get(next..).unwrap_or_default();
             let found = match ahead.iter().take(LOOKAHEAD).position(|k| *k == key) {
                 Some(skip) => Some(next + skip),
+                // No key of the last pass is above its highest cookie, so such a socket is
+                // new without a search; the kernel hands out cookies mostly in increasing order
+                // (per-CPU batches), so most new sockets are caught here.
+                None if key.0 > self.highest_cookie => None,
                 None => self.index_of(key),
             };
             if let Some(at) = found {
@@ -210,12 +222,15 @@ impl TrafficHistory {
         self.counters.clear();
         self.inodes.clear();
         for entry in entries {
-            if let Some(key) = key_of(entry) {
+            // Sockets with counters or an owner: a TIME_WAIT entry carries its closed socket's
+            // cookie and nothing else, and must not stand for that socket.
+            if let Some(key) = key_of(entry).filter(|_| counted(entry) || entry.inode != 0) {
                 self.keys.push(key);
                 self.counters.push(PackedCounters::of(entry));
                 self.inodes.push(entry.inode);
             }
         }
+        self.highest_cookie = self.keys.iter().map(|k| k.0).max().unwrap_or(0);
         self.sorted = std::cell::OnceCell::new();
         self.read_at = Some(read_at);
     }
@@ -434,6 +449,47 @@ mod tests {
                 _ => assert_eq!(t.send_bytes_per_sec, Some(cookie as f64), "cookie {cookie}"),
             }
         }
+    }
+
+    /// Zero is a reading like any other: a socket that had received nothing and retransmitted
+    /// nothing at the last pass has rates and retransmits over the interval, not "unknown".
+    #[test]
+    fn zero_counters_at_the_last_pass_are_readings() {
+        let start = Instant::now();
+        let mut history = TrafficHistory::default();
+        remember(&mut history, &[tcp(9, 0, 0, 0)], start);
+        let t = figures(
+            &history,
+            &tcp(9, 0, 3_000, 2),
+            start + Duration::from_secs(1),
+            Role::Server,
+        );
+        assert_eq!(t.recv_bytes_per_sec, Some(3_000.0));
+        assert_eq!(t.send_bytes_per_sec, Some(0.0));
+        assert_eq!(t.retransmits_last_interval, Some(2));
+        assert_eq!(t.traffic_unavailable, None);
+    }
+
+    /// A TIME_WAIT entry carries its closed socket's cookie and no counters: it is not the
+    /// socket, neither for the last reading nor for "still in this dump".
+    #[test]
+    fn a_time_wait_entry_does_not_stand_for_its_socket() {
+        let start = Instant::now();
+        let mut time_wait = tcp(9, 0, 0, 0);
+        time_wait.inode = 0;
+        time_wait.counters = Some(TcpCounters {
+            cookie: 9,
+            ..TcpCounters::default()
+        });
+        let mut history = TrafficHistory::default();
+        remember(&mut history, &[tcp(9, 1_000, 500, 0)], start);
+        assert!(history.last(Some(1), 9).is_some());
+        remember(&mut history, std::slice::from_ref(&time_wait), start);
+        assert_eq!(history.last(Some(1), 9), None);
+        let order = CookieOrder::of(std::slice::from_ref(&time_wait));
+        assert!(!order.has_counted(std::slice::from_ref(&time_wait), Some(1), 9));
+        let both = [time_wait, tcp(9, 5, 5, 0)];
+        assert!(CookieOrder::of(&both).has_counted(&both, Some(1), 9));
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl Collector {
 
     /// Reads only the counters that rates are computed from, so the next [`Self::collect`] has
     /// something to take differences against. Much cheaper than a full pass.
-    pub fn prime(&mut self) -> Result<(), SampleError> {
+    pub fn prime(&mut self, settings: &SamplerSettings) -> Result<(), SampleError> {
         let host = read_host()?;
         self.prev_cpu = Some(host.cpu);
         self.prev_uptime = Some(host.uptime_secs);
@@ -110,7 +110,9 @@ impl Collector {
             pids.push(seen.reading.key.pid);
             counters.insert(seen.reading.key, counters_of(&seen.reading));
         })?;
-        self.sockets.prime_traffic(&pids);
+        if settings.collect_connections && settings.collect_traffic {
+            self.sockets.prime_traffic(&pids);
+        }
         if let Some(totals) = read_net_dev(None) {
             self.interfaces
                 .figures(0, std::time::Instant::now(), totals);

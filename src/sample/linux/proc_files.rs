@@ -501,6 +501,17 @@ mod tests {
             .spawn()
             .expect("sleep starts");
         test_support::wait_for_exec(&child);
+        // Then until it sleeps: while the loader and setlocale run, files open and close, and
+        // its fd count would move under the test's feet.
+        let wchan = format!("/proc/{}/wchan", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("nanosleep")) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sleep never went to sleep"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         child
     }
 
