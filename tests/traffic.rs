@@ -214,13 +214,8 @@ fn a_connection_first_seen_has_totals_but_no_rate() {
 /// connection that closes between two samples is not followed.
 #[test]
 fn with_traffic_switched_off_connections_have_peers_and_no_figures() {
-    let (volume_text, rate_text) = ("100000".to_owned(), (64 * 1024 * 1024).to_string());
-    let mut server = Child::python_listening(SERVER, &[&volume_text, &rate_text]);
-    let port: u16 = server.line().trim().parse().unwrap();
-    let port_text = port.to_string();
-    let mut client = Child::python(CLIENT, &[&port_text, &volume_text, &rate_text]);
-    client.line();
-    assert_eq!(client.line().trim(), "sent 100000");
+    let transfer = common::LoopbackTransfer::run(100_000);
+    let (server, client, port) = (&transfer.server, &transfer.client, transfer.port);
     let settings = SamplerSettings {
         collect_traffic: false,
         ..SamplerSettings::default()
