@@ -1,12 +1,13 @@
 //! The explorer's state machine: snapshots and input in, view-state changes out. No terminal,
 //! no /proc: the event loop in `run` feeds it, the renderer reads it.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
-use crate::model::{Process, Snapshot};
+use crate::model::{Filter, Process, Snapshot};
 use crate::uplink::UplinkStatus;
 
 use super::columns::Column;
@@ -84,6 +85,21 @@ pub struct App {
     disabled: Option<String>,
     uplink: Option<Arc<Mutex<UplinkStatus>>>,
     signaller: Box<dyn Signaller>,
+    /// Counts the snapshots applied: what the cached order belongs to.
+    generation: u64,
+    /// The table's order for one snapshot and view, kept across frames and keys until either
+    /// changes: at tens of thousands of processes, filtering and sorting is most of a frame.
+    order: RefCell<Option<(OrderKey, rows::Order)>>,
+}
+
+/// What the table's order depends on.
+#[derive(Debug, Clone, PartialEq)]
+struct OrderKey {
+    generation: u64,
+    sort: Sort,
+    filter: Filter,
+    tree: bool,
+    show_kernel_threads: bool,
 }
 
 impl App {
@@ -101,6 +117,8 @@ impl App {
             disabled: options.disabled,
             uplink: options.uplink,
             signaller: options.signaller,
+            generation: 0,
+            order: RefCell::new(None),
         }
     }
 
@@ -136,16 +154,33 @@ impl App {
 
     /// The table's lines for the current snapshot and view.
     pub fn lines(&self) -> Vec<Line<'_>> {
-        match &self.snapshot {
-            Some(s) => rows::build(
-                &s.processes,
-                &self.ghosts,
-                &self.view,
-                s.collection.connections_collected,
-                usize::from(self.table.area.width),
-            ),
-            None => Vec::new(),
+        let Some(s) = &self.snapshot else {
+            return Vec::new();
+        };
+        let key = OrderKey {
+            generation: self.generation,
+            sort: self.view.sort,
+            filter: self.view.filter.clone(),
+            tree: self.view.tree,
+            show_kernel_threads: self.view.show_kernel_threads,
+        };
+        let mut cached = self.order.borrow_mut();
+        if cached.as_ref().is_none_or(|(was, _)| *was != key) {
+            let order = rows::order(&s.processes, &self.ghosts, &self.view);
+            *cached = Some((key, order));
         }
+        let order = cached
+            .as_ref()
+            .map(|(_, order)| order.as_slice())
+            .unwrap_or_default();
+        rows::build_in_order(
+            order,
+            &s.processes,
+            &self.ghosts,
+            &self.view,
+            s.collection.connections_collected,
+            usize::from(self.table.area.width),
+        )
     }
 
     /// A new snapshot from the sampler.
@@ -174,6 +209,7 @@ impl App {
             .expanded
             .retain(|id| live.contains(id) || ghosts.contains(id));
         self.snapshot = Some(snapshot);
+        self.generation += 1;
         self.forget_gone_hosts();
         self.settle_cursor();
         self.settle_host_cursor();

@@ -63,20 +63,32 @@ impl Line<'_> {
     }
 }
 
-/// Builds every line of the table. `ghosts` are processes gone since the previous snapshot;
-/// `width` is the table's width, which long command lines in detail blocks wrap to.
-pub fn build<'a>(
-    processes: &'a [Process],
-    ghosts: &'a [Process],
-    view: &ViewState,
-    connections_collected: bool,
-    width: usize,
-) -> Vec<Line<'a>> {
+/// Where a process of the table comes from: the snapshot's list or the ghosts (processes gone
+/// since the previous snapshot), by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Live(usize),
+    Ghost(usize),
+}
+
+/// The table's processes in order (filtered, sorted, or as a tree with its glyphs): the costly
+/// part of a frame at tens of thousands of processes, which the explorer keeps until the
+/// snapshot or the view's order changes.
+pub type Order = Vec<(Source, String)>;
+
+/// Filters and sorts the processes (and lays them out as a tree when the view says so).
+pub fn order(processes: &[Process], ghosts: &[Process], view: &ViewState) -> Order {
     let filter: &Filter = &view.filter;
-    let mut visible: Vec<(&'a Process, bool)> = processes
+    let mut visible: Vec<(&Process, Source)> = processes
         .iter()
-        .map(|p| (p, false))
-        .chain(ghosts.iter().map(|p| (p, true)))
+        .enumerate()
+        .map(|(i, p)| (p, Source::Live(i)))
+        .chain(
+            ghosts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p, Source::Ghost(i))),
+        )
         .filter(|(p, _)| view.show_kernel_threads || !p.kernel_thread)
         .filter(|(p, _)| filter.matches(p))
         .collect();
@@ -90,22 +102,58 @@ pub fn build<'a>(
         };
         order.then(a.pid.cmp(&b.pid))
     });
-
-    let ordered: Vec<(&'a Process, bool, String)> = if view.tree {
+    if view.tree {
         tree_order(&visible)
     } else {
         visible
             .into_iter()
-            .map(|(p, ghost)| (p, ghost, String::new()))
+            .map(|(_, source)| (source, String::new()))
             .collect()
-    };
+    }
+}
 
-    let mut lines = Vec::with_capacity(ordered.len());
-    for (process, exited, tree_prefix) in ordered {
+/// Builds every line of the table. `ghosts` are processes gone since the previous snapshot;
+/// `width` is the table's width, which long command lines in detail blocks wrap to.
+pub fn build<'a>(
+    processes: &'a [Process],
+    ghosts: &'a [Process],
+    view: &ViewState,
+    connections_collected: bool,
+    width: usize,
+) -> Vec<Line<'a>> {
+    let order = order(processes, ghosts, view);
+    build_in_order(
+        &order,
+        processes,
+        ghosts,
+        view,
+        connections_collected,
+        width,
+    )
+}
+
+/// [`build`] over an [`Order`] already made.
+pub fn build_in_order<'a>(
+    order: &[(Source, String)],
+    processes: &'a [Process],
+    ghosts: &'a [Process],
+    view: &ViewState,
+    connections_collected: bool,
+    width: usize,
+) -> Vec<Line<'a>> {
+    let mut lines = Vec::with_capacity(order.len());
+    for (source, tree_prefix) in order {
+        let (process, exited) = match *source {
+            Source::Live(i) => (processes.get(i), false),
+            Source::Ghost(i) => (ghosts.get(i), true),
+        };
+        let Some(process) = process else {
+            continue;
+        };
         let expanded = view.expanded.contains(&ProcessId::of(process));
         lines.push(Line::Process {
             process,
-            tree_prefix,
+            tree_prefix: tree_prefix.clone(),
             exited,
             expanded,
         });
@@ -275,7 +323,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Orders processes as a forest by parent pid, siblings in the current sort order, each with
 /// the glyphs that draw its branch.
-fn tree_order<'a>(sorted: &[(&'a Process, bool)]) -> Vec<(&'a Process, bool, String)> {
+fn tree_order<T: Copy>(sorted: &[(&Process, T)]) -> Vec<(T, String)> {
     let present: HashMap<u32, usize> = sorted
         .iter()
         .enumerate()
@@ -303,8 +351,8 @@ fn tree_order<'a>(sorted: &[(&'a Process, bool)]) -> Vec<(&'a Process, bool, Str
         if std::mem::replace(&mut placed[i], true) {
             continue;
         }
-        let (p, ghost) = sorted[i];
-        out.push((p, ghost, own_glyph));
+        let (p, source) = sorted[i];
+        out.push((source, own_glyph));
         if let Some(kids) = children.get(&p.pid) {
             for (n, &k) in kids.iter().enumerate().rev() {
                 let last = n + 1 == kids.len();
@@ -343,15 +391,12 @@ mod tests {
         let mut c = Process::example(12, "root");
         c.ppid = 1;
         let procs = [c, b, a, init];
-        let sorted: Vec<(&Process, bool)> = {
-            let mut v: Vec<_> = procs.iter().map(|p| (p, false)).collect();
+        let sorted: Vec<(&Process, u32)> = {
+            let mut v: Vec<_> = procs.iter().map(|p| (p, p.pid)).collect();
             v.sort_by_key(|(p, _)| p.pid);
             v
         };
-        let order: Vec<(u32, String)> = tree_order(&sorted)
-            .into_iter()
-            .map(|(p, _, g)| (p.pid, g))
-            .collect();
+        let order: Vec<(u32, String)> = tree_order(&sorted);
         assert_eq!(
             order,
             vec![

@@ -341,3 +341,52 @@ fn paging_keeps_the_selection_on_screen() {
     key(&mut app, KeyCode::Home);
     assert_eq!(app.view.scroll, 0);
 }
+
+/// The table's order is kept between frames, and made again when what it depends on
+/// changes: a new snapshot, the sort, the filter, tree view, kernel threads.
+#[test]
+fn the_kept_order_follows_every_change_it_depends_on() {
+    let pids = |app: &App| -> Vec<u32> {
+        app.lines()
+            .iter()
+            .filter_map(|l| match l {
+                crate::ui::rows::Line::Process { process, .. } => Some(process.pid),
+                _ => None,
+            })
+            .collect()
+    };
+    let fresh = |app: &App| {
+        let s = app.snapshot().unwrap();
+        crate::ui::rows::build(&s.processes, app.ghosts(), &app.view, true, 120)
+            .iter()
+            .filter_map(|l| match l {
+                crate::ui::rows::Line::Process { process, .. } => Some(process.pid),
+                _ => None,
+            })
+            .collect::<Vec<u32>>()
+    };
+    let mut app = fixture::app();
+    screen(&mut app, 120, 30);
+    let first = pids(&app);
+    assert_eq!(pids(&app), first, "the same frame twice");
+    key(&mut app, KeyCode::Char('N'));
+    assert_ne!(pids(&app), first, "sorted by pid now");
+    assert_eq!(pids(&app), fresh(&app));
+    key(&mut app, KeyCode::Char('I'));
+    assert_eq!(pids(&app), fresh(&app), "reversed");
+    let unfiltered = pids(&app).len();
+    app.view.filter = crate::model::Filter::parse("node").unwrap();
+    assert_eq!(pids(&app), fresh(&app), "filtered");
+    assert!(!pids(&app).is_empty() && pids(&app).len() < unfiltered);
+    app.view.tree = true;
+    assert_eq!(pids(&app), fresh(&app), "tree");
+    app.view.show_kernel_threads = !app.view.show_kernel_threads;
+    assert_eq!(pids(&app), fresh(&app), "kernel threads");
+    app.view.filter = crate::model::Filter::default();
+    let before = pids(&app);
+    app.on_snapshot(Arc::new(without(1400)));
+    assert_eq!(pids(&app), fresh(&app), "a new snapshot: 1400 greyed");
+    app.on_snapshot(Arc::new(without(1400)));
+    assert_eq!(pids(&app), fresh(&app), "and the next: 1400 gone");
+    assert_eq!(pids(&app).len() + 1, before.len());
+}
