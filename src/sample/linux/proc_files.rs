@@ -613,35 +613,51 @@ mod tests {
             eprintln!("note: not root, the reuse of a pid was not forced");
             return;
         }
-        // Other tests fork too: try until the kernel hands out this pid again.
-        let next = (0..50)
-            .find_map(|_| {
-                std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).ok()?;
+        // Other tests fork too, and one of their processes may take the pid first: that is a
+        // reuse as good as ours. Try until some process holds the pid again.
+        assert!(
+            ProcFiles::open(root.as_fd(), pid).is_err(),
+            "the pid is free once its process is reaped"
+        );
+        for _ in 0..200 {
+            let mut ours = None;
+            if ProcFiles::open(root.as_fd(), pid).is_err() {
+                let _ = std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string());
                 let child = Command::new("cat")
                     .stdin(Stdio::piped())
                     .stdout(Stdio::null())
                     .spawn()
                     .expect("cat starts");
-                if child.id() == pid {
-                    test_support::wait_for_exec(&child);
-                    Some(child)
-                } else {
+                if child.id() != pid {
                     finish(child);
-                    None
+                    continue;
                 }
-            })
-            .expect("the kernel gave the pid to a new process");
-        assert!(matches!(
-            read_figures(&mut files, pid, &mut scratch),
-            Err(ReadError::Gone)
-        ));
-        let mut fresh = ProcFiles::open(root.as_fd(), pid).unwrap();
-        let read = read_figures(&mut fresh, pid, &mut scratch).map(|f| f.comm.to_vec());
-        assert!(
-            matches!(read, Ok(ref comm) if comm == b"cat"),
-            "the new process"
-        );
-        finish(next);
+                test_support::wait_for_exec(&child);
+                ours = Some(child);
+            }
+            // The new owner, read through files of its own before and after the held read:
+            // alive throughout, so the held files were read while the pid was taken.
+            let Ok(mut fresh) = ProcFiles::open(root.as_fd(), pid) else {
+                continue; // another test's process ended in between: try again
+            };
+            let owner = |fresh: &mut ProcFiles, scratch: &mut Scratch| {
+                read_figures(fresh, pid, scratch).map(|f| f.comm.to_vec())
+            };
+            let Ok(comm) = owner(&mut fresh, &mut scratch) else {
+                continue;
+            };
+            let held = read_figures(&mut files, pid, &mut scratch).map(|_| ());
+            if owner(&mut fresh, &mut scratch).is_err() {
+                continue;
+            }
+            assert!(matches!(held, Err(ReadError::Gone)), "{held:?}");
+            if let Some(child) = ours {
+                assert_eq!(comm, b"cat", "the new process");
+                finish(child);
+            }
+            return;
+        }
+        panic!("the kernel never gave the pid to another process");
     }
 
     #[test]
