@@ -9,6 +9,7 @@ pub mod system;
 pub mod terminal;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ impl Child {
     /// Starts `program args` with stdout piped (for readiness lines) and stderr inherited.
     pub fn start(mut command: Command) -> Child {
         command.stdout(Stdio::piped()).stdin(Stdio::null());
+        // A group of its own, so dropping it ends what it started too (`sh -c '…; sleep'`).
+        command.process_group(0);
         let mut inner = command.spawn().expect("test child starts");
         let stdout = inner.stdout.take().expect("piped stdout");
         Child {
@@ -44,6 +47,7 @@ impl Child {
         let mut command = Command::new(PYTHON);
         command.arg("-c").arg(script).args(args);
         command.stdout(Stdio::piped()).stdin(Stdio::piped());
+        command.process_group(0);
         let mut inner = command.spawn().expect("test child starts");
         let stdout = inner.stdout.take().expect("piped stdout");
         let stdin = inner.stdin.take();
@@ -88,7 +92,14 @@ impl Child {
 }
 
 impl Drop for Child {
+    /// Ends the child and everything it started (its process group), then reaps it.
     fn drop(&mut self) {
+        if let Ok(group) = i32::try_from(self.inner.id()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(group),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         let _ = self.inner.kill();
         let _ = self.inner.wait();
     }
