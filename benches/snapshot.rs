@@ -10,8 +10,9 @@
 //!   wiretop's traffic bookkeeping costs,
 //! * the same tick with `collect_connections: false`, which splits the steady cost into the
 //!   process part and the socket part,
-//! * for reference, a plain read of /proc/net/tcp and the sock_diag dump without and with
-//!   tcp_info (parsed): the kernel's share of the socket part,
+//! * for reference, a pread of every process's held-open /proc/<pid>/stat, a plain read of
+//!   /proc/net/tcp and the sock_diag dump without and with tcp_info (parsed): the kernel's
+//!   share; the first and the last with tcp_info make the floor a tick cannot go below,
 //! * `ss -tanp`, `ss -tanpi` (with tcp_info, the same figures wiretop reads) and
 //!   `ps -eo pid,user,pcpu,rss,args` as subprocesses, output to /dev/null.
 //!
@@ -448,6 +449,9 @@ struct Results {
     steady_no_traffic: Series,
     steady_no_traffic_phases: Vec<wiretop::model::CollectionPhases>,
     raw_tcp_table: Series,
+    /// A pread of every process's held-open /proc/<pid>/stat: the least a tick that reads
+    /// every process can cost.
+    stat_preads: Series,
     /// The sock_diag dump of every TCP socket (parsed), without and with tcp_info.
     raw_dump: Series,
     raw_dump_info: Series,
@@ -477,6 +481,7 @@ impl Results {
 /// machine (other builds) lands on all of them alike instead of on whichever ran last.
 fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)> {
     let mut results = Results::default();
+    let stat_files = held_stat_files();
     let mut last_steady = None;
     let mut processes_only = Sampler::new(SamplerSettings {
         collect_connections: false,
@@ -505,6 +510,13 @@ fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)>
         results.note(&snapshot);
         drop((snapshot, fresh));
 
+        // The ticks with and without traffic take turns going first: whichever follows the
+        // fresh sampler's full scan finds the caches and the allocator in a worse state, which
+        // would otherwise count as a cost of the traffic figures (or of their absence).
+        let traffic_first = round % 2 == 1;
+        if !traffic_first {
+            measure_without_traffic(&mut no_traffic, &mut results)?;
+        }
         let (snapshot, cost) = measure_here(|| steady.sample());
         let snapshot = snapshot?;
         results.steady.push(cost);
@@ -515,19 +527,16 @@ fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)>
         results.steady_full_scans += usize::from(snapshot.collection.full_ownership_scan);
         results.note(&snapshot);
         last_steady = Some(snapshot);
-
-        let (snapshot, cost) = measure_here(|| no_traffic.sample());
-        let snapshot = snapshot?;
-        results.steady_no_traffic.push(cost);
-        results
-            .steady_no_traffic_phases
-            .push(snapshot.collection.phases);
-        results.note(&snapshot);
-        drop(snapshot);
+        if traffic_first {
+            measure_without_traffic(&mut no_traffic, &mut results)?;
+        }
 
         let (snapshot, cost) = measure_here(|| processes_only.sample());
         results.processes_only.push(cost);
         results.note(&snapshot?);
+
+        let (_, cost) = measure_here(|| pread_all(&stat_files));
+        results.stat_preads.push(cost);
 
         let (table, cost) = measure_here(|| std::fs::read("/proc/net/tcp"));
         table.context("reading /proc/net/tcp")?;
@@ -546,6 +555,39 @@ fn measure(config: &Config, steady: &mut Sampler) -> Result<(Results, Snapshot)>
     eprintln!();
     let last_steady = last_steady.context("no rounds ran")?;
     Ok((results, last_steady))
+}
+
+/// One steady tick of the sampler with `collect_traffic: false`.
+fn measure_without_traffic(sampler: &mut Sampler, results: &mut Results) -> Result<()> {
+    let (snapshot, cost) = measure_here(|| sampler.sample());
+    let snapshot = snapshot?;
+    results.steady_no_traffic.push(cost);
+    results
+        .steady_no_traffic_phases
+        .push(snapshot.collection.phases);
+    results.note(&snapshot);
+    Ok(())
+}
+
+/// Every process's /proc/<pid>/stat, opened once (processes that exit later read nothing).
+fn held_stat_files() -> Vec<std::fs::File> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| std::fs::File::open(e.path().join("stat")).ok())
+        .collect()
+}
+
+/// Reads each held file from its start; returns the bytes read (so nothing is optimized away).
+fn pread_all(files: &[std::fs::File]) -> usize {
+    use std::os::unix::fs::FileExt;
+    let mut buffer = [0u8; 1024];
+    files
+        .iter()
+        .map(|f| f.read_at(&mut buffer, 0).unwrap_or(0))
+        .sum()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -675,6 +717,7 @@ fn print_timing_table(results: &Results) {
         ("wiretop steady tick", &results.steady),
         ("  same, traffic off", &results.steady_no_traffic),
         ("  same, processes only", &results.processes_only),
+        ("  pread every /proc/<pid>/stat", &results.stat_preads),
         ("  read /proc/net/tcp (raw)", &results.raw_tcp_table),
         ("  sock_diag dump (raw)", &results.raw_dump),
         ("  same, with tcp_info", &results.raw_dump_info),
@@ -918,6 +961,12 @@ fn run_bench() -> Result<()> {
          the kernel's part (dump with tcp_info - without) {kernel_cost:.2} ms; wiretop's own \
          {:.2} ms",
         traffic_cost - kernel_cost
+    );
+    let floor = median_cpu(&results.stat_preads) + median_cpu(&results.raw_dump_info);
+    println!(
+        "floor (a pread of every process's held stat + the dump with tcp_info, cpu medians): \
+         {floor:.2} ms; steady tick / floor {:.2}x",
+        median_cpu(&results.steady) / floor
     );
     println!(
         "steady ticks with a full ownership scan: {}/{}; first snapshots without: {}/{}",
