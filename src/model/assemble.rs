@@ -155,8 +155,6 @@ struct SocketIndex<'a> {
     listeners_any_netns: FxHashMap<(Proto, u16), Vec<&'a SocketEntry>>,
     /// Every non-wildcard local address seen: addresses of this host, in some namespace.
     host_addrs: FxHashSet<IpAddr>,
-    /// The rows come from more than one namespace's tables.
-    several_netns: bool,
     /// The rows the maps above point into (by position).
     entries: &'a [SocketEntry],
 }
@@ -169,10 +167,10 @@ impl<'a> SocketIndex<'a> {
             listeners: FxHashMap::default(),
             listeners_any_netns: FxHashMap::default(),
             host_addrs: FxHashSet::default(),
-            several_netns: entries.windows(2).any(|w| w[0].netns != w[1].netns),
             entries,
         };
-        let several_netns = index.several_netns;
+        // Rows from more than one namespace's tables: peers may sit across a veth.
+        let several_netns = entries.windows(2).any(|w| w[0].netns != w[1].netns);
         for (row, entry) in entries.iter().enumerate() {
             let row = u32::try_from(row).unwrap_or(u32::MAX);
             let local = endpoint(entry.local);

@@ -93,13 +93,25 @@ pub struct App {
 }
 
 /// What the table's order depends on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct OrderKey {
     generation: u64,
     sort: Sort,
     filter: Filter,
     tree: bool,
     show_kernel_threads: bool,
+}
+
+impl OrderKey {
+    /// Whether the order made under this key still holds for `app` (compared in place: a frame
+    /// asks for the lines several times, and nothing is copied to ask).
+    fn fits(&self, app: &App) -> bool {
+        self.generation == app.generation
+            && self.sort == app.view.sort
+            && self.filter == app.view.filter
+            && self.tree == app.view.tree
+            && self.show_kernel_threads == app.view.show_kernel_threads
+    }
 }
 
 impl App {
@@ -157,15 +169,15 @@ impl App {
         let Some(s) = &self.snapshot else {
             return Vec::new();
         };
-        let key = OrderKey {
-            generation: self.generation,
-            sort: self.view.sort,
-            filter: self.view.filter.clone(),
-            tree: self.view.tree,
-            show_kernel_threads: self.view.show_kernel_threads,
-        };
         let mut cached = self.order.borrow_mut();
-        if cached.as_ref().is_none_or(|(was, _)| *was != key) {
+        if cached.as_ref().is_none_or(|(was, _)| !was.fits(self)) {
+            let key = OrderKey {
+                generation: self.generation,
+                sort: self.view.sort,
+                filter: self.view.filter.clone(),
+                tree: self.view.tree,
+                show_kernel_threads: self.view.show_kernel_threads,
+            };
             let order = rows::order(&s.processes, &self.ghosts, &self.view);
             *cached = Some((key, order));
         }

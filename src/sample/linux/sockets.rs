@@ -183,38 +183,38 @@ pub fn read_sockets(
         .iter()
         .map(|r| (r.key.pid, r.name.as_str().into()))
         .collect();
-    let (assembled, closed_bytes, window_secs) = if collect_traffic {
+    let (closed_bytes, window_secs) = if collect_traffic {
         let window_secs = readers.traffic.window_secs(read_at);
-        let closed_bytes = closed_since_last_pass(
+        let closed = closed_since_last_pass(
             readers,
             &members,
             &tables.entries,
             &pass.ownership,
             collection,
         );
-        let traffic = readers.traffic.pass(&tables.entries, read_at);
-        let assembled = assemble_sockets(
-            &tables.entries,
-            &pass.ownership,
-            |pid| names.get(&pid).cloned(),
-            |row, entry, role| traffic.figures(row, entry, role),
-        );
-        readers.traffic.remember(&tables.entries, read_at);
-        (assembled, closed_bytes, window_secs)
+        (closed, window_secs)
     } else {
         // Switched off: no counters were asked for, no notifications are followed (dropping
         // the feed stops its thread), and switching back on starts the rates afresh.
         readers.destroy = None;
         readers.traffic = TrafficHistory::default();
         collection.closed_connections_unavailable = collection.traffic_unavailable.clone();
-        let assembled = assemble_sockets(
-            &tables.entries,
-            &pass.ownership,
-            |pid| names.get(&pid).cloned(),
-            |_, _, _| Traffic::unavailable(TrafficGap::NotCollected),
-        );
-        (assembled, ClosedBytes::default(), None)
+        (ClosedBytes::default(), None)
     };
+    let traffic = collect_traffic.then(|| readers.traffic.pass(&tables.entries, read_at));
+    let assembled = assemble_sockets(
+        &tables.entries,
+        &pass.ownership,
+        |pid| names.get(&pid).cloned(),
+        |row, entry, role| match &traffic {
+            Some(traffic) => traffic.figures(row, entry, role),
+            None => Traffic::unavailable(TrafficGap::NotCollected),
+        },
+    );
+    drop(traffic);
+    if collect_traffic {
+        readers.traffic.remember(&tables.entries, read_at);
+    }
     readers.closed.remember_owners(pass.ownership);
     let alive: rustc_hash::FxHashSet<u32> = readings.iter().map(|r| r.key.pid).collect();
     readers.closed.keep_processes(&alive);

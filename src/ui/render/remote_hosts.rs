@@ -14,7 +14,7 @@ use crate::ui::columns::rate_cell;
 use crate::ui::remote_hosts::{remote_text, HostLine, HostSortKey, HostsView};
 use crate::ui::theme::Theme;
 
-use super::table::{cell, detail, traffic_text};
+use super::table::{cell, detail, empty_table, traffic_text};
 
 /// The view's columns, in the order drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,13 +184,7 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
             }
             Some(_) => "no connections to remote endpoints",
         };
-        buf.set_stringn(
-            area.x + 1,
-            area.y + 1,
-            text,
-            usize::from(area.width),
-            theme.detail(),
-        );
+        empty_table(buf, area, text, theme);
         return;
     }
     for (row, line) in lines.iter().skip(view.scroll).take(layout.rows).enumerate() {

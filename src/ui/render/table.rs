@@ -32,13 +32,7 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
         } else {
             "no processes"
         };
-        buf.set_stringn(
-            area.x + 1,
-            area.y + 1,
-            text,
-            usize::from(area.width),
-            theme.detail(),
-        );
+        empty_table(buf, area, text, theme);
         return;
     }
     let selected = app.view.cursor;
@@ -138,6 +132,22 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
             }
         }
     }
+}
+
+/// The line a table shows in place of rows when it has none, saying why.
+pub(super) fn empty_table(
+    buf: &mut Buffer,
+    area: ratatui::layout::Rect,
+    text: &str,
+    theme: &Theme,
+) {
+    buf.set_stringn(
+        area.x + 1,
+        area.y + 1,
+        text,
+        usize::from(area.width),
+        theme.detail(),
+    );
 }
 
 fn title_row(buf: &mut Buffer, layout: &TableLayout, app: &App, theme: &Theme) {
