@@ -65,7 +65,7 @@ impl Ownership {
     /// The owners of every row, found in one walk over the rows' inodes in order rather than
     /// a search per row: at tens of thousands of sockets the searches' cache misses were
     /// most of the assembly's cost.
-    fn owners_of_rows(&self, entries: &[SocketEntry]) -> RowOwners {
+    pub fn owners_of_rows(&self, entries: &[SocketEntry]) -> RowOwners {
         let mut wanted: Vec<(u64, u32)> = entries
             .iter()
             .enumerate()
@@ -100,16 +100,24 @@ impl Ownership {
     }
 }
 
-/// Each row's owners, as a span of [`Ownership`]'s pids.
-struct RowOwners {
+/// Each row's owners, as a span of [`Ownership`]'s pids: worked out once a tick, for the
+/// ownership tracker's search for unexplained sockets and for the assembly.
+#[derive(Debug, Default)]
+pub struct RowOwners {
     spans: Vec<(u32, u32)>,
     /// Rows that list a socket an earlier row already listed.
     repeated: Vec<bool>,
 }
 
 impl RowOwners {
-    fn is_repeat(&self, row: usize) -> bool {
+    /// Whether `row` lists a socket an earlier row already listed (whose owners count).
+    pub fn is_repeat(&self, row: usize) -> bool {
         self.repeated.get(row).copied().unwrap_or(false)
+    }
+
+    /// Whether a visible process holds the socket of `row`, which is not a repeat.
+    pub fn is_owned(&self, row: usize) -> bool {
+        self.spans.get(row).is_some_and(|(_, len)| *len > 0)
     }
 
     fn of<'o>(&self, row: usize, ownership: &'o Ownership) -> &'o [u32] {
@@ -366,8 +374,20 @@ pub fn assemble_sockets(
     name_of: impl Fn(u32) -> Option<Arc<str>>,
     traffic_of: impl Fn(usize, &SocketEntry, Role) -> Traffic,
 ) -> AssembledSockets {
-    let index = SocketIndex::new(entries);
     let owners_of = ownership.owners_of_rows(entries);
+    assemble_sockets_owned(entries, ownership, &owners_of, name_of, traffic_of)
+}
+
+/// [`assemble_sockets`] with the rows' owners already worked out (by
+/// [`Ownership::owners_of_rows`] for these `entries` and this `ownership`).
+pub fn assemble_sockets_owned(
+    entries: &[SocketEntry],
+    ownership: &Ownership,
+    owners_of: &RowOwners,
+    name_of: impl Fn(u32) -> Option<Arc<str>>,
+    traffic_of: impl Fn(usize, &SocketEntry, Role) -> Traffic,
+) -> AssembledSockets {
+    let index = SocketIndex::new(entries);
     let mut out = AssembledSockets::default();
     // Every owned connection, once per owner.
     let mut placed: Vec<ConnectionOrder> = Vec::with_capacity(entries.len());

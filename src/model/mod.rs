@@ -17,7 +17,9 @@ pub mod remote_hosts;
 mod socket;
 mod traffic;
 
-pub use assemble::{assemble_sockets, AssembledSockets, Ownership};
+pub use assemble::{
+    assemble_sockets, assemble_sockets_owned, AssembledSockets, Ownership, RowOwners,
+};
 pub use diff::{diff_snapshots, LifecycleEvent, LifecycleKind};
 pub use filter::{Filter, FilterError};
 pub use host::{

@@ -17,7 +17,8 @@ use rustix::io::Errno;
 use super::held_fds::{sampler_proc_fd_count, SamplerProcFds};
 use super::process::ProcessKey;
 use super::stat_text::decimal;
-use crate::model::{Ownership, SocketEntry};
+use crate::model::{Ownership, RowOwners, SocketEntry};
+use rustc_hash::FxHashMap;
 
 /// A full ownership scan happens at least this often, whatever the hints say.
 const FULL_SCAN_EVERY: Duration = Duration::from_secs(60);
@@ -158,6 +159,8 @@ struct CachedFds {
 /// The outcome of one ownership pass.
 pub struct OwnershipPass {
     pub ownership: Ownership,
+    /// The owners of each row of the sockets the pass was given.
+    pub row_owners: RowOwners,
     pub full_scan: bool,
     /// Pids whose fds could not be read, with the reason.
     pub unreadable: HashMap<u32, String>,
@@ -166,13 +169,17 @@ pub struct OwnershipPass {
 /// Ownership kept between ticks.
 #[derive(Debug, Default)]
 pub struct OwnershipTracker {
-    cache: HashMap<ProcessKey, CachedFds>,
+    cache: FxHashMap<ProcessKey, CachedFds>,
     /// Inodes still unowned after the last full scan; their owners are invisible to us, so
     /// seeing them again is no reason for another full scan.
     invisible: HashSet<u64>,
     /// Inodes unexplained in the last pass: looked for only if they are still there next time.
     pending: HashSet<u64>,
     last_full_scan: Option<Instant>,
+    /// The table built from `cache`, kept while no process's sockets changed: most ticks
+    /// rescan nobody, and rebuilding (and sorting) tens of thousands of pairs would be most of
+    /// the pass.
+    built: Option<Ownership>,
 }
 
 impl OwnershipTracker {
@@ -187,7 +194,15 @@ impl OwnershipTracker {
         }
 
         let live: HashSet<ProcessKey> = candidates.iter().map(|c| c.key).collect();
-        self.cache.retain(|key, _| live.contains(key));
+        let mut exited_with_sockets = false;
+        self.cache.retain(|key, cached| {
+            let keep = live.contains(key);
+            exited_with_sockets |= !keep && !cached.sockets.is_empty();
+            keep
+        });
+        if exited_with_sockets {
+            self.built = None;
+        }
         let own_fds = own_fds_outside_the_process_table();
         let mut unreadable = HashMap::new();
         let mut rescanned = HashSet::new();
@@ -203,16 +218,13 @@ impl OwnershipTracker {
             }
         }
         let mut ownership = self.ownership();
+        let mut row_owners = ownership.owners_of_rows(sockets);
         // A socket no changed process explains (its owner dup2'd over an fd, or opened one
         // socket and closed another) gets one tick's grace: under connection churn most such
         // sockets are gone by the next tick, and chasing each one would mean a full scan every
         // tick. One still unexplained a tick later is looked for, first among processes of its
         // creator's uid and namespace, then everywhere.
-        let unexplained: HashSet<u64> = sockets
-            .iter()
-            .filter(|s| self.is_unexplained(s, &ownership))
-            .map(|s| s.inode)
-            .collect();
+        let unexplained: HashSet<u64> = self.unexplained(sockets, &row_owners).collect();
         let persistent: Vec<&SocketEntry> = sockets
             .iter()
             .filter(|s| unexplained.contains(&s.inode) && self.pending.contains(&s.inode))
@@ -230,10 +242,9 @@ impl OwnershipTracker {
                 }
             }
             ownership = self.ownership();
-            if persistent
-                .iter()
-                .any(|s| self.is_unexplained(s, &ownership))
-            {
+            row_owners = ownership.owners_of_rows(sockets);
+            let still: HashSet<u64> = self.unexplained(sockets, &row_owners).collect();
+            if persistent.iter().any(|s| still.contains(&s.inode)) {
                 return self.full_pass(candidates, sockets);
             }
             self.pending.retain(|inode| !ownership.is_owned(*inode));
@@ -241,37 +252,50 @@ impl OwnershipTracker {
         self.report_denied_links(&mut unreadable);
         OwnershipPass {
             ownership,
+            row_owners,
             full_scan: false,
             unreadable,
         }
     }
 
-    /// Whether `socket` has an inode that no cached process holds and that was not already
-    /// ownerless after the last full scan.
-    fn is_unexplained(&self, socket: &SocketEntry, ownership: &Ownership) -> bool {
-        socket.inode != 0
-            && !ownership.is_owned(socket.inode)
-            && !self.invisible.contains(&socket.inode)
+    /// The inodes of `sockets` that no cached process holds and that were not already
+    /// ownerless after the last full scan (each row's owners from `row_owners`).
+    fn unexplained<'s>(
+        &'s self,
+        sockets: &'s [SocketEntry],
+        row_owners: &'s RowOwners,
+    ) -> impl Iterator<Item = u64> + 's {
+        sockets
+            .iter()
+            .enumerate()
+            .filter(move |(row, socket)| {
+                socket.inode != 0
+                    && !row_owners.is_repeat(*row)
+                    && !row_owners.is_owned(*row)
+                    && !self.invisible.contains(&socket.inode)
+            })
+            .map(|(_, socket)| socket.inode)
     }
 
     fn full_pass(&mut self, candidates: &[FdCandidate], sockets: &[SocketEntry]) -> OwnershipPass {
         self.cache.clear();
+        self.built = None;
         let own_fds = own_fds_outside_the_process_table();
         let mut unreadable = HashMap::new();
         for candidate in candidates {
             self.rescan(candidate, change_hint(candidate, own_fds), &mut unreadable);
         }
         let ownership = self.ownership();
-        self.invisible = sockets
-            .iter()
-            .map(|s| s.inode)
-            .filter(|inode| *inode != 0 && !ownership.is_owned(*inode))
-            .collect();
+        let row_owners = ownership.owners_of_rows(sockets);
+        self.invisible.clear();
+        let invisible = self.unexplained(sockets, &row_owners).collect();
+        self.invisible = invisible;
         self.last_full_scan = Some(Instant::now());
         self.pending.clear();
         self.report_denied_links(&mut unreadable);
         OwnershipPass {
             ownership,
+            row_owners,
             full_scan: true,
             unreadable,
         }
@@ -286,6 +310,13 @@ impl OwnershipTracker {
     ) {
         match socket_inodes(candidate.key.pid) {
             Ok(scan) => {
+                let same = self
+                    .cache
+                    .get(&candidate.key)
+                    .is_some_and(|cached| cached.sockets == scan.sockets);
+                if !same {
+                    self.built = None;
+                }
                 self.cache.insert(
                     candidate.key,
                     CachedFds {
@@ -295,17 +326,25 @@ impl OwnershipTracker {
                     },
                 );
             }
-            Err(FdScanError::Gone) => {
-                self.cache.remove(&candidate.key);
-            }
+            Err(FdScanError::Gone) => self.forget(&candidate.key),
             Err(FdScanError::Denied) => {
-                self.cache.remove(&candidate.key);
+                self.forget(&candidate.key);
                 unreadable.insert(candidate.key.pid, "permission denied".to_owned());
             }
             Err(FdScanError::Other(reason)) => {
-                self.cache.remove(&candidate.key);
+                self.forget(&candidate.key);
                 unreadable.insert(candidate.key.pid, reason);
             }
+        }
+    }
+
+    fn forget(&mut self, key: &ProcessKey) {
+        if self
+            .cache
+            .remove(key)
+            .is_some_and(|c| !c.sockets.is_empty())
+        {
+            self.built = None;
         }
     }
 
@@ -321,13 +360,19 @@ impl OwnershipTracker {
         }
     }
 
-    fn ownership(&self) -> Ownership {
-        let pairs = self
-            .cache
-            .iter()
-            .flat_map(|(key, cached)| cached.sockets.iter().map(|inode| (*inode, key.pid)))
-            .collect();
-        Ownership::from_pairs(pairs)
+    /// The table of the cached processes' sockets: the one built before unless a process's
+    /// sockets changed since.
+    fn ownership(&mut self) -> Ownership {
+        let cache = &self.cache;
+        self.built
+            .get_or_insert_with(|| {
+                let pairs = cache
+                    .iter()
+                    .flat_map(|(key, cached)| cached.sockets.iter().map(|inode| (*inode, key.pid)))
+                    .collect();
+                Ownership::from_pairs(pairs)
+            })
+            .clone()
     }
 }
 

@@ -43,7 +43,7 @@ pub mod fuzzing {
     pub use super::stat_text::{parse_io, parse_stat};
 }
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 use crate::model::{Collection, Counts, Host, Process, Snapshot, SCHEMA_VERSION};
@@ -65,7 +65,7 @@ pub struct Collector {
     page_size: u64,
     prev_cpu: Option<CpuCounters>,
     prev_uptime: Option<f64>,
-    prev_counters: HashMap<ProcessKey, ProcessCounters>,
+    prev_counters: FxHashMap<ProcessKey, ProcessCounters>,
     /// Every process's /proc files, held open between passes.
     files: ProcFilesCache,
     details: DetailsCache,
@@ -88,7 +88,7 @@ impl Collector {
             page_size: procfs::page_size().max(1),
             prev_cpu: None,
             prev_uptime: None,
-            prev_counters: HashMap::new(),
+            prev_counters: FxHashMap::default(),
             files: ProcFilesCache::new(),
             details: DetailsCache::default(),
             users: UserNames::default(),

@@ -109,8 +109,8 @@ pub fn read_tables(
             diag.forget(*netns);
         }
         let tcp_by_netlink = match tcp {
-            Ok(mut entries) => {
-                tables.entries.append(&mut entries);
+            Ok(entries) => {
+                gather(&mut tables.entries, entries);
                 true
             }
             Err(error) => {
@@ -121,8 +121,8 @@ pub fn read_tables(
         let mut last_error = None;
         for pid in pids {
             match read_namespace(*pid, *netns, tcp_by_netlink) {
-                Ok(mut entries) => {
-                    tables.entries.append(&mut entries);
+                Ok(entries) => {
+                    gather(&mut tables.entries, entries);
                     tables.namespaces.push(*netns);
                     last_error = None;
                     break;
@@ -138,6 +138,16 @@ pub fn read_tables(
         }
     }
     tables
+}
+
+/// Adds one table's rows to the pass's: the first (usually the host namespace's TCP dump, tens
+/// of thousands of rows) is taken as it is instead of copied.
+fn gather(all: &mut Vec<SocketEntry>, mut rows: Vec<SocketEntry>) {
+    if all.is_empty() {
+        *all = rows;
+    } else {
+        all.append(&mut rows);
+    }
 }
 
 /// The TCP sockets, with counters, of every namespace that can be dumped; the others are

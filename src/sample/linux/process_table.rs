@@ -8,8 +8,9 @@
 //! sampler starts) fall due at times spread over the first period. A pass re-reads about
 //! interval/period of the processes (a fifteenth, at 2 s) instead of all of them every 30 s.
 
+use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::sample::exclude::is_excluded;
@@ -25,7 +26,7 @@ const DETAILS_REFRESH_EVERY: Duration = Duration::from_secs(30);
 /// The details of the processes seen last pass, by identity.
 #[derive(Default)]
 pub struct DetailsCache {
-    entries: HashMap<ProcessKey, CachedDetails>,
+    entries: FxHashMap<ProcessKey, CachedDetails>,
     /// Which pass this is, to forget the processes a pass did not see.
     pass: u64,
 }

@@ -2,6 +2,7 @@
 //! units, rates worked out against the last pass, details and sockets attached, and every field
 //! that could not be read named with the reason.
 
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{net_rates, net_totals, CpuTime, CpuUsage, DiskIo, Process, ProcessMemory};
@@ -23,7 +24,7 @@ pub struct PassContext {
 /// The records of a pass, and the counters the next pass's rates start from.
 pub struct Records {
     pub processes: Vec<Process>,
-    pub counters: HashMap<ProcessKey, ProcessCounters>,
+    pub counters: FxHashMap<ProcessKey, ProcessCounters>,
     pub with_unreadable_fields: u32,
 }
 
@@ -33,13 +34,13 @@ pub fn build(
     readings: Vec<ProcessReading>,
     details: &DetailsCache,
     mut sockets: Option<&mut PassSockets>,
-    previous: &HashMap<ProcessKey, ProcessCounters>,
+    previous: &FxHashMap<ProcessKey, ProcessCounters>,
     pass: &PassContext,
     users: &mut UserNames,
 ) -> Records {
     let mut records = Records {
         processes: Vec::with_capacity(readings.len()),
-        counters: HashMap::with_capacity(readings.len()),
+        counters: FxHashMap::with_capacity_and_hasher(readings.len(), Default::default()),
         with_unreadable_fields: 0,
     };
     for reading in readings {

@@ -36,6 +36,9 @@ pub struct DiagSocket {
     seq: u32,
     /// The receive buffer, kept between dumps.
     buffer: Vec<u8>,
+    /// How many sockets the last dump listed: the next one's list starts that large, rather
+    /// than growing (and copying itself) a dozen times on a busy host.
+    last_count: usize,
 }
 
 /// Why a dump could not be made.
@@ -73,6 +76,7 @@ impl DiagSocket {
             fd,
             seq: 1,
             buffer: vec![0; 64 * 1024],
+            last_count: 0,
         })
     }
 
@@ -88,7 +92,7 @@ impl DiagSocket {
         netns: Option<u64>,
         with_info: bool,
     ) -> Result<Vec<SocketEntry>, DiagError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.last_count + self.last_count / 16);
         self.dump(AddressFamily::INET, netns, with_info, &mut out)?;
         // A host without IPv6 answers the v6 request with an error: its v4 sockets stand.
         match self.dump(AddressFamily::INET6, netns, with_info, &mut out) {
@@ -96,6 +100,7 @@ impl DiagSocket {
             Err(_) if !ipv6_enabled() => {}
             Err(error) => return Err(error),
         }
+        self.last_count = out.len();
         Ok(out)
     }
 

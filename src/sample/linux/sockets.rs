@@ -8,7 +8,7 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 
 use crate::model::{
-    assemble_sockets, AssembledSockets, ClosedConnection, Collection, Connection, Listening,
+    assemble_sockets_owned, AssembledSockets, ClosedConnection, Collection, Connection, Listening,
     NetworkIo, Ownership, Proto, SocketEntry, SocketState, Traffic, TrafficGap, UnownedSocket,
 };
 use crate::sample::closed::{ClosedBytes, ClosedTracker, ListenerOwners};
@@ -40,7 +40,7 @@ pub struct SocketReaders {
     pub deferred_closed: Vec<SocketEntry>,
     /// Data totals (sent, received) of each live process's connections that closed while we
     /// watched, by process (pid and start: a reused pid starts over).
-    pub closed_totals: HashMap<ProcessKey, (u64, u64)>,
+    pub closed_totals: FxHashMap<ProcessKey, (u64, u64)>,
 }
 
 impl SocketReaders {
@@ -202,9 +202,10 @@ pub fn read_sockets(
         (ClosedBytes::default(), None)
     };
     let traffic = collect_traffic.then(|| readers.traffic.pass(&tables.entries, read_at));
-    let assembled = assemble_sockets(
+    let assembled = assemble_sockets_owned(
         &tables.entries,
         &pass.ownership,
+        &pass.row_owners,
         |pid| names.get(&pid).cloned(),
         |row, entry, role| match &traffic {
             Some(traffic) => traffic.figures(row, entry, role),
