@@ -39,6 +39,10 @@ pub enum Command {
     /// Ship snapshots to the configured backend (uplink.*) until SIGTERM: headless, logs to
     /// stderr (WIRETOP_LOG=debug for more).
     Ship,
+    /// Print what happens (processes starting and exiting, ports opened and closed, first
+    /// connections to new destinations, exec and setuid) as it is seen, until interrupted: one
+    /// JSON object a line, or a table for people.
+    Events(EventsArgs),
     /// Print the JSON Schema of the snapshot document.
     Schema,
     /// Inspect the configuration.
@@ -71,6 +75,21 @@ pub enum Format {
     Json,
     /// An aligned table, like ps and ss joined.
     Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    /// One JSON object a line (the `events` items of the snapshot schema).
+    Json,
+    /// Aligned lines for people.
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Output format [default: json when stdout is not a terminal, else table].
+    #[arg(long, value_enum)]
+    pub format: Option<EventsFormat>,
 }
 
 #[derive(Debug, Args)]

@@ -106,6 +106,18 @@ pub fn uptime(secs: f64) -> String {
     }
 }
 
+/// The UTC time of day of a unix time in milliseconds, `HH:MM:SS.mmm`.
+pub fn clock_time(unix_ms: u64) -> String {
+    let ms_of_day = unix_ms % 86_400_000;
+    let (hours, rest) = (ms_of_day / 3_600_000, ms_of_day % 3_600_000);
+    let (minutes, rest) = (rest / 60_000, rest % 60_000);
+    format!(
+        "{hours:02}:{minutes:02}:{:02}.{:03}",
+        rest / 1000,
+        rest % 1000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! `main` only parses, loads the configuration and reports what comes back.
 
 pub mod docs;
+mod events;
 mod explore;
 mod ship;
 mod snapshot;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli, effective: &Effective) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Ship) => ship::run(effective),
+        Some(Command::Events(args)) => events::run(effective, &args).map(|()| ExitCode::SUCCESS),
         Some(Command::Config(ConfigCommand::Check)) => {
             print!("{}", config::render_check(effective));
             Ok(ExitCode::SUCCESS)

@@ -1,4 +1,5 @@
-//! Lifecycle events: what changed between two consecutive snapshots.
+//! Lifecycle events: what changed between two consecutive snapshots (the event types are in
+//! `events.rs`).
 //!
 //! A snapshot is a state; backends also want the moments in between ("postgres started",
 //! "sshd stopped listening on :22"). Comparing the previous snapshot with the current one
@@ -7,75 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use super::events::{EventSource, LifecycleEvent, LifecycleKind};
 use super::{Process, Proto, Snapshot};
-
-/// What happened to a process between two snapshots.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LifecycleKind {
-    /// The process is new: absent from the previous snapshot.
-    Started,
-    /// The process is gone: absent from the current snapshot.
-    Exited,
-    /// The process now accepts connections or datagrams on this address.
-    BeganListening {
-        /// Transport protocol.
-        proto: Proto,
-        /// Bound address (`0.0.0.0` or `::` for every address).
-        addr: IpAddr,
-        /// Bound port.
-        port: u16,
-    },
-    /// The process no longer listens on this address.
-    StoppedListening {
-        /// Transport protocol.
-        proto: Proto,
-        /// Bound address.
-        addr: IpAddr,
-        /// Bound port.
-        port: u16,
-    },
-}
-
-impl LifecycleKind {
-    /// Position within one process's events, in the order they happen: sockets close as a
-    /// process exits, and a process must start before it can listen.
-    fn rank(&self) -> u8 {
-        match self {
-            Self::StoppedListening { .. } => 0,
-            Self::Exited => 1,
-            Self::Started => 2,
-            Self::BeganListening { .. } => 3,
-        }
-    }
-
-    /// The listening address, for ordering events of the same rank.
-    fn endpoint(&self) -> Option<ListenKey> {
-        match *self {
-            Self::BeganListening { proto, addr, port }
-            | Self::StoppedListening { proto, addr, port } => Some((proto, addr, port)),
-            Self::Started | Self::Exited => None,
-        }
-    }
-}
-
-/// One change, with enough of the process to make sense on its own once the snapshots are gone.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LifecycleEvent {
-    /// What happened.
-    pub kind: LifecycleKind,
-    /// Process id.
-    pub pid: u32,
-    /// Short name (`comm`).
-    pub name: String,
-    /// Arguments, secrets already scrubbed by the sampler.
-    pub cmdline: Vec<String>,
-    /// User name of the owner, when the uid has one.
-    pub user: Option<String>,
-    /// When the process started, unix time in milliseconds; with `pid` it names the process.
-    pub start_time_ms: u64,
-    /// When it was observed (the later snapshot's taken_at_ms).
-    pub observed_at_ms: u64,
-}
 
 /// A process's identity: a pid alone is not one, since the kernel reuses pids.
 type Identity = (u32, u64);
@@ -108,36 +42,60 @@ pub fn diff_snapshots(previous: &Snapshot, current: &Snapshot) -> Vec<LifecycleE
             None => {
                 for (proto, addr, port) in listen_keys(old) {
                     let kind = LifecycleKind::StoppedListening { proto, addr, port };
-                    events.push(event(kind, old, observed_at_ms));
+                    events.push(process_event(kind, old, observed_at_ms));
                 }
-                events.push(event(LifecycleKind::Exited, old, observed_at_ms));
+                events.push(process_event(LifecycleKind::Exited, old, observed_at_ms));
             }
-            Some(new) if sockets_known && sockets_readable(old) && sockets_readable(new) => {
+            Some(new) => {
+                events.extend(identity_changes(old, new, observed_at_ms));
+                if !(sockets_known && sockets_readable(old) && sockets_readable(new)) {
+                    continue;
+                }
                 let was = listen_keys(old);
                 let is = listen_keys(new);
                 for &(proto, addr, port) in was.difference(&is) {
                     let kind = LifecycleKind::StoppedListening { proto, addr, port };
-                    events.push(event(kind, new, observed_at_ms));
+                    events.push(process_event(kind, new, observed_at_ms));
                 }
                 for &(proto, addr, port) in is.difference(&was) {
                     let kind = LifecycleKind::BeganListening { proto, addr, port };
-                    events.push(event(kind, new, observed_at_ms));
+                    events.push(process_event(kind, new, observed_at_ms));
                 }
             }
-            Some(_) => {}
         }
     }
     for (id, new) in &after {
         if before.contains_key(id) {
             continue;
         }
-        events.push(event(LifecycleKind::Started, new, observed_at_ms));
+        events.push(process_event(LifecycleKind::Started, new, observed_at_ms));
         for (proto, addr, port) in listen_keys(new) {
             let kind = LifecycleKind::BeganListening { proto, addr, port };
-            events.push(event(kind, new, observed_at_ms));
+            events.push(process_event(kind, new, observed_at_ms));
         }
     }
     events.sort_by_key(|e| (e.pid, e.start_time_ms, e.kind.rank(), e.kind.endpoint()));
+    events
+}
+
+/// An exec (another executable, same pid and start) and a setuid (another uid without one),
+/// when both snapshots could read what changed.
+fn identity_changes(old: &Process, new: &Process, at_ms: u64) -> Vec<LifecycleEvent> {
+    let mut events = Vec::new();
+    if old.exe.is_some() && new.exe.is_some() && old.exe != new.exe {
+        let kind = LifecycleKind::ExeChanged {
+            from: old.exe.clone(),
+            to: new.exe.clone(),
+        };
+        events.push(process_event(kind, new, at_ms));
+    }
+    if old.uid != new.uid && !old.kernel_thread {
+        let kind = LifecycleKind::UserChanged {
+            from: old.user.clone().or_else(|| Some(old.uid.to_string())),
+            to: new.user.clone().or_else(|| Some(new.uid.to_string())),
+        };
+        events.push(process_event(kind, new, at_ms));
+    }
     events
 }
 
@@ -162,7 +120,8 @@ fn listen_keys(p: &Process) -> BTreeSet<ListenKey> {
         .collect()
 }
 
-fn event(kind: LifecycleKind, p: &Process, observed_at_ms: u64) -> LifecycleEvent {
+/// An event of process `p`, seen in the snapshots at `observed_at_ms`.
+pub fn process_event(kind: LifecycleKind, p: &Process, observed_at_ms: u64) -> LifecycleEvent {
     LifecycleEvent {
         kind,
         pid: p.pid,
@@ -171,6 +130,11 @@ fn event(kind: LifecycleKind, p: &Process, observed_at_ms: u64) -> LifecycleEven
         user: p.user.clone(),
         start_time_ms: p.start_time_ms,
         observed_at_ms,
+        ppid: Some(p.ppid),
+        exit: None,
+        runtime_ms: None,
+        short_lived: false,
+        source: EventSource::Snapshots,
     }
 }
 
@@ -308,5 +272,53 @@ mod tests {
         uncollected.collection.connections_collected = false;
         assert!(diff_snapshots(&a, &uncollected).is_empty());
         assert!(diff_snapshots(&uncollected, &a).is_empty());
+    }
+
+    #[test]
+    fn an_exec_and_a_setuid_of_a_surviving_process_are_events() {
+        let mut before = process(10, 5);
+        before.exe = Some("/bin/sh".to_owned());
+        before.uid = 0;
+        before.user = Some("root".to_owned());
+        let mut after = before.clone();
+        after.exe = Some("/usr/bin/python3".to_owned());
+        after.uid = 1000;
+        after.user = Some("app".to_owned());
+        let events = diff_snapshots(
+            &snapshot(1_000, vec![before]),
+            &snapshot(2_000, vec![after]),
+        );
+        assert_eq!(
+            kinds(&events),
+            vec![
+                (
+                    10,
+                    LifecycleKind::ExeChanged {
+                        from: Some("/bin/sh".to_owned()),
+                        to: Some("/usr/bin/python3".to_owned()),
+                    }
+                ),
+                (
+                    10,
+                    LifecycleKind::UserChanged {
+                        from: Some("root".to_owned()),
+                        to: Some("app".to_owned()),
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_executable_that_could_not_be_read_is_no_exec() {
+        let mut before = process(10, 5);
+        before.exe = None;
+        let mut after = before.clone();
+        after.exe = Some("/bin/sh".to_owned());
+        let events = diff_snapshots(
+            &snapshot(1_000, vec![before]),
+            &snapshot(2_000, vec![after]),
+        );
+        assert!(events.is_empty(), "{events:?}");
     }
 }

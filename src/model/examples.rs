@@ -208,6 +208,7 @@ impl Snapshot {
             processes,
             unowned_sockets: Vec::new(),
             collection: Collection::example(),
+            events: Vec::new(),
         }
     }
 }

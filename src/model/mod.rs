@@ -7,6 +7,7 @@
 
 mod assemble;
 mod diff;
+mod events;
 #[doc(hidden)]
 pub mod examples;
 mod filter;
@@ -20,7 +21,8 @@ mod traffic;
 pub use assemble::{
     assemble_sockets, assemble_sockets_owned, AssembledSockets, Ownership, RowOwners,
 };
-pub use diff::{diff_snapshots, LifecycleEvent, LifecycleKind};
+pub use diff::{diff_snapshots, process_event};
+pub use events::{EventSource, ExitStatus, LifecycleEvent, LifecycleKind};
 pub use filter::{Filter, FilterError};
 pub use host::{
     Collection, CollectionPhases, Counts, Host, HostCpu, LoadAverage, Memory, NetworkIo,
@@ -55,6 +57,10 @@ pub struct Snapshot {
     pub unowned_sockets: Vec<UnownedSocket>,
     /// How this snapshot was collected: cost, coverage and anything that could not be read.
     pub collection: Collection,
+    /// What happened since the previous snapshot of the same sampler, in the order it
+    /// happened for each process (sorted by pid). Empty for a sampler's first snapshot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<LifecycleEvent>,
 }
 
 impl Snapshot {

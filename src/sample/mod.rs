@@ -6,6 +6,7 @@
 //! from [`sample_once`].
 
 mod closed;
+mod events;
 mod exclude;
 mod linux;
 mod rates;
@@ -75,6 +76,7 @@ pub fn signal_process(pid: u32, start_time_ms: u64, signal: i32) -> Result<(), S
 pub struct Sampler {
     collector: Collector,
     settings: SamplerSettings,
+    events: events::EventTracker,
 }
 
 impl Sampler {
@@ -83,6 +85,7 @@ impl Sampler {
         Sampler {
             collector: Collector::new(),
             settings,
+            events: events::EventTracker::default(),
         }
     }
 
@@ -99,8 +102,16 @@ impl Sampler {
 
     /// Takes one snapshot. Rates (CPU%, disk rates) cover the time since the previous call or
     /// [`Self::prime`]; without either they are null.
+    /// Why the kernel's process events are not followed (so short-lived processes are
+    /// missed), or None when they are.
+    pub fn kernel_events_unavailable(&self) -> Option<String> {
+        Some("the kernel's process events are not followed yet".to_owned())
+    }
+
     pub fn sample(&mut self) -> Result<Snapshot, SampleError> {
-        self.collector.collect(&self.settings)
+        let mut snapshot = self.collector.collect(&self.settings)?;
+        self.events.observe(&mut snapshot);
+        Ok(snapshot)
     }
 }
 

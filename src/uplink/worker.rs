@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::{diff_snapshots, LifecycleEvent, Snapshot};
+use crate::model::{LifecycleEvent, Snapshot};
 use crate::uplink::batch::{Batch, Class, Compression, Encoding, Records};
 use crate::uplink::delivery::{
     classify, parse_retry_after, Backoff, BreakerConfig, CircuitBreaker, DeliveryCounters,
@@ -123,8 +123,6 @@ struct Worker {
     rng: fastrand::Rng,
     /// The newest snapshot not yet encoded (replaced by each newer one while waiting).
     slot: Option<Arc<Snapshot>>,
-    /// The last snapshot received, for diffing the next one.
-    last: Option<Arc<Snapshot>>,
     events: Vec<LifecycleEvent>,
     /// When the front batch may be tried again.
     retry_at: Option<Instant>,
@@ -153,7 +151,6 @@ pub(super) async fn run(
         settings,
         rng: fastrand::Rng::new(),
         slot: None,
-        last: None,
         events: Vec::new(),
         retry_at: None,
         in_flight: None,
@@ -203,12 +200,11 @@ pub(super) async fn run(
 
 impl Worker {
     fn receive(&mut self, snapshot: Arc<Snapshot>) {
+        // The sampler worked the events out (one model for every consumer); each snapshot
+        // carries those since the one before, so none is lost when snapshots coalesce here.
         if self.settings.encoder.carries_events() {
-            if let Some(previous) = &self.last {
-                self.events.extend(diff_snapshots(previous, &snapshot));
-            }
+            self.events.extend(snapshot.events.iter().cloned());
         }
-        self.last = Some(Arc::clone(&snapshot));
         if self.slot.replace(snapshot).is_some() {
             // The replaced snapshot was never encoded, so it was never produced either: the
             // newer one carries its state (and delta sums cover both intervals).

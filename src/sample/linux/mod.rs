@@ -184,6 +184,7 @@ impl Collector {
             processes,
             unowned_sockets,
             collection,
+            events: Vec::new(),
         })
     }
 

@@ -8,8 +8,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use super::attributes::{body, double, int, network_type, string, transport};
 use super::metrics::nanos;
 use crate::model::{
-    Connection, Direction, Family, LifecycleEvent, LifecycleKind, Listening, Process, Role,
-    Traffic, TrafficGap,
+    Connection, Direction, ExitStatus, Family, LifecycleEvent, LifecycleKind, Listening, Process,
+    Role, Traffic, TrafficGap,
 };
 
 /// Event name (and body) of a connection record.
@@ -163,6 +163,9 @@ pub(super) fn event_name(kind: &LifecycleKind) -> &'static str {
         LifecycleKind::Exited => "process.exited",
         LifecycleKind::BeganListening { .. } => "process.listen.started",
         LifecycleKind::StoppedListening { .. } => "process.listen.stopped",
+        LifecycleKind::FirstConnection { .. } => "process.connection.first",
+        LifecycleKind::UserChanged { .. } => "process.user.changed",
+        LifecycleKind::ExeChanged { .. } => "process.exec",
     }
 }
 
@@ -184,6 +187,33 @@ pub(super) fn event_record(e: &LifecycleEvent) -> LogRecord {
         ));
         attrs.push(string("network.local.address", addr.to_string()));
         attrs.push(int("network.local.port", port));
+    }
+    match &e.kind {
+        LifecycleKind::FirstConnection { proto, addr, port } => {
+            attrs.push(string("network.transport", transport(*proto)));
+            attrs.push(string("network.peer.address", addr.to_string()));
+            attrs.push(int("network.peer.port", *port));
+        }
+        LifecycleKind::UserChanged { from, to } | LifecycleKind::ExeChanged { from, to } => {
+            if let Some(from) = from {
+                attrs.push(string("wiretop.event.from", from.as_str()));
+            }
+            if let Some(to) = to {
+                attrs.push(string("wiretop.event.to", to.as_str()));
+            }
+        }
+        LifecycleKind::Exited => {
+            match e.exit {
+                Some(ExitStatus::Code(code)) => attrs.push(int("process.exit.code", code)),
+                Some(ExitStatus::Signal(signal)) => attrs.push(int("wiretop.exit.signal", signal)),
+                None => {}
+            }
+            if let Some(runtime) = e.runtime_ms {
+                let runtime = i64::try_from(runtime).unwrap_or(i64::MAX);
+                attrs.push(int("wiretop.process.runtime_ms", runtime));
+            }
+        }
+        _ => {}
     }
     record(name, e.observed_at_ms, attrs)
 }

@@ -231,5 +231,10 @@ fn event(kind: LifecycleKind, pid: u32) -> LifecycleEvent {
         user: Some("app".to_owned()),
         start_time_ms: START_MS,
         observed_at_ms: TAKEN_AT_MS,
+        ppid: Some(1),
+        exit: None,
+        runtime_ms: None,
+        short_lived: false,
+        source: crate::model::EventSource::Snapshots,
     }
 }
