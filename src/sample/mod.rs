@@ -3,7 +3,8 @@
 //! This is the only part of wiretop that touches the operating system. It never knows who reads
 //! its snapshots: the explorer and the uplink receive each one through the callback given to
 //! [`spawn`], on the sampler's thread, and never wait for a scan; `wiretop snapshot` takes one
-//! from [`sample_once`].
+//! from [`sample_once`]. Between snapshots, [`proc_events`] hears of every fork, exec and exit
+//! from the kernel (when privileged), so processes too short-lived for any snapshot are seen.
 
 mod closed;
 mod events;
@@ -13,6 +14,7 @@ mod rates;
 mod settings;
 mod traffic;
 
+pub use linux::proc_events;
 pub use settings::SamplerSettings;
 
 /// The parsers of process-controlled `/proc` text, reachable only for the fuzz targets in

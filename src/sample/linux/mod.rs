@@ -4,7 +4,8 @@
 //! reading the process table (`process_table`: per-tick figures through /proc files held open
 //! in `proc_files`, details in `process`), reading socket tables and working out who holds
 //! each socket (`sockets`, over `net` and `fds`), turning readings into snapshot records
-//! (`records`), and the host's totals (here).
+//! (`records`), and the host's totals (here). Apart from passes, `proc_events` listens to the
+//! kernel's process events between them.
 
 mod fds;
 mod held_fds;
@@ -12,6 +13,7 @@ mod host;
 mod net;
 mod net_dev;
 mod netns;
+pub mod proc_events;
 mod proc_files;
 mod process;
 mod process_table;

@@ -17,11 +17,26 @@ pub fn in_child() -> bool {
 /// returns what it printed. Fails if the child fails, or if it printed nothing: a filter that
 /// matched no test would pass without running anything.
 pub fn run_in_child(module: &str, name: &str) -> String {
+    run_in_child_under(&[], module, name)
+}
+
+/// [`run_in_child`], the child started by the command `wrapper` (`unshare --net`, to run the
+/// test in namespaces of its own).
+pub fn run_in_child_under(wrapper: &[&str], module: &str, name: &str) -> String {
     let module = module
         .split_once("::")
         .map_or(module, |(_crate, rest)| rest);
     let test = format!("{module}::{name}");
-    let output = Command::new(std::env::current_exe().expect("the test binary"))
+    let binary = std::env::current_exe().expect("the test binary");
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(&binary);
+            command
+        }
+        None => Command::new(&binary),
+    };
+    let output = command
         .args(["--exact", &test, "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .output()
