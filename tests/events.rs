@@ -116,4 +116,65 @@ fn a_process_that_starts_listens_connects_and_exits_is_printed_as_those_events()
     common::eventually("the child to exit", || child.has_exited().then_some(()));
     let ended = events.until("the exit", |seen| !of(seen, pid, "exited").is_empty());
     assert_eq!(of(&ended, pid, "stopped_listening").len(), 1);
+    // CI runs as root: the kernel's process events give the exit its status.
+    let exited = &of(&ended, pid, "exited")[0];
+    assert_eq!(exited["exit"]["code"], 3, "{exited}");
+    assert_eq!(exited["source"], "kernel", "{exited}");
+    assert_eq!(exited["short_lived"], false);
+}
+
+#[test]
+fn a_process_that_lives_ten_milliseconds_is_printed_with_its_command_line_and_exit_code() {
+    let events = EventsCommand::start();
+    std::thread::sleep(Duration::from_millis(800));
+    let status = Command::new("sh")
+        .args([
+            "-c",
+            "sleep 0.01; exit 3",
+            "brief-by-design",
+            "--token=hunter2",
+        ])
+        .status()
+        .expect("sh runs");
+    assert_eq!(status.code(), Some(3));
+    let is_ours = |e: &Value| e["cmdline"].to_string().contains("brief-by-design");
+    let seen = events.until("the short-lived process", |seen| {
+        seen.iter().any(|e| is_ours(e) && e["kind"] == "exited")
+    });
+    let ours: Vec<&Value> = seen.iter().filter(|e| is_ours(e)).collect();
+    let started = ours
+        .iter()
+        .find(|e| e["kind"] == "started")
+        .unwrap_or_else(|| panic!("no start among {ours:#?}"));
+    let exited = ours.iter().find(|e| e["kind"] == "exited").unwrap();
+    assert_eq!(started["pid"], exited["pid"]);
+    assert_eq!(exited["exit"]["code"], 3, "{exited}");
+    assert_eq!(exited["short_lived"], true, "{exited}");
+    assert_eq!(exited["source"], "kernel");
+    let runtime = exited["runtime_ms"].as_u64().expect("a runtime");
+    assert!((10..1_000).contains(&runtime), "ran {runtime} ms");
+    assert_eq!(exited["user"], "root");
+    // Scrubbed before it was stored, like every command line.
+    let text = serde_json::to_string(&ours).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn without_privileges_the_command_says_what_it_misses() {
+    let binary = common::NobodyBinary::new("events");
+    let mut child = common::as_nobody(&binary.path)
+        .args(["--interval", "300ms", "events", "--format", "json"])
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wiretop events starts as nobody");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("not followed"), "{line}");
+    assert!(line.contains("CAP_NET_ADMIN"), "{line}");
+    assert!(line.contains("not seen"), "{line}");
 }

@@ -55,6 +55,9 @@ pub struct ProcessAgent {
     /// False: sockets without the kernel's TCP counters (no traffic figures, no closed
     /// connections).
     pub collect_traffic: bool,
+    /// False: no subscription to the kernel's process events (events come from comparing
+    /// snapshots only, and short-lived processes are missed).
+    pub process_events: bool,
     /// Uplink: at most this many messages per minute.
     pub max_per_minute: PerMinute,
     pub remote_config: RemoteConfig,
@@ -199,6 +202,7 @@ impl Default for ProcessAgent {
             interval: Interval(Duration::from_secs(2)),
             collect_connections: true,
             collect_traffic: true,
+            process_events: true,
             max_per_minute: PerMinute(100),
             remote_config: RemoteConfig::default(),
             exclude_patterns: Vec::new(),

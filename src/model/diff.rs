@@ -21,7 +21,7 @@ type ListenKey = (Proto, IpAddr, u16);
 
 /// The lifecycle events between `previous` and `current`, sorted by pid, then by process start
 /// time (a reused pid: the old process's events come first), then in the order they happen
-/// (stopped listening, exited, started, began listening), then by address.
+/// (started, began listening, stopped listening, exited), then by address.
 ///
 /// A process is identified by (pid, start time): a reused pid gives one `Exited` and one
 /// `Started`. A started process that already listens also gets one `BeganListening` per
@@ -227,7 +227,7 @@ mod tests {
         let b = snapshot(2_000, vec![listening(listening(process(10, 5), 81), 443)]);
         assert_eq!(
             kinds(&diff_snapshots(&a, &b)),
-            vec![(10, stopped(tcp(80))), (10, began(tcp(443)))]
+            vec![(10, began(tcp(443))), (10, stopped(tcp(80)))]
         );
     }
 

@@ -66,17 +66,17 @@ pub enum LifecycleKind {
 }
 
 impl LifecycleKind {
-    /// Position within one process's events, in the order they happen: sockets close as a
-    /// process exits, and a process must start before it can listen or connect.
+    /// Position within one process's events, in the order they happen: a process starts
+    /// before it execs, listens or connects, and its sockets close as it exits.
     pub(crate) fn rank(&self) -> u8 {
         match self {
-            Self::StoppedListening { .. } => 0,
-            Self::Exited => 1,
-            Self::Started => 2,
-            Self::ExeChanged { .. } => 3,
-            Self::UserChanged { .. } => 4,
-            Self::BeganListening { .. } => 5,
-            Self::FirstConnection { .. } => 6,
+            Self::Started => 0,
+            Self::ExeChanged { .. } => 1,
+            Self::UserChanged { .. } => 2,
+            Self::BeganListening { .. } => 3,
+            Self::FirstConnection { .. } => 4,
+            Self::StoppedListening { .. } => 5,
+            Self::Exited => 6,
         }
     }
 

@@ -177,6 +177,8 @@ impl Collection {
             warnings: Vec::new(),
             traffic_unavailable: BTreeMap::new(),
             closed_connections_unavailable: BTreeMap::new(),
+            process_events_unavailable: None,
+            process_events_dropped: 0,
         }
     }
 }

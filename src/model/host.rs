@@ -149,6 +149,14 @@ pub struct Collection {
     /// `network_namespaces` is covered.
     #[serde(default)]
     pub closed_connections_unavailable: BTreeMap<String, String>,
+    /// Why the kernel's process events are not followed (so processes that start and end
+    /// between two snapshots are missed); null when they are.
+    #[serde(default)]
+    pub process_events_unavailable: Option<String>,
+    /// Process events lost since the previous snapshot (an exec storm outran the bounded
+    /// queue, or the kernel's buffer overran).
+    #[serde(default)]
+    pub process_events_dropped: u64,
 }
 
 /// Wall time of each phase of one sample, in milliseconds.

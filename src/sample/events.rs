@@ -11,6 +11,8 @@ use std::net::IpAddr;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::kernel_events::{KernelFeed, UserNames};
+use super::SamplerSettings;
 use crate::model::{
     diff_snapshots, process_event, Direction, LifecycleKind, Process, Proto, Role, Snapshot,
     SocketState,
@@ -26,8 +28,10 @@ type Identity = (u32, u64);
 type Destination = (Proto, IpAddr, u16);
 
 /// What the sampler remembers between snapshots to tell what happened.
-#[derive(Default)]
 pub struct EventTracker {
+    /// The kernel's process events, or why there are none.
+    kernel: KernelFeed,
+    users: UserNames,
     /// The previous snapshot without its connections (the diff does not look at them).
     previous: Option<Snapshot>,
     destinations: FxHashMap<Identity, FxHashSet<Destination>>,
@@ -37,6 +41,33 @@ pub struct EventTracker {
 }
 
 impl EventTracker {
+    /// A tracker that follows the kernel's process events when `settings` ask for them and
+    /// they can be had.
+    pub fn new(settings: &SamplerSettings) -> Self {
+        EventTracker {
+            kernel: KernelFeed::start(settings),
+            users: UserNames::default(),
+            previous: None,
+            destinations: FxHashMap::default(),
+            remembered: 0,
+            full: FxHashSet::default(),
+        }
+    }
+
+    /// Follows the kernel's events, or stops, as new settings say.
+    pub fn reconfigure(&mut self, settings: &SamplerSettings) {
+        let wanted = settings.process_events;
+        let following = matches!(self.kernel, KernelFeed::On(_));
+        if wanted != following {
+            self.kernel = KernelFeed::start(settings);
+        }
+    }
+
+    /// Why short-lived processes are missed (the kernel's events are not followed), if so.
+    pub fn kernel_events_unavailable(&self) -> Option<&str> {
+        self.kernel.unavailable()
+    }
+
     /// Fills `snapshot.events` with what happened since the previous snapshot.
     pub fn observe(&mut self, snapshot: &mut Snapshot) {
         let first = self.previous.is_none();
@@ -44,6 +75,12 @@ impl EventTracker {
             Some(previous) => diff_snapshots(previous, snapshot),
             None => Vec::new(),
         };
+        self.kernel.fold_into(
+            self.previous.as_ref(),
+            snapshot,
+            &mut events,
+            &mut self.users,
+        );
         let live: FxHashSet<Identity> = snapshot.processes.iter().map(identity).collect();
         self.forget_gone(&live);
         for process in &snapshot.processes {
@@ -147,6 +184,14 @@ mod tests {
     use super::*;
     use crate::model::{Connection, LifecycleEvent};
 
+    /// A tracker of the snapshots alone: these tests hand it made-up snapshots.
+    fn tracker() -> EventTracker {
+        EventTracker::new(&SamplerSettings {
+            process_events: false,
+            ..SamplerSettings::default()
+        })
+    }
+
     fn client_to(port: u16, inode: u64) -> Connection {
         Connection::example_loopback(40_000 + port, port, Role::Client, (99, "server"), inode)
     }
@@ -169,7 +214,7 @@ mod tests {
 
     #[test]
     fn connections_at_the_first_snapshot_are_not_news_and_later_new_destinations_are() {
-        let mut tracker = EventTracker::default();
+        let mut tracker = tracker();
         let mut app = Process::example(10, "app");
         app.connections.push(client_to(5432, 1));
         let mut first = snapshot(1_000, vec![app.clone()]);
@@ -195,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_process_started_later_gets_its_start_and_its_first_connections() {
-        let mut tracker = EventTracker::default();
+        let mut tracker = tracker();
         tracker.observe(&mut snapshot(1_000, vec![Process::example(10, "app")]));
         let mut newcomer = Process::example(11, "app");
         newcomer.start_time_ms += 1_500;
@@ -208,7 +253,7 @@ mod tests {
 
     #[test]
     fn a_process_past_its_share_of_destinations_stops_giving_events_and_says_so() {
-        let mut tracker = EventTracker::default();
+        let mut tracker = tracker();
         tracker.observe(&mut snapshot(1_000, vec![Process::example(10, "app")]));
         let mut scanner = Process::example(10, "app");
         let ports = MAX_DESTINATIONS_PER_PROCESS + 50;

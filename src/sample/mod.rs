@@ -9,6 +9,7 @@
 mod closed;
 mod events;
 mod exclude;
+mod kernel_events;
 mod linux;
 mod rates;
 mod settings;
@@ -86,14 +87,15 @@ impl Sampler {
     pub fn new(settings: SamplerSettings) -> Self {
         Sampler {
             collector: Collector::new(),
+            events: events::EventTracker::new(&settings),
             settings,
-            events: events::EventTracker::default(),
         }
     }
 
     /// Replaces the settings from the next snapshot on.
     pub fn update(&mut self, settings: SamplerSettings) {
         self.collector.forget_details();
+        self.events.reconfigure(&settings);
         self.settings = settings;
     }
 
@@ -107,7 +109,9 @@ impl Sampler {
     /// Why the kernel's process events are not followed (so short-lived processes are
     /// missed), or None when they are.
     pub fn kernel_events_unavailable(&self) -> Option<String> {
-        Some("the kernel's process events are not followed yet".to_owned())
+        self.events
+            .kernel_events_unavailable()
+            .map(|why| format!("the kernel's process events are not followed ({why})"))
     }
 
     pub fn sample(&mut self) -> Result<Snapshot, SampleError> {

@@ -20,6 +20,9 @@ pub struct SamplerSettings {
     /// Ask the kernel for each TCP socket's counters (tcp_info) and follow sockets as they
     /// close: the traffic figures. When false, connections only.
     pub collect_traffic: bool,
+    /// Follow the kernel's process events when privileged, so processes that start and end
+    /// between two snapshots are still seen.
+    pub process_events: bool,
     /// Applied to every command line as it is read, so no snapshot ever holds the secret.
     pub scrubber: Arc<Scrubber>,
     /// Processes whose command line matches any of these are left out of snapshots.
@@ -34,6 +37,7 @@ impl Default for SamplerSettings {
             interval: Duration::from_secs(2),
             collect_connections: true,
             collect_traffic: true,
+            process_events: true,
             scrubber: Arc::new(Scrubber::default()),
             exclude: Vec::new(),
             tags: Vec::new(),
@@ -79,6 +83,7 @@ impl SamplerSettings {
                 .and_then(|r| r.collect_connections)
                 .unwrap_or(agent.collect_connections),
             collect_traffic: agent.collect_traffic,
+            process_events: agent.process_events,
             scrubber: Arc::new(Scrubber::new(&scrub)?),
             exclude,
             tags,

@@ -263,6 +263,9 @@ impl ProcEvents {
     /// Subscribes and starts the reader; returns once the kernel has acknowledged the
     /// subscription (at most 2 s later), or why it cannot be had.
     pub fn start(settings: ProcEventsSettings) -> Result<ProcEvents, Unavailable> {
+        if let Some(namespace) = reader::outside_the_initial_namespaces() {
+            return Err(namespace);
+        }
         let socket = reader::open_socket()?;
         let stop = Arc::new(reader::stop_fd()?);
         let shared = Arc::new(Shared::new(settings.limits));

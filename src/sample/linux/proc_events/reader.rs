@@ -91,20 +91,30 @@ pub fn request_stop(stop: &OwnedFd) {
 /// initial pid and user namespaces without a word, and a kernel without CONFIG_PROC_EVENTS
 /// has nobody to answer.
 pub fn unacknowledged() -> Unavailable {
-    let ns = |kind: &str| {
-        rustix::fs::readlink(format!("/proc/self/ns/{kind}").as_str(), Vec::new())
-            .map(|link| link.to_string_lossy().into_owned())
-    };
-    if ns("pid").is_ok_and(|link| link != INITIAL_PID_NS) {
-        return Unavailable::OtherNamespace("pid");
-    }
-    if ns("user").is_ok_and(|link| link != INITIAL_USER_NS) {
-        return Unavailable::OtherNamespace("user");
+    if let Some(namespace) = outside_the_initial_namespaces() {
+        return namespace;
     }
     Unavailable::NotInKernel(format!(
         "no answer to the subscription in {} s (kernel built without CONFIG_PROC_EVENTS?)",
         super::ACK_TIMEOUT.as_secs()
     ))
+}
+
+/// The namespace (pid or user) this process is in that the connector ignores, when it is not in
+/// the initial ones: checked before subscribing, so a container does not wait for an answer
+/// that never comes.
+pub fn outside_the_initial_namespaces() -> Option<Unavailable> {
+    let ns = |kind: &str| {
+        rustix::fs::readlink(format!("/proc/self/ns/{kind}").as_str(), Vec::new())
+            .map(|link| link.to_string_lossy().into_owned())
+    };
+    if ns("pid").is_ok_and(|link| link != INITIAL_PID_NS) {
+        return Some(Unavailable::OtherNamespace("pid"));
+    }
+    if ns("user").is_ok_and(|link| link != INITIAL_USER_NS) {
+        return Some(Unavailable::OtherNamespace("user"));
+    }
+    None
 }
 
 fn system(what: &'static str, error: Errno) -> Unavailable {
