@@ -30,6 +30,11 @@ pub struct Cli {
     /// Explorer: no colours (also set by NO_COLOR) [config: ui.theme: mono].
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Explorer: mark processes outside this baseline as unexpected (`wiretop baseline save`
+    /// writes one).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +50,12 @@ pub enum Command {
     Events(EventsArgs),
     /// Print the JSON Schema of the snapshot document.
     Schema,
+    /// Record what is normal on this host, for `--baseline FILE` to mark what is not.
+    ///
+    /// A baseline lists executables with their users, the ports they listen on and the
+    /// destinations they connect to (see the README).
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -59,6 +70,20 @@ pub enum Command {
     Man {
         /// The subcommand, as typed after `wiretop`.
         subcommand: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Take one snapshot and save what runs, listens and connects in it to FILE.
+    ///
+    /// Executables with their users, listening ports and outbound destinations, as documented
+    /// YAML to edit by hand (mode 0600). An existing FILE of yours is replaced whole; a symbolic
+    /// link or another user's file is refused.
+    Save {
+        /// Where to save it.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 
@@ -117,6 +142,11 @@ pub struct SnapshotArgs {
     /// JSON: indent for reading.
     #[arg(long)]
     pub pretty: bool,
+
+    /// Mark processes outside this baseline (`unexpected`, with `unexpected_reasons`), and
+    /// count as `new` those started after it was saved.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 impl Cli {

@@ -10,6 +10,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("wiretop reads /proc, netlink and cgroups: it builds for Linux only");
 
+pub mod baseline;
 pub mod cli;
 pub mod commands;
 pub mod config;

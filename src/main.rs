@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use wiretop::baseline::BaselineError;
 use wiretop::cli::Cli;
 use wiretop::config::{self, LoadOptions};
 use wiretop::uplink::transport::SetupError;
 
-/// Exit status for a configuration that cannot be used, as for bad arguments.
+/// Exit status for a configuration (or a baseline) that cannot be used, as for bad arguments.
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
@@ -45,6 +46,15 @@ fn report(error: &anyhow::Error) -> ExitCode {
     if error.downcast_ref::<SetupError>().is_some() {
         eprintln!("wiretop: configuration error: {error:#}");
         return ExitCode::from(EXIT_CONFIG);
+    }
+    // A baseline that cannot be read, or a place it may not be saved, is a bad argument too.
+    if let Some(baseline) = error.downcast_ref::<BaselineError>() {
+        eprintln!("wiretop: baseline error: {error:#}");
+        return if baseline.is_refusal() {
+            ExitCode::from(EXIT_CONFIG)
+        } else {
+            ExitCode::FAILURE
+        };
     }
     eprintln!("wiretop: error: {error:#}");
     ExitCode::FAILURE

@@ -205,6 +205,7 @@ fn committed_schema_matches_the_model() {
         "unowned_sockets",
         "schema_version",
         "container_id",
+        "unexpected_reasons",
     ] {
         assert!(committed.contains(documented));
     }

@@ -263,7 +263,7 @@ fn alias_bombs_are_refused_at_the_first_alias() {
                 "wiretop: configuration error: {}:{at}: YAML aliases",
                 path.display()
             ),
-            "are not accepted in wiretop's configuration: write the value out",
+            "are not accepted in wiretop's files: write the value out",
         );
     }
     assert_memory_bounded();

@@ -78,16 +78,17 @@ fn main_page_sections() -> Roff {
         &mut roff,
         "EXIT STATUS",
         &[
-            "0 on success; 2 when the configuration or the arguments cannot be used; 1 on any \
-             other error; 128+N when stopped by signal N (130 for Ctrl-C, 143 for SIGTERM).",
+            "0 on success; 2 when the configuration, a baseline or the arguments cannot be used; \
+             1 on any other error; 128+N when stopped by signal N (130 for Ctrl-C, 143 for \
+             SIGTERM).",
         ],
     );
     section(
         &mut roff,
         "SEE ALSO",
         &[
-            "wiretop-snapshot(1), wiretop-ship(1), wiretop-schema(1), wiretop-config(1), \
-             wiretop-completions(1), wiretop-man(1), htop(1), ss(8)",
+            "wiretop-snapshot(1), wiretop-baseline(1), wiretop-ship(1), wiretop-schema(1), \
+             wiretop-config(1), wiretop-completions(1), wiretop-man(1), htop(1), ss(8)",
         ],
     );
     roff
@@ -143,6 +144,7 @@ mod tests {
             "{text}"
         );
         assert!(page(&["config", "check"]).contains(".TH WIRETOP-CONFIG-CHECK 1"));
+        assert!(page(&["baseline", "save"]).contains(".TH WIRETOP-BASELINE-SAVE 1"));
         let mut out = Vec::new();
         let error = man_page(&["snapshto".to_owned()], &mut out).err();
         assert!(error.is_some_and(|e| e.to_string().contains("has no subcommand `snapshto`")));

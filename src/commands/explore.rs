@@ -1,7 +1,9 @@
 //! The interactive explorer (no subcommand), with the uplink beside it when it is enabled.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,8 +13,14 @@ use crate::sample::SamplerSettings;
 use crate::ui::{ExitReason, ExplorerOptions, SnapshotHook};
 use crate::uplink::Uplink;
 
-pub fn run(effective: &Effective) -> anyhow::Result<ExitCode> {
+/// Runs the explorer; with `baseline` (read first, before the terminal is looked at or taken
+/// over, so a bad file is reported as a plain error), marking what is outside it.
+pub fn run(effective: &Effective, baseline: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = &effective.config;
+    let baseline = baseline
+        .map(crate::baseline::load)
+        .transpose()?
+        .map(Arc::new);
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "the explorer needs a terminal; for output to a pipe or file use `wiretop snapshot`"
@@ -45,6 +53,7 @@ pub fn run(effective: &Effective) -> anyhow::Result<ExitCode> {
             let hook: SnapshotHook = Box::new(u.submitter());
             (hook, u.status_handle())
         }),
+        baseline,
     };
     let reason = crate::ui::run(settings, options);
     if let Some((runtime, uplink)) = uplink {

@@ -1,6 +1,7 @@
 //! What each subcommand does, given the parsed arguments and the configuration in force.
 //! `main` only parses, loads the configuration and reports what comes back.
 
+mod baseline;
 pub mod docs;
 mod events;
 mod explore;
@@ -10,8 +11,11 @@ mod snapshot;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{BaselineCommand, Cli, Command, ConfigCommand};
 use crate::config::{self, Effective};
+
+/// Exit status for arguments that cannot be used (as clap's own).
+const EXIT_USAGE: u8 = 2;
 
 /// The subcommands that need no configuration (so a broken one cannot keep a user from their
 /// completions or manual): run them, or None for every other.
@@ -36,12 +40,24 @@ pub fn run_standalone(cli: &Cli) -> Option<anyhow::Result<ExitCode>> {
 
 /// Runs the subcommand `cli` names (the explorer without one).
 pub fn run(cli: Cli, effective: &Effective) -> anyhow::Result<ExitCode> {
+    // `--baseline` before the subcommand is the explorer's; `snapshot` takes it either side.
+    if cli.baseline.is_some() && !matches!(cli.command, None | Some(Command::Snapshot(_))) {
+        eprintln!(
+            "wiretop: --baseline FILE is for the explorer (`wiretop --baseline FILE`) and \
+             `wiretop snapshot --baseline FILE`"
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
     match cli.command {
         Some(Command::Completions { .. } | Command::Man { .. }) => {
             run_standalone(&cli).unwrap_or(Ok(ExitCode::SUCCESS))
         }
         Some(Command::Snapshot(args)) => {
-            snapshot::run(effective, &args).map(|()| ExitCode::SUCCESS)
+            let baseline = args.baseline.as_deref().or(cli.baseline.as_deref());
+            snapshot::run(effective, &args, baseline).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Command::Baseline(BaselineCommand::Save { file })) => {
+            baseline::save(effective, &file).map(|()| ExitCode::SUCCESS)
         }
         Some(Command::Schema) => {
             let schema = schemars::schema_for!(crate::model::Snapshot);
@@ -56,7 +72,7 @@ pub fn run(cli: Cli, effective: &Effective) -> anyhow::Result<ExitCode> {
             print!("{}", config::render_check(effective));
             Ok(ExitCode::SUCCESS)
         }
-        None => explore::run(effective),
+        None => explore::run(effective, cli.baseline.as_deref()),
     }
 }
 

@@ -7,7 +7,8 @@ use std::path::Path;
 /// the uplink starts on a configuration it could not fully read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// A value in a file is wrong (or the file is not YAML).
+    /// A value in a file is wrong (or the file is not YAML). Baselines report their mistakes
+    /// this way too.
     #[error("{file}:{line}:{column}: {path}: {message}")]
     InFile {
         file: String,
@@ -39,11 +40,12 @@ pub enum ConfigError {
         column: usize,
         limit: usize,
     },
-    /// A file (or an environment or flag value) uses a YAML alias (`*name`), which serde_yaml
-    /// would expand in place: refused, so a small file cannot become gigabytes.
+    /// A file (a configuration layer or a baseline, or an environment or flag value) uses a YAML
+    /// alias (`*name`), which serde_yaml would expand in place: refused, so a small file cannot
+    /// become gigabytes.
     #[error(
         "{origin}:{line}:{column}: YAML aliases (*name) are not accepted in wiretop's \
-         configuration: write the value out"
+         files: write the value out"
     )]
     Alias {
         origin: String,

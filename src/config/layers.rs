@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::error::ConfigError;
-use super::{env, nesting, Config};
+use super::{env, nesting, yaml, Config};
 use crate::files::{read_capped, Problem, CONFIG_FILE_LIMIT};
 
 /// The built-in defaults, as a layer (kept equal to `Config::default()` by a test).
@@ -177,25 +177,12 @@ fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
             problem => return Err(unreadable(problem.to_string())),
         },
     };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = String::from_utf8_lossy(valid.rsplit(|&b| b == b'\n').next().unwrap_or(&[]))
-            .chars()
-            .count()
-            + 1;
-        unreadable(format!(
-            "it is not UTF-8 text (an invalid byte at line {line}, column {column})"
-        ))
-    })?;
-    nesting::check(&text).map_err(|refusal| refused(file.display().to_string(), refusal))?;
-    let deserializer = serde_yaml::Deserializer::from_str(&text);
-    // An empty file is a valid, empty layer.
+    let text = yaml::text_of(bytes).map_err(unreadable)?;
+    // An empty file is a valid, empty layer (whitespace neither nests nor holds an alias).
     if text.trim().is_empty() {
         return Ok(Some(Value::Null));
     }
-    serde_path_to_error::deserialize::<_, Config>(deserializer)
-        .map_err(|e| ConfigError::from_file(file, e))?;
+    yaml::deserialize::<Config>(file, &text)?;
     let tree: Value = serde_yaml::from_str(&text).map_err(|e| ConfigError::InFile {
         file: file.display().to_string(),
         line: e.location().map_or(1, |l| l.line()),
@@ -204,23 +191,6 @@ fn read_file(file: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
         message: e.to_string(),
     })?;
     Ok(Some(tree))
-}
-
-/// The error for a document refused before it is parsed.
-fn refused(origin: String, refusal: nesting::Refusal) -> ConfigError {
-    match refusal {
-        nesting::Refusal::TooDeep(at) => ConfigError::TooDeep {
-            origin,
-            line: at.line,
-            column: at.column,
-            limit: nesting::MAX_DEPTH,
-        },
-        nesting::Refusal::Alias { line, column } => ConfigError::Alias {
-            origin,
-            line,
-            column,
-        },
-    }
 }
 
 /// Reads an environment or flag value: YAML for scalars (`true`, `5`, `2s`), and for lists
@@ -238,7 +208,7 @@ fn setting_value(text: &str, is_list: bool, origin: &str) -> Result<Value, Confi
             .collect();
         return Ok(Value::Sequence(items));
     }
-    nesting::check(trimmed).map_err(|refusal| refused(origin.to_owned(), refusal))?;
+    nesting::check(trimmed).map_err(|refusal| yaml::refused(origin.to_owned(), refusal))?;
     Ok(match serde_yaml::from_str::<Value>(trimmed) {
         Ok(Value::Mapping(_)) | Err(_) => Value::String(text.to_owned()),
         Ok(value) => value,

@@ -13,6 +13,7 @@ mod nesting;
 pub mod remote;
 mod url_secrets;
 mod value;
+pub(crate) mod yaml;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -48,7 +48,7 @@ pub enum Refusal {
     TooDeep(TooDeep),
     /// Uses an alias (`*name`) at this line and column (1-based). serde_yaml expands every
     /// alias in place, so a 1 MiB file of aliases to a large anchor becomes gigabytes ("billion
-    /// laughs"); wiretop's configuration has no use for them.
+    /// laughs"); neither wiretop's configuration nor its baselines have any use for them.
     Alias { line: usize, column: usize },
 }
 

@@ -13,6 +13,9 @@ pub const CONFIG_FILE_LIMIT: u64 = 1 << 20;
 pub const KEY_FILE_LIMIT: u64 = 64 << 10;
 /// CA bundles, client certificates and keys (the Mozilla bundle is about 220 KiB).
 pub const PEM_FILE_LIMIT: u64 = 1 << 20;
+/// Baselines: a line of about 70 bytes per executable, port and destination, so a busy proxy
+/// with 100,000 destinations fits.
+pub const BASELINE_FILE_LIMIT: u64 = 8 << 20;
 
 /// A file that was not read, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,5 @@
-//! Opening a file wiretop writes (the NDJSON sink today; recordings and baselines later) so that
-//! it cannot be turned into a write to someone else's file.
+//! Opening a file wiretop writes (the NDJSON sink, baselines; recordings later) so that it cannot
+//! be turned into a write to someone else's file.
 
 use std::fs::{File, Permissions};
 use std::io::ErrorKind;
@@ -88,6 +88,19 @@ pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
         ErrorKind::Other,
         "it keeps being replaced while it is opened".to_owned(),
     )))
+}
+
+/// Opens `path` as [`open_private_append`] does, with every check, then empties it: for a file
+/// that is rewritten whole (a baseline). The file is emptied only once it has passed the checks
+/// on the opened descriptor, so a refused file keeps its contents; writes land at the start, as
+/// the descriptor appends.
+pub fn open_private_replace(path: &Path) -> Result<File, UnsafeFile> {
+    let file = open_private_append(path)?;
+    file.set_len(0).map_err(|e| UnsafeFile {
+        path: path.to_path_buf(),
+        problem: Problem::io(&e),
+    })?;
+    Ok(file)
 }
 
 /// Opens `path` to append, never through a symbolic link; `create`: only a new file, 0600.
@@ -196,6 +209,32 @@ mod tests {
             .write_all(b"two\n")
             .unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
+    }
+
+    #[test]
+    fn a_replaced_file_holds_only_what_was_written_last() {
+        let dir = Scratch::new("write-replace");
+        let path = dir.path("baseline.yaml");
+        open_private_replace(&path)
+            .unwrap()
+            .write_all(b"a longer first version\n")
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        open_private_replace(&path)
+            .unwrap()
+            .write_all(b"second\n")
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
+        // A refused file is left as it was: the checks come before the emptying.
+        let target = dir.path("target");
+        std::fs::write(&target, b"precious\n").unwrap();
+        let link = dir.path("link.yaml");
+        symlink(&target, &link).unwrap();
+        assert_eq!(
+            open_private_replace(&link).unwrap_err().problem,
+            Problem::Symlink
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"precious\n");
     }
 
     #[test]

@@ -52,6 +52,9 @@ impl Process {
             connections: Vec::new(),
             recently_closed: Vec::new(),
             unreadable: BTreeMap::new(),
+            new: false,
+            unexpected: None,
+            unexpected_reasons: Vec::new(),
         }
     }
 }

@@ -12,11 +12,14 @@ mod events;
 pub mod examples;
 mod filter;
 mod host;
+mod network;
+mod new_processes;
 mod process;
 mod query;
 pub mod remote_hosts;
 mod socket;
 mod traffic;
+mod unexpected;
 
 pub use assemble::{
     assemble_sockets, assemble_sockets_owned, AssembledSockets, Ownership, RowOwners,
@@ -27,6 +30,7 @@ pub use filter::{Filter, FilterError};
 pub use host::{
     Collection, CollectionPhases, Counts, Host, HostCpu, LoadAverage, Memory, NetworkIo,
 };
+pub use network::{Network, NetworkError};
 pub use process::{CpuTime, CpuUsage, DiskIo, Process, ProcessMemory, ProcessState};
 pub use query::ProcessQuery;
 pub use socket::{
@@ -34,6 +38,7 @@ pub use socket::{
     UnownedSocket,
 };
 pub use traffic::{net_rates, net_totals, ClosedConnection, TcpCounters, Traffic, TrafficGap};
+pub use unexpected::UnexpectedReason;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::socket::{Connection, Listening};
 use super::traffic::ClosedConnection;
+use super::unexpected::UnexpectedReason;
 
 /// One process, identified by `pid` plus `start_time_ms` (a reused pid is a new process).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -76,6 +77,23 @@ pub struct Process {
     /// Fields that could not be read, with the reason (`"fds": "permission denied"`). A field
     /// listed here is null or empty above because it is unknown, not because it is zero.
     pub unreadable: BTreeMap<String, String>,
+    /// Started after the document's reference time: with `--baseline FILE`, when the baseline
+    /// was saved (its `saved_at`); without one (or with a baseline that has no `saved_at`), the
+    /// first of `wiretop snapshot`'s two readings, `host.interval_ms` before this one. Precisely:
+    /// `start_time_ms` is later than the reference, both counted on the kernel's clock for start
+    /// times (boot time plus time since boot), so the comparison holds to a clock tick however
+    /// the wall clock is set. Always false in snapshots the uplink ships.
+    #[serde(default)]
+    pub new: bool,
+    /// Whether something about this process is missing from the baseline given with `--baseline
+    /// FILE` (`unexpected_reasons` says what); null when no baseline was given. Kernel threads
+    /// are never unexpected.
+    #[serde(default)]
+    pub unexpected: Option<bool>,
+    /// What about this process the baseline does not list, sorted, each once; empty unless
+    /// `unexpected` is true.
+    #[serde(default)]
+    pub unexpected_reasons: Vec<UnexpectedReason>,
 }
 
 /// Scheduler state, from the state letter in `/proc/<pid>/stat`.

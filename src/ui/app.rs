@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
+use crate::baseline::{Baseline, Judgement};
 use crate::model::{Filter, Process, Snapshot};
 use crate::uplink::UplinkStatus;
 
@@ -53,6 +54,8 @@ pub struct AppOptions {
     pub disabled: Option<String>,
     /// The uplink's state, when one runs beside the explorer.
     pub uplink: Option<Arc<Mutex<UplinkStatus>>>,
+    /// `--baseline FILE`: each snapshot is judged against it as it arrives.
+    pub baseline: Option<Arc<Baseline>>,
     pub signaller: Box<dyn Signaller>,
 }
 
@@ -64,6 +67,7 @@ impl AppOptions {
             columns: Column::DEFAULT.to_vec(),
             disabled: None,
             uplink: None,
+            baseline: None,
             signaller,
         }
     }
@@ -84,6 +88,10 @@ pub struct App {
     columns: Vec<Column>,
     disabled: Option<String>,
     uplink: Option<Arc<Mutex<UplinkStatus>>>,
+    /// The baseline given with `--baseline`, and its verdicts on the snapshot on screen (made
+    /// once per snapshot, when it is applied).
+    baseline: Option<Arc<Baseline>>,
+    judgement: Option<Judgement>,
     signaller: Box<dyn Signaller>,
     /// Counts the snapshots applied: what the cached order belongs to.
     generation: u64,
@@ -128,6 +136,8 @@ impl App {
             columns: options.columns,
             disabled: options.disabled,
             uplink: options.uplink,
+            baseline: options.baseline,
+            judgement: None,
             signaller: options.signaller,
             generation: 0,
             order: RefCell::new(None),
@@ -162,6 +172,17 @@ impl App {
     /// The uplink's state, when one runs beside the explorer.
     pub fn uplink(&self) -> Option<&Arc<Mutex<UplinkStatus>>> {
         self.uplink.as_ref()
+    }
+
+    /// The baseline's verdicts on the snapshot on screen: None without `--baseline` (or before
+    /// the first snapshot). What the header's count and a row's mark are drawn from.
+    pub fn judgement(&self) -> Option<&Judgement> {
+        self.judgement.as_ref()
+    }
+
+    /// How many processes on screen are outside the baseline; None without one.
+    pub fn unexpected_count(&self) -> Option<usize> {
+        self.judgement.as_ref().map(Judgement::unexpected_count)
     }
 
     /// The table's lines for the current snapshot and view.
@@ -220,6 +241,7 @@ impl App {
         self.view
             .expanded
             .retain(|id| live.contains(id) || ghosts.contains(id));
+        self.judgement = self.baseline.as_ref().map(|b| b.judge(&snapshot));
         self.snapshot = Some(snapshot);
         self.generation += 1;
         self.forget_gone_hosts();

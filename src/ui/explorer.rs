@@ -8,6 +8,7 @@ use anyhow::Context;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
+use crate::baseline::Baseline;
 use crate::sample::SamplerSettings;
 use crate::uplink::UplinkStatus;
 
@@ -30,6 +31,8 @@ pub struct ExplorerOptions {
     pub disabled: Option<String>,
     /// The uplink beside the explorer: where snapshots go, and its state for the header.
     pub uplink: Option<(SnapshotHook, Arc<Mutex<UplinkStatus>>)>,
+    /// `--baseline FILE`, loaded: every snapshot is judged against it (see [`App::judgement`]).
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 /// Why the explorer stopped.
@@ -68,6 +71,7 @@ pub fn run(settings: SamplerSettings, options: ExplorerOptions) -> anyhow::Resul
         columns: options.columns,
         disabled: options.disabled,
         uplink,
+        baseline: options.baseline,
         signaller: Box::new(KillSignaller),
     });
     let theme = Theme::from_env(options.no_color);

@@ -63,6 +63,9 @@ fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Pro
         connections: Vec::new(),
         recently_closed: Vec::new(),
         unreadable: BTreeMap::new(),
+        new: false,
+        unexpected: None,
+        unexpected_reasons: Vec::new(),
     }
 }
 

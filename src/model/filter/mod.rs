@@ -35,7 +35,6 @@
 //! for a flag. A term that starts with `--` is always literal text, as it is almost always a
 //! command-line flag.
 
-mod cidr;
 mod numbers;
 mod parse;
 mod term;

@@ -1,13 +1,13 @@
 //! Filter text to terms, in two steps: split the text into tokens (whitespace outside quotes
 //! separates them, quotes are removed), then read each token as a term.
 
-use super::cidr::{Network, NetworkError};
 use super::numbers::{
     parse_count, parse_decimal, parse_digits, parse_memory, parse_milliseconds, parse_port,
     parse_port_range, parse_rate, UnitError, MEMORY_UNITS, RATE_UNITS, TIME_UNITS,
 };
 use super::term::{ConnectionMetric, Metric, Op, Term, TermKind, TextQuery};
 use super::FilterError;
+use crate::model::{Network, NetworkError};
 use crate::model::{ProcessState, SocketState};
 
 /// Builds a `FilterError` variant located at a token.

@@ -3,7 +3,7 @@
 //! Text held here is already lowercased by the parser, so matching only lowercases the process
 //! side.
 
-use super::cidr::Network;
+use crate::model::Network;
 use crate::model::{Connection, Process, ProcessState, Proto, SocketState};
 
 /// One condition, possibly negated.

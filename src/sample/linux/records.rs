@@ -172,6 +172,10 @@ fn record(
         connections: held.connections,
         recently_closed: held.recently_closed,
         unreadable,
+        // Derived by whoever reads the snapshot against a reference time or a baseline.
+        new: false,
+        unexpected: None,
+        unexpected_reasons: Vec::new(),
     }
 }
 

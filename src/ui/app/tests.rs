@@ -390,3 +390,38 @@ fn the_kept_order_follows_every_change_it_depends_on() {
     assert_eq!(pids(&app), fresh(&app), "and the next: 1400 gone");
     assert_eq!(pids(&app).len() + 1, before.len());
 }
+
+#[test]
+fn each_snapshot_is_judged_against_the_baseline_when_one_is_given() {
+    use crate::baseline::Baseline;
+
+    let baseline = Arc::new(Baseline::from_snapshot(&fixture::snapshot()));
+    let mut app = fixture::app_with(|options| options.baseline = Some(Arc::clone(&baseline)));
+    assert_eq!(app.unexpected_count(), Some(0), "the host as it was saved");
+    let mut changed = fixture::snapshot();
+    let stranger = changed
+        .processes
+        .iter_mut()
+        .find(|p| !p.kernel_thread)
+        .expect("the fixture has user processes");
+    stranger.exe = Some("/tmp/stranger".to_owned());
+    let stranger = (stranger.pid, stranger.start_time_ms);
+    app.on_snapshot(Arc::new(changed));
+    assert_eq!(app.unexpected_count(), Some(1), "judged when it arrived");
+    let verdict = app
+        .judgement()
+        .and_then(|j| j.verdict(stranger.0, stranger.1));
+    assert!(verdict.is_some_and(|v| v.unexpected()));
+    // Paused, a snapshot waits, and is judged when it is shown.
+    key(&mut app, KeyCode::Char('z'));
+    app.on_snapshot(Arc::new(fixture::snapshot()));
+    assert_eq!(app.unexpected_count(), Some(1));
+    key(&mut app, KeyCode::Char('z'));
+    assert_eq!(app.unexpected_count(), Some(0));
+
+    assert_eq!(
+        fixture::app().unexpected_count(),
+        None,
+        "no baseline, no count"
+    );
+}

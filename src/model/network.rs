@@ -1,17 +1,20 @@
-//! IP networks for `remote:`: a single address or a CIDR block, IPv4 or IPv6.
+//! IP networks, a single address or a CIDR block, IPv4 or IPv6: the filter's `remote:` term and
+//! the addresses of a baseline (`crate::baseline`) are both written and matched this way.
 
+use std::fmt;
 use std::net::IpAddr;
 
 /// An address with a prefix length; a single address is a network of its full length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Network {
+/// Ordered by address, then prefix, so a list of them sorts the way a reader expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Network {
     addr: IpAddr,
     prefix: u8,
 }
 
 /// Why a network did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum NetworkError {
+pub enum NetworkError {
     /// The address, or the prefix length, is not written as one.
     Malformed,
     /// The prefix length is longer than the address (`max` is 32 or 128).
@@ -21,7 +24,7 @@ pub(super) enum NetworkError {
 impl Network {
     /// Parses `10.0.0.5`, `10.0.0.0/8`, `::1` or `fe80::/10`. Host bits set below the prefix
     /// (`10.1.2.3/8`) are ignored, as `ip route` does, rather than rejected.
-    pub(super) fn parse(text: &str) -> Result<Network, NetworkError> {
+    pub fn parse(text: &str) -> Result<Network, NetworkError> {
         let (addr_text, prefix_text) = match text.split_once('/') {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (text, None),
@@ -47,10 +50,24 @@ impl Network {
         Ok(Network { addr, prefix })
     }
 
+    /// The address, when the network is exactly one (`10.0.0.5`, `10.0.0.5/32`).
+    pub fn single_address(&self) -> Option<IpAddr> {
+        (*self == Network::single(self.addr)).then_some(self.addr)
+    }
+
+    /// The network of exactly one address.
+    pub fn single(addr: IpAddr) -> Network {
+        let prefix = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        Network { addr, prefix }
+    }
+
     /// Whether `ip` is inside the network. An IPv4 address and its IPv4-mapped IPv6 form
     /// (`::ffff:10.0.0.5`, how a dual-stack socket shows an IPv4 peer) count as the same address,
     /// so a network written either way finds the connection however the kernel reported it.
-    pub(super) fn contains(&self, ip: IpAddr) -> bool {
+    pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 same_prefix(u32::from(net).into(), u32::from(ip).into(), self.prefix, 32)
@@ -62,6 +79,31 @@ impl Network {
                 .to_ipv4_mapped()
                 .is_some_and(|v4| self.contains(IpAddr::V4(v4))),
             (IpAddr::V6(_), IpAddr::V4(ip)) => self.contains(IpAddr::V6(ip.to_ipv6_mapped())),
+        }
+    }
+}
+
+/// `10.0.0.0/8`, or the bare address for a single one (`10.0.0.5`, `::1`): the form
+/// [`Network::parse`] reads back.
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(addr) = self.single_address() {
+            write!(f, "{addr}")
+        } else {
+            write!(f, "{}/{}", self.addr, self.prefix)
+        }
+    }
+}
+
+impl fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkError::Malformed => {
+                f.write_str("expected an IP address or a CIDR block (10.0.0.0/8, fe80::/10)")
+            }
+            NetworkError::PrefixOutOfRange { max } => {
+                write!(f, "the prefix length is at most {max} for this address")
+            }
         }
     }
 }
@@ -119,6 +161,28 @@ mod tests {
         assert!(!contains("10.0.0.0/8", "::1"));
         assert!(!contains("::1", "127.0.0.1"));
         assert!(!contains("fe80::/10", "10.0.0.1"));
+    }
+
+    #[test]
+    fn a_network_is_written_back_as_it_is_read() {
+        for text in [
+            "10.0.0.5",
+            "10.0.0.0/8",
+            "::1",
+            "fe80::/10",
+            "0.0.0.0/0",
+            "::/0",
+        ] {
+            assert_eq!(Network::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(
+            Network::parse("10.0.0.5/32").unwrap().to_string(),
+            "10.0.0.5"
+        );
+        assert_eq!(
+            Network::single("::ffff:10.0.0.5".parse().unwrap()).to_string(),
+            "::ffff:10.0.0.5"
+        );
     }
 
     #[test]
