@@ -34,6 +34,9 @@ pub struct EventTracker {
     users: UserNames,
     /// The previous snapshot without its connections (the diff does not look at them).
     previous: Option<Snapshot>,
+    /// When the sampler started (its first reading, on the process start-time clock): the
+    /// processes started after it are `new`.
+    launched_ms: Option<u64>,
     destinations: FxHashMap<Identity, FxHashSet<Destination>>,
     remembered: usize,
     /// Processes that reached their share of destinations, reported once each.
@@ -48,6 +51,7 @@ impl EventTracker {
             kernel: KernelFeed::start(settings),
             users: UserNames::default(),
             previous: None,
+            launched_ms: None,
             destinations: FxHashMap::default(),
             remembered: 0,
             full: FxHashSet::default(),
@@ -71,6 +75,10 @@ impl EventTracker {
     /// Fills `snapshot.events` with what happened since the previous snapshot.
     pub fn observe(&mut self, snapshot: &mut Snapshot) {
         let first = self.previous.is_none();
+        let launched_ms = *self
+            .launched_ms
+            .get_or_insert_with(|| snapshot.first_reading_ms());
+        snapshot.mark_new_since(launched_ms);
         let mut events = match &self.previous {
             Some(previous) => diff_snapshots(previous, snapshot),
             None => Vec::new(),
@@ -241,14 +249,21 @@ mod tests {
     #[test]
     fn a_process_started_later_gets_its_start_and_its_first_connections() {
         let mut tracker = tracker();
-        tracker.observe(&mut snapshot(1_000, vec![Process::example(10, "app")]));
+        let mut first = snapshot(1_000, vec![Process::example(10, "app")]);
+        tracker.observe(&mut first);
         let mut newcomer = Process::example(11, "app");
-        newcomer.start_time_ms += 1_500;
+        newcomer.start_time_ms = first.start_clock_ms() + 1_500;
         newcomer.connections.push(client_to(443, 7));
         let mut second = snapshot(2_000, vec![Process::example(10, "app"), newcomer]);
         tracker.observe(&mut second);
         let kinds: Vec<&str> = second.events.iter().map(|e| e.kind.label()).collect();
         assert_eq!(kinds, vec!["started", "connect"]);
+        let new: Vec<(u32, bool)> = second.processes.iter().map(|p| (p.pid, p.new)).collect();
+        assert_eq!(
+            new,
+            vec![(10, false), (11, true)],
+            "new since the first snapshot"
+        );
     }
 
     #[test]
