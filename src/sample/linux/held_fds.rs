@@ -98,6 +98,9 @@ const RESERVED_DIVISOR: u64 = 4;
 #[derive(Debug)]
 pub struct FdBudget {
     limit: usize,
+    /// Shared with the other samplers of this process (see [`room_in_this_process`]); a
+    /// budget of a fixed size is the table's alone.
+    process_wide: bool,
 }
 
 impl FdBudget {
@@ -105,17 +108,24 @@ impl FdBudget {
     /// [`MAX_HELD_PROCESSES`].
     pub fn new() -> Self {
         let limit = holdable(raise_fd_limit()).min(MAX_HELD_PROCESSES * FDS_PER_PROCESS);
-        FdBudget::with_limit(limit)
+        FdBudget {
+            limit,
+            process_wide: true,
+        }
     }
 
     /// A budget of `limit` fds, whatever the fd limit.
+    #[cfg(test)]
     pub fn with_limit(limit: usize) -> Self {
-        FdBudget { limit }
+        FdBudget {
+            limit,
+            process_wide: false,
+        }
     }
 
     /// Whether the files of one more process fit next to those of `held` processes.
     pub fn has_room(&self, held: usize) -> bool {
-        (held + 1) * FDS_PER_PROCESS <= self.limit
+        (held + 1) * FDS_PER_PROCESS <= self.limit && (!self.process_wide || room_in_this_process())
     }
 
     /// The process ran out of fds while `held` processes' files were held: from now on hold
@@ -130,6 +140,16 @@ impl FdBudget {
     pub fn limit(&self) -> usize {
         self.limit
     }
+}
+
+/// Whether the files of one more process fit in this process's share of fds for /proc files,
+/// counting what every sampler in it holds: a test or a benchmark runs several samplers at
+/// once, and each one's own budget alone would let them take every fd together. The share is
+/// taken from the fd limit in force (not raised here: the first sampler raised it already,
+/// and whoever lowered it since meant it).
+fn room_in_this_process() -> bool {
+    let share = holdable(getrlimit(Resource::Nofile).current);
+    sampler_proc_fd_count() + FDS_PER_PROCESS <= share
 }
 
 /// The fds the process table may hold under a soft limit of `soft` (None: unlimited).

@@ -596,7 +596,14 @@ mod tests {
             .count();
         assert!(matches!(reading.fd_count, Field::Read(n) if n as usize == open));
         assert!(matches!(reading.io, Field::Read(_)));
-        assert!(table.held.by_pid.contains_key(&pid));
+        // Held, unless this host has more processes than the fd limit lets a table hold (four
+        // fds each): then the budget shrank, and the newest processes are read without.
+        let shrank = table.held.budget.limit() < 1 << 20;
+        assert!(
+            shrank || table.held.by_pid.contains_key(&pid),
+            "{} held",
+            table.held.by_pid.len()
+        );
 
         // Read again through the held files: the same process.
         let second = pass(&mut table);
@@ -732,8 +739,11 @@ mod tests {
         let mut table = roomy();
         let held_fds = |table: &ProcFilesCache| {
             let held = table.held.by_pid.values();
-            held.map(|h| 2 + usize::from(h.files.io.is_some()))
-                .sum::<usize>()
+            held.map(|h| {
+                let fds = usize::from(matches!(h.files.fds, FdDir::Held(_)));
+                2 + usize::from(h.files.io.is_some()) + fds
+            })
+            .sum::<usize>()
         };
         for _ in 0..3 {
             let seen = pass(&mut table);
