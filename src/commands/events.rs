@@ -53,6 +53,11 @@ pub fn run(effective: &Effective, args: &EventsArgs) -> anyhow::Result<()> {
         for warning in &snapshot.collection.warnings {
             tracing::debug!("{warning}");
         }
+        // Not stored, but never silently missing: an exec storm outran the bounded queue.
+        let lost = snapshot.collection.process_events_dropped;
+        if lost > 0 {
+            eprintln!("wiretop events: {lost} process events lost (more than the queue holds)");
+        }
         let written = snapshot
             .events
             .iter()
