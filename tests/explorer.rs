@@ -10,7 +10,7 @@ mod receiver;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::terminal::{line_of, Terminal};
+use common::terminal::{line_of, mark_of, row_of, unmarked, Terminal};
 use common::{tcp_client, tcp_server, Child};
 
 #[test]
@@ -66,7 +66,7 @@ fn filter_expand_sort_and_quit_in_a_real_terminal() {
         s.lines()
             .skip_while(|l| !l.contains("COMMAND"))
             .nth(1)
-            .is_some_and(|first| first.trim_start().starts_with(&top_row))
+            .is_some_and(|first| unmarked(first).starts_with(&top_row))
     });
     assert!(screen.contains("CPU%▼"));
     // htop's habit: P again keeps the biggest CPU user on top (it does not invert).
@@ -77,7 +77,7 @@ fn filter_expand_sort_and_quit_in_a_real_terminal() {
             && s.lines()
                 .skip_while(|l| !l.contains("COMMAND"))
                 .nth(1)
-                .is_some_and(|first| first.trim_start().starts_with(&spinner_row))
+                .is_some_and(|first| unmarked(first).starts_with(&spinner_row))
     });
     assert!(!screen.contains("CPU%▲"), "{screen}");
 
@@ -514,4 +514,139 @@ fn a_one_off_curl_shows_as_recently_closed_on_the_servers_row() {
         "node sent the 200,000-byte body: {line}"
     );
     ui.quit();
+}
+
+/// Says `ready`; told `listen`, listens on a loopback port and connects to it (a first connection to a new
+/// destination), then prints the port; told `exit`, exits with status 3.
+const LISTEN_THEN_EXIT: &str = r#"
+import socket, sys
+print("ready", flush=True)
+sys.stdin.readline()
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+client = socket.create_connection(server.getsockname())
+accepted, _ = server.accept()
+print(server.getsockname()[1], flush=True)
+sys.stdin.readline()
+sys.exit(3)
+"#;
+
+/// The events pane's row of `kind` for `pid`, if listed (KIND and PID follow the time).
+fn event_row<'a>(rows: &'a [String], kind: &str, pid: u32) -> Option<(usize, &'a String)> {
+    rows.iter().enumerate().find(|(_, row)| {
+        let cells: Vec<&str> = row.split_whitespace().take(3).collect();
+        cells.get(1) == Some(&kind) && cells.get(2) == Some(&pid.to_string().as_str())
+    })
+}
+
+/// A process started after the explorer launched: marked `+` from the first refresh that lists
+/// it; its listener and its first connection appear in the events pane (`L`); once it has
+/// exited it stays listed, greyed and marked `-`, for `ui.exited_linger` (3 s here, set through
+/// the environment), then goes; the pane lists its start and its exit, newest first.
+#[test]
+fn a_new_process_is_marked_lingers_greyed_after_exit_and_its_events_are_listed() {
+    const INTERVAL: Duration = Duration::from_millis(500);
+    const LINGER: Duration = Duration::from_secs(3);
+    let tag = format!("wiretop-marks-{}", std::process::id());
+    let mut ui = Terminal::open_with_env(
+        &["--interval", "500ms"],
+        &[("WIRETOP_UI_EXITED_LINGER", "3s")],
+    );
+    // Only processes started since launch with the tag in their command line: the `new` term.
+    let filter = format!("new {tag}");
+    ui.filter(&filter, |rows| {
+        rows.iter()
+            .any(|r| r.contains("no process matches the filter"))
+    });
+
+    let spawned = Instant::now();
+    // The tag leads the script, so it is on screen even where the command line is cut.
+    let script = format!("# {tag}\n{LISTEN_THEN_EXIT}");
+    let mut child = Child::python_listening(&script, &[]);
+    let pid = child.pid();
+    assert_eq!(child.line(), "ready");
+    let rows = ui.until("the child listed", |rows| row_of(rows, pid).is_some());
+    let waited = spawned.elapsed();
+    assert_eq!(
+        mark_of(&rows, pid),
+        Some('+'),
+        "marked new from the first refresh that lists it: {:?}",
+        row_of(&rows, pid)
+    );
+    assert_eq!(ui.row_greyed(pid), Some(false), "alive: not greyed");
+    // One interval, plus the time a sample and a frame take on a busy 2-core machine.
+    assert!(
+        waited < INTERVAL + Duration::from_secs(2),
+        "listed {waited:?} after it started"
+    );
+
+    child.send_line("listen");
+    let port: u16 = child.line().parse().unwrap();
+    let address = format!("tcp 127.0.0.1:{port}");
+    ui.press("L");
+    let rows = ui.until(
+        "its listener and first connection in the events pane",
+        |rows| {
+            rows.iter().any(|r| r.contains("TIME (UTC)"))
+                && event_row(rows, "listen", pid)
+                    .is_some_and(|(_, r)| r.trim_end().ends_with(&address))
+                && event_row(rows, "connect", pid)
+                    .is_some_and(|(_, r)| r.trim_end().ends_with(&address))
+        },
+    );
+    let (started_at, started) = event_row(&rows, "started", pid).expect("its start listed");
+    assert!(
+        started.contains(&tag),
+        "the start shows the command line: {started}"
+    );
+    let (listen_at, _) = event_row(&rows, "listen", pid).unwrap();
+    assert!(listen_at < started_at, "newest first:\n{}", rows.join("\n"));
+
+    // From here on, the test's children by their parent (an exited process's last reading may
+    // be a zombie's, with no command line to find the tag in), lowest pid first, the selection
+    // on the explorer itself: the selected row is drawn in the selection's colours instead.
+    ui.press("L");
+    ui.press("\x1b"); // Esc clears the filter
+    ui.press("N");
+    let explorer = ui.pid();
+    ui.filter(&format!("ppid:{}", std::process::id()), |rows| {
+        row_of(rows, pid).is_some() && row_of(rows, explorer).is_some()
+    });
+    ui.press("\x1b[H"); // Home
+    child.send_line("exit");
+    common::eventually("the child to exit and be reaped", || {
+        child.has_exited().then_some(())
+    });
+    ui.until("the child greyed and marked exited", |rows| {
+        mark_of(rows, pid) == Some('-') && ui.row_greyed(pid) == Some(true)
+    });
+    let gone_at = Instant::now();
+    ui.until("the child gone after the linger", |rows| {
+        let listed = row_of(rows, pid);
+        if let Some(row) = listed {
+            assert!(
+                row.starts_with('-'),
+                "marked exited while it lingers: {row}"
+            );
+        }
+        listed.is_none() && rows.iter().any(|r| r.contains("COMMAND"))
+    });
+    let lingered = gone_at.elapsed();
+    // Dropped by the first snapshot taken 3 s after the one without it; what a frame's delay
+    // can shift either way is far below an interval.
+    assert!(
+        lingered >= LINGER - INTERVAL && lingered < LINGER + Duration::from_secs(3),
+        "listed {lingered:?} after it exited, for a linger of {LINGER:?}"
+    );
+
+    ui.press("L");
+    let rows = ui.until("its exit in the events pane", |rows| {
+        event_row(rows, "exited", pid).is_some()
+    });
+    let (exited_at, _) = event_row(&rows, "exited", pid).unwrap();
+    let (started_at, _) = event_row(&rows, "started", pid).expect("its start still listed");
+    assert!(exited_at < started_at, "newest first:\n{}", rows.join("\n"));
+    ui.quit();
+    ui.assert_terminal_restored();
 }

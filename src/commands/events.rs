@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::cli::{EventsArgs, EventsFormat};
 use crate::config::Effective;
 use crate::escape::for_terminal;
-use crate::model::{ExitStatus, LifecycleEvent};
+use crate::model::LifecycleEvent;
 use crate::sample::{Sampler, SamplerSettings};
 
 /// Longer details (a command line) are cut in the table; JSON has them whole.
@@ -96,20 +96,7 @@ fn write_event(
 /// escape first.
 fn table_line(event: &LifecycleEvent) -> String {
     let time = crate::format::clock_time(event.observed_at_ms);
-    let mut details = event.kind.details();
-    if let Some(exit) = event.exit {
-        let status = match exit {
-            ExitStatus::Code(code) => format!("exit {code}"),
-            ExitStatus::Signal(signal) => format!("signal {signal}"),
-        };
-        details = join(details, status);
-    }
-    if let Some(runtime) = event.runtime_ms {
-        details = join(details, format!("ran {runtime} ms"));
-    }
-    if event.short_lived || event.kind.label() == "started" {
-        details = join(details, event.cmdline.join(" "));
-    }
+    let mut details = event.details();
     if let Some((cut, _)) = details.char_indices().nth(TABLE_DETAILS_CHARS) {
         details.truncate(cut);
         details.push('…');
@@ -123,12 +110,4 @@ fn table_line(event: &LifecycleEvent) -> String {
         for_terminal(event.user.as_deref().unwrap_or("?")),
         for_terminal(&details)
     )
-}
-
-fn join(a: String, b: String) -> String {
-    if a.is_empty() {
-        b
-    } else {
-        format!("{a}  {b}")
-    }
 }

@@ -54,6 +54,7 @@ pub fn run(effective: &Effective, baseline: Option<&Path>) -> anyhow::Result<Exi
             (hook, u.status_handle())
         }),
         baseline,
+        exited_linger: config.ui.exited_linger.0,
     };
     let reason = crate::ui::run(settings, options);
     if let Some((runtime, uplink)) = uplink {

@@ -29,8 +29,9 @@ pub use layers::{leaf_paths, load, Effective, LoadOptions, Source};
 pub use nesting::{check, check_depth, deepest_nesting, Refusal, TooDeep, MAX_DEPTH};
 pub use url_secrets::{is_secret_name, mask_url, url_has_credentials};
 pub use value::{
-    parse_duration, parse_interval, parse_size, ConversationLimit, Interval, Pattern, PerMinute,
-    Secret, SensitiveWord, Size, Tag, ThemeName, Timeout, MAX_CONVERSATIONS, MAX_LIST_ENTRIES,
+    parse_duration, parse_interval, parse_size, ConversationLimit, Interval, Linger, Pattern,
+    PerMinute, Secret, SensitiveWord, Size, Tag, ThemeName, Timeout, MAX_CONVERSATIONS,
+    MAX_LIST_ENTRIES,
 };
 
 /// Everything wiretop can be told.
@@ -194,6 +195,8 @@ pub struct Ui {
     /// Columns shown, in order.
     pub columns: Vec<Column>,
     pub theme: ThemeName,
+    /// How long an exited process stays listed, greyed (0: until the next refresh).
+    pub exited_linger: Linger,
 }
 
 impl Default for ProcessAgent {
@@ -220,6 +223,7 @@ impl Default for Ui {
             sort: Column::Cpu,
             columns: Column::DEFAULT.to_vec(),
             theme: ThemeName::Default,
+            exited_linger: Linger(crate::ui::app::DEFAULT_EXITED_LINGER),
         }
     }
 }

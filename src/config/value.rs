@@ -113,6 +113,42 @@ impl<'de> Deserialize<'de> for Timeout {
     }
 }
 
+/// How long the explorer keeps an exited process listed: a duration from 0 (one refresh) to 1h.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Linger(pub Duration);
+
+struct LingerVisitor;
+
+impl de::Visitor<'_> for LingerVisitor {
+    type Value = Linger;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as 0, 30s or 1m")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Linger, E> {
+        let d = parse_duration(v).map_err(E::custom)?;
+        if d > MAX_INTERVAL {
+            return Err(E::custom(format!("`{v}` is outside 0..1h")));
+        }
+        Ok(Linger(d))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Linger, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Linger, E> {
+        self.visit_str(&v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Linger, E> {
+        self.visit_str(&v.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Linger {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LingerVisitor)
+    }
+}
+
 /// A size in bytes, written `16MiB`, `512KiB`, `1GB` or as a plain number of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Size(pub u64);
@@ -375,6 +411,20 @@ mod tests {
         );
         assert!(parse_duration("40000000000000000000").is_err());
         assert!(parse_duration("NaN").is_err());
+    }
+
+    #[test]
+    fn a_linger_is_zero_to_an_hour() {
+        let linger = |text: &str| serde_yaml::from_str::<Linger>(text).map(|l| l.0);
+        assert_eq!(linger("0").ok(), Some(Duration::ZERO), "0: one refresh");
+        assert_eq!(linger("1m").ok(), Some(Duration::from_secs(60)));
+        assert_eq!(linger("2.5").ok(), Some(Duration::from_millis(2500)));
+        assert!(linger("1h").is_ok());
+        let error = linger("2h").unwrap_err().to_string();
+        assert!(error.contains("outside 0..1h"), "{error}");
+        assert!(linger("-1").is_err());
+        assert!(linger("soon").is_err());
+        assert!(linger("[1]").is_err(), "a list is no duration");
     }
 
     #[test]

@@ -186,3 +186,79 @@ pub struct LifecycleEvent {
     #[serde(default)]
     pub source: EventSource,
 }
+
+impl LifecycleEvent {
+    /// What the event says beyond its kind and process, as one line for people: the kind's
+    /// details ([`LifecycleKind::details`]), how an exit ended and after how long, and for a
+    /// start (or a process no snapshot listed) its command line. Not yet safe for a terminal:
+    /// names and arguments come from processes.
+    pub fn details(&self) -> String {
+        let mut parts = vec![self.kind.details()];
+        if let Some(exit) = self.exit {
+            parts.push(match exit {
+                ExitStatus::Code(code) => format!("exit {code}"),
+                ExitStatus::Signal(signal) => format!("signal {signal}"),
+            });
+        }
+        if let Some(runtime) = self.runtime_ms {
+            parts.push(format!("ran {runtime} ms"));
+        }
+        if self.short_lived || self.kind == LifecycleKind::Started {
+            parts.push(self.cmdline.join(" "));
+        }
+        parts.retain(|part| !part.is_empty());
+        parts.join("  ")
+    }
+
+    /// The port a socket event is about (listening, stopped listening, first connection).
+    pub fn port(&self) -> Option<u16> {
+        self.kind.endpoint().map(|(_, _, port)| port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: LifecycleKind) -> LifecycleEvent {
+        LifecycleEvent {
+            kind,
+            pid: 4242,
+            ppid: Some(1),
+            name: "curl".to_owned(),
+            cmdline: vec!["curl".to_owned(), "-s".to_owned()],
+            user: Some("app".to_owned()),
+            start_time_ms: 1_000,
+            observed_at_ms: 2_000,
+            exit: None,
+            runtime_ms: None,
+            short_lived: false,
+            source: EventSource::Snapshots,
+        }
+    }
+
+    #[test]
+    fn details_join_what_each_event_knows() {
+        assert_eq!(event(LifecycleKind::Started).details(), "curl -s");
+        let mut exited = event(LifecycleKind::Exited);
+        assert_eq!(
+            exited.details(),
+            "",
+            "an exit nobody timed says nothing more"
+        );
+        exited.exit = Some(ExitStatus::Code(3));
+        exited.runtime_ms = Some(12);
+        assert_eq!(exited.details(), "exit 3  ran 12 ms");
+        exited.short_lived = true;
+        exited.exit = Some(ExitStatus::Signal(9));
+        assert_eq!(exited.details(), "signal 9  ran 12 ms  curl -s");
+        let listen = event(LifecycleKind::BeganListening {
+            proto: Proto::Tcp,
+            addr: [127, 0, 0, 1].into(),
+            port: 8080,
+        });
+        assert_eq!(listen.details(), "tcp 127.0.0.1:8080");
+        assert_eq!(listen.port(), Some(8080));
+        assert_eq!(exited.port(), None);
+    }
+}

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
@@ -12,6 +13,8 @@ use crate::model::{Filter, Process, Snapshot};
 use crate::uplink::UplinkStatus;
 
 use super::columns::Column;
+use super::events::EventLog;
+use super::ghosts::Ghosts;
 use super::keys::{action, Action};
 use super::layout::TableLayout;
 use super::rows::{self, Line};
@@ -44,6 +47,9 @@ impl Signaller for KillSignaller {
     }
 }
 
+/// `ui.exited_linger`'s default, for explorers built without a configuration (tests, benches).
+pub const DEFAULT_EXITED_LINGER: Duration = Duration::from_secs(60);
+
 /// How the explorer starts: what the user configured, and how signals are sent.
 pub struct AppOptions {
     /// The sort in force at start (the configuration's `ui.sort`).
@@ -56,6 +62,8 @@ pub struct AppOptions {
     pub uplink: Option<Arc<Mutex<UplinkStatus>>>,
     /// `--baseline FILE`: each snapshot is judged against it as it arrives.
     pub baseline: Option<Arc<Baseline>>,
+    /// How long an exited process stays listed (`ui.exited_linger`; zero: one refresh).
+    pub exited_linger: Duration,
     pub signaller: Box<dyn Signaller>,
 }
 
@@ -68,6 +76,7 @@ impl AppOptions {
             disabled: None,
             uplink: None,
             baseline: None,
+            exited_linger: DEFAULT_EXITED_LINGER,
             signaller,
         }
     }
@@ -79,8 +88,13 @@ pub struct App {
     snapshot: Option<Arc<Snapshot>>,
     /// A newer snapshot held back while paused.
     pending: Option<Arc<Snapshot>>,
-    /// Processes that exited in the latest refresh, shown greyed until the next.
-    ghosts: Vec<Process>,
+    /// Processes that have exited, shown greyed for `exited_linger`.
+    ghosts: Ghosts,
+    /// The events the snapshots brought, for the events pane.
+    events: EventLog,
+    /// When the sampler started, on the start-time clock (the first snapshot's first reading):
+    /// what an event's start time is compared with to tell whether its process is new.
+    launched_ms: Option<u64>,
     /// What the user has chosen to see; tests set it up directly.
     pub view: ViewState,
     /// Where the table was drawn last, for paging and mouse hits.
@@ -127,7 +141,9 @@ impl App {
         App {
             snapshot: None,
             pending: None,
-            ghosts: Vec::new(),
+            ghosts: Ghosts::new(options.exited_linger),
+            events: EventLog::default(),
+            launched_ms: None,
             view: ViewState {
                 sort: options.sort,
                 ..ViewState::default()
@@ -149,9 +165,9 @@ impl App {
         self.snapshot.as_ref()
     }
 
-    /// Processes that exited in the latest refresh, shown greyed until the next.
+    /// Processes that have exited and are still listed, greyed, oldest first.
     pub fn ghosts(&self) -> &[Process] {
-        &self.ghosts
+        self.ghosts.processes()
     }
 
     /// Where the table was drawn last.
@@ -199,7 +215,7 @@ impl App {
                 tree: self.view.tree,
                 show_kernel_threads: self.view.show_kernel_threads,
             };
-            let order = rows::order(&s.processes, &self.ghosts, &self.view);
+            let order = rows::order(&s.processes, self.ghosts.processes(), &self.view);
             *cached = Some((key, order));
         }
         let order = cached
@@ -209,7 +225,7 @@ impl App {
         rows::build_in_order(
             order,
             &s.processes,
-            &self.ghosts,
+            self.ghosts.processes(),
             &self.view,
             s.collection.connections_collected,
             usize::from(self.table.area.width),
@@ -218,6 +234,10 @@ impl App {
 
     /// A new snapshot from the sampler.
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) -> Control {
+        // Kept apart from the snapshot, which a pause replaces by the next: no event is lost.
+        self.events.receive(&snapshot.events);
+        self.launched_ms
+            .get_or_insert_with(|| snapshot.first_reading_ms());
         if self.view.paused {
             self.pending = Some(snapshot);
             return Control::Idle;
@@ -228,16 +248,11 @@ impl App {
 
     fn apply(&mut self, snapshot: Arc<Snapshot>) {
         let live: HashSet<ProcessId> = snapshot.processes.iter().map(ProcessId::of).collect();
-        self.ghosts = match &self.snapshot {
-            Some(old) => old
-                .processes
-                .iter()
-                .filter(|p| !live.contains(&ProcessId::of(p)))
-                .cloned()
-                .collect(),
-            None => Vec::new(),
-        };
-        let ghosts: HashSet<ProcessId> = self.ghosts.iter().map(ProcessId::of).collect();
+        if let Some(old) = &self.snapshot {
+            self.ghosts.advance(old, &snapshot, &live);
+        }
+        self.events.show_held();
+        let ghosts: HashSet<ProcessId> = self.ghosts().iter().map(ProcessId::of).collect();
         self.view
             .expanded
             .retain(|id| live.contains(id) || ghosts.contains(id));
@@ -247,6 +262,7 @@ impl App {
         self.forget_gone_hosts();
         self.settle_cursor();
         self.settle_host_cursor();
+        self.settle_event_cursor();
     }
 
     /// The sampler failed: say so in the footer and keep showing the last snapshot.
@@ -263,6 +279,7 @@ impl App {
         }
         match self.view.mode.clone() {
             Mode::Normal if self.view.screen == Screen::RemoteHosts => self.hosts_normal(act),
+            Mode::Normal if self.view.screen == Screen::Events => self.events_normal(act),
             Mode::Normal => self.normal(act),
             Mode::Filter => self.filtering(act),
             Mode::Help => match act {
@@ -360,6 +377,10 @@ impl App {
                 self.view.screen = Screen::RemoteHosts;
                 self.settle_host_cursor();
             }
+            Action::ToggleEvents => {
+                self.view.screen = Screen::Events;
+                self.settle_event_cursor();
+            }
             Action::Ignore => return Control::Idle,
             Action::Type(_)
             | Action::Backspace
@@ -404,6 +425,8 @@ impl App {
             }
             Action::Up if self.view.screen == Screen::RemoteHosts => self.move_host_cursor(-1),
             Action::Down if self.view.screen == Screen::RemoteHosts => self.move_host_cursor(1),
+            Action::Up if self.view.screen == Screen::Events => self.move_event_cursor(-1),
+            Action::Down if self.view.screen == Screen::Events => self.move_event_cursor(1),
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
             Action::Ignore => return Control::Idle,
@@ -411,8 +434,10 @@ impl App {
         }
         self.view.scroll = 0;
         self.view.hosts.scroll = 0;
+        self.view.events.scroll = 0;
         self.settle_cursor();
         self.settle_host_cursor();
+        self.settle_event_cursor();
         Control::Redraw
     }
 
@@ -570,7 +595,7 @@ impl App {
         snapshot
             .process(id.pid)
             .filter(|p| ProcessId::of(p) == id)
-            .or_else(|| self.ghosts.iter().find(|p| ProcessId::of(p) == id))
+            .or_else(|| self.ghosts.find(id))
     }
 
     /// The process the cursor is on (or inside the detail block of).
@@ -663,10 +688,12 @@ impl App {
         if changed {
             self.settle_cursor();
             self.settle_host_cursor();
+            self.settle_event_cursor();
         }
     }
 }
 
+mod events;
 mod remote_hosts;
 #[cfg(test)]
 mod tests;

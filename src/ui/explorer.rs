@@ -3,6 +3,7 @@
 use std::io;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use ratatui::backend::CrosstermBackend;
@@ -33,6 +34,8 @@ pub struct ExplorerOptions {
     pub uplink: Option<(SnapshotHook, Arc<Mutex<UplinkStatus>>)>,
     /// `--baseline FILE`, loaded: every snapshot is judged against it (see [`App::judgement`]).
     pub baseline: Option<Arc<Baseline>>,
+    /// How long an exited process stays listed (`ui.exited_linger`).
+    pub exited_linger: Duration,
 }
 
 /// Why the explorer stopped.
@@ -72,6 +75,7 @@ pub fn run(settings: SamplerSettings, options: ExplorerOptions) -> anyhow::Resul
         disabled: options.disabled,
         uplink,
         baseline: options.baseline,
+        exited_linger: options.exited_linger,
         signaller: Box::new(KillSignaller),
     });
     let theme = Theme::from_env(options.no_color);

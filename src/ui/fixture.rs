@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
 
 use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
-    Connection, CpuTime, CpuUsage, Direction, Family, Listening, Process, ProcessMemory,
-    ProcessState, Proto, Role, Snapshot, Traffic,
+    diff_snapshots, process_event, Connection, CpuTime, CpuUsage, Direction, Family, LifecycleKind,
+    Listening, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot, Traffic,
 };
 
 use super::app::{App, AppOptions, Signaller};
@@ -241,6 +242,75 @@ pub fn snapshot() -> Snapshot {
     snapshot
 }
 
+/// The fixture host `seconds` after [`snapshot`] was taken, running `processes`.
+pub fn snapshot_at(seconds: u64, processes: Vec<Process>) -> Snapshot {
+    let mut snapshot = snapshot();
+    snapshot.processes = processes;
+    snapshot.host.taken_at_ms += seconds * 1_000;
+    snapshot.host.uptime_secs += seconds as f64;
+    snapshot
+}
+
+/// The fixture's worker: pid 1600, started a second after the explorer launched (after the
+/// first snapshot), listening on 0.0.0.0:9090.
+pub fn worker() -> Process {
+    let mut worker = process(
+        1600,
+        1,
+        "worker",
+        "app",
+        &["/srv/app/worker", "--port", "9090"],
+    );
+    worker.start_time_ms = TAKEN_AT_MS + 1_000;
+    worker.listening.push(listen("0.0.0.0", 9090, 600));
+    worker
+}
+
+/// What the sampler publishes after `previous` when the host runs `processes` `seconds` after
+/// the fixture's first snapshot: the lifecycle events between the two ([`diff_snapshots`], plus
+/// `connections`, the first connections the sampler's memory of destinations would report),
+/// and each process marked new as the sampler marks it (started after the first snapshot's
+/// first reading).
+pub fn next_snapshot(
+    previous: &Snapshot,
+    seconds: u64,
+    processes: Vec<Process>,
+    connections: &[(u32, [u8; 4], u16)],
+) -> Snapshot {
+    let mut next = snapshot_at(seconds, processes);
+    next.mark_new_since(snapshot().first_reading_ms());
+    let mut events = diff_snapshots(previous, &next);
+    for &(pid, addr, port) in connections {
+        if let Some(p) = next.process(pid) {
+            let kind = LifecycleKind::FirstConnection {
+                proto: Proto::Tcp,
+                addr: addr.into(),
+                port,
+            };
+            events.push(process_event(kind, p, next.host.taken_at_ms));
+        }
+    }
+    events.sort_by_key(|e| (e.pid, e.start_time_ms, e.kind.rank(), e.kind.endpoint()));
+    next.events = events;
+    next
+}
+
+/// The fixture host 2 s on: curl (1300) has exited, the [`worker`] has started, and node made
+/// its first connection to 203.0.113.9:443; with the events of that change.
+pub fn changed_snapshot() -> Snapshot {
+    let mut processes = processes();
+    processes.retain(|p| p.pid != 1300);
+    processes.push(worker());
+    next_snapshot(&snapshot(), 2, processes, &[(1200, [203, 0, 113, 9], 443)])
+}
+
+/// An app that has shown the fixture snapshot, then [`changed_snapshot`].
+pub fn changed_app() -> App {
+    let mut app = app();
+    app.on_snapshot(Arc::new(changed_snapshot()));
+    app
+}
+
 /// Records signals instead of sending them; answers as the kernel would to a non-root user.
 pub struct RecordingSignaller {
     pub sent: SentSignals,
@@ -301,18 +371,28 @@ pub fn app_with(configure: impl FnOnce(&mut AppOptions)) -> App {
     app
 }
 
-/// Draws `app` on a `width`x`height` test terminal and returns the screen as text, one line
-/// per row with trailing spaces trimmed.
-pub fn screen(app: &mut App, width: u16, height: u16) -> String {
+/// Draws `app` on a `width`x`height` test terminal in `theme`; returns what the terminal
+/// holds, styles and all.
+pub fn draw(app: &mut App, width: u16, height: u16, theme: Theme) -> Buffer {
     let backend = TestBackend::new(width, height);
     // TestBackend cannot fail (its error type is Infallible).
     let Ok(mut terminal) = Terminal::new(backend);
     let layout = render::prepare(app, Rect::new(0, 0, width, height));
-    let theme = Theme::new(true);
     if let Err(e) = terminal.draw(|frame| render::draw(frame, app, &layout, &theme, NOW_MS)) {
         panic!("draw failed: {e}");
     }
-    let buffer = terminal.backend().buffer();
+    terminal.backend().buffer().clone()
+}
+
+/// Draws `app` on a `width`x`height` test terminal and returns the screen as text, one line
+/// per row with trailing spaces trimmed.
+pub fn screen(app: &mut App, width: u16, height: u16) -> String {
+    text(&draw(app, width, height, Theme::new(true)))
+}
+
+/// A drawn screen as text, one line per row with trailing spaces trimmed.
+pub fn text(buffer: &Buffer) -> String {
+    let (width, height) = (buffer.area.width, buffer.area.height);
     let mut out = String::new();
     for y in 0..height {
         let mut line = String::new();

@@ -44,6 +44,8 @@ pub enum Action {
     OpenKill,
     /// Between the process table and the remote-hosts view.
     ToggleRemoteHosts,
+    /// Between the process table and the events pane.
+    ToggleEvents,
     /// Sort the remote-hosts view on this, in its natural direction.
     SortHostsBy(HostSortKey),
     /// Esc in the remote-hosts view: clear the filter, or with none, back to the table.
@@ -211,7 +213,7 @@ pub const NORMAL: &[Binding] = &[
         Action::OpenFilter,
         "filter as you type: words, port:8080 user:x pid:1 state:listen \
          remote:10.0.0.0/8 peer:node cpu>5 mem>100M rate>1M rx> tx> rtt>100ms \
-         retrans>0 !term (terms AND together)",
+         retrans>0 new (started since launch) !term (terms AND together)",
     ),
     bind(
         &[Key::Esc],
@@ -267,6 +269,11 @@ pub const NORMAL: &[Binding] = &[
         &[Key::Char('H')],
         Action::ToggleRemoteHosts,
         "remote hosts: who this box talks to, and who here does (again: back)",
+    ),
+    bind(
+        &[Key::Char('L')],
+        Action::ToggleEvents,
+        "events: processes started and exited, listeners, first connections (again: back)",
     ),
     bind(
         &[Key::Char('?'), Key::F(1), Key::Char('h')],
@@ -337,6 +344,53 @@ pub const REMOTE_HOSTS: &[Binding] = &[
     bind(&[Key::Char('q'), Key::F(10)], Action::Quit, "quit"),
 ];
 
+/// The events pane's keys, in the order its help lists them.
+pub const EVENTS: &[Binding] = &[
+    bind(&[Key::Up], Action::Up, "move the selection"),
+    also(&[Key::Down, Key::Char('j')], Action::Down),
+    bind(
+        &[Key::PageUp],
+        Action::PageUp,
+        "move by a page / to the newest / to the oldest",
+    ),
+    also(&[Key::PageDown], Action::PageDown),
+    also(&[Key::Home, Key::Char('g')], Action::Home),
+    also(&[Key::End, Key::Char('G')], Action::End),
+    bind(
+        &[Key::Enter],
+        Action::Activate,
+        "select the event's process in the table, while it is listed",
+    ),
+    bind(
+        &[Key::Char('/'), Key::F(4), Key::F(3)],
+        Action::OpenFilter,
+        "filter: words (also the kind: exited, listen), pid:1 name:x user:x port:8080 \
+         remote:10.0.0.0/8 state:listen new !term; terms about what an event does not \
+         carry (cpu>5) match none",
+    ),
+    bind(
+        &[Key::Esc],
+        Action::Back,
+        "clear the filter; with none, back to the process table",
+    ),
+    bind(
+        &[Key::Char('L')],
+        Action::ToggleEvents,
+        "back to the process table",
+    ),
+    bind(
+        &[Key::Char('z'), Key::Char(' ')],
+        Action::TogglePause,
+        "pause (freeze the display); again to resume",
+    ),
+    bind(
+        &[Key::Char('?'), Key::F(1), Key::Char('h')],
+        Action::OpenHelp,
+        "this help",
+    ),
+    bind(&[Key::Char('q'), Key::F(10)], Action::Quit, "quit"),
+];
+
 /// Typing into the filter: these keys, and any other character is typed.
 pub const FILTER: &[Binding] = &[
     bind(&[Key::Esc], Action::Cancel, "clear the filter and close it"),
@@ -374,7 +428,11 @@ pub const MOUSE_HELP: [(&str, &str); 2] = [
 ];
 
 /// What the table's less obvious columns mean, for the help.
-pub const LEGEND: [(&str, &str); 2] = [
+pub const LEGEND: [(&str, &str); 3] = [
+    (
+        "+ -",
+        "started since wiretop launched / exited (kept greyed for ui.exited_linger)",
+    ),
     ("LISTEN", "ports the process accepts on (u: = UDP)"),
     ("CONN", "connections it holds; expand to see peers"),
 ];
@@ -392,11 +450,32 @@ pub const HOSTS_LEGEND: [(&str, &str); 3] = [
     ),
 ];
 
+/// What the events pane's kinds mean, for its help.
+pub const EVENTS_LEGEND: [(&str, &str); 4] = [
+    (
+        "started exited",
+        "a process began / ended (exit status and runtime when the kernel said)",
+    ),
+    (
+        "listen unlisten",
+        "it began / stopped listening on that address",
+    ),
+    (
+        "connect",
+        "its first connection to that address:port since wiretop started",
+    ),
+    (
+        "exec setuid",
+        "another executable / another user, same process",
+    ),
+];
+
 /// The normal-mode bindings of `screen`.
 pub fn screen_bindings(screen: Screen) -> &'static [Binding] {
     match screen {
         Screen::Processes => NORMAL,
         Screen::RemoteHosts => REMOTE_HOSTS,
+        Screen::Events => EVENTS,
     }
 }
 
@@ -406,10 +485,17 @@ pub fn help_notes(screen: Screen) -> &'static [(&'static str, &'static str)] {
     match screen {
         Screen::Processes => &NOTES,
         Screen::RemoteHosts => &HOSTS_LEGEND,
+        Screen::Events => &EVENTS_LEGEND,
     }
 }
 
-const NOTES: [(&str, &str); 4] = [MOUSE_HELP[0], MOUSE_HELP[1], LEGEND[0], LEGEND[1]];
+const NOTES: [(&str, &str); 5] = [
+    MOUSE_HELP[0],
+    MOUSE_HELP[1],
+    LEGEND[0],
+    LEGEND[1],
+    LEGEND[2],
+];
 
 /// The help overlay's lines for `screen`: the keys (as labels) and what they do, from its
 /// bindings and [`GLOBAL`], then its notes ([`help_notes`]).
@@ -513,7 +599,7 @@ mod tests {
     /// construction; the test keeps it so if either ever stops reading the table.
     #[test]
     fn every_help_line_keys_do_what_it_says() {
-        for screen in [Screen::Processes, Screen::RemoteHosts] {
+        for screen in [Screen::Processes, Screen::RemoteHosts, Screen::Events] {
             let table = screen_bindings(screen);
             let lines = help_lines(screen);
             let mut line = 0;
@@ -584,8 +670,33 @@ mod tests {
     }
 
     #[test]
+    fn the_events_key_goes_there_and_back() {
+        let key = press(KeyCode::Char('L'));
+        assert_eq!(
+            action(&Mode::Normal, Screen::Processes, key),
+            Action::ToggleEvents
+        );
+        assert_eq!(
+            action(&Mode::Normal, Screen::Events, key),
+            Action::ToggleEvents
+        );
+        assert_eq!(
+            action(&Mode::Normal, Screen::Events, press(KeyCode::Esc)),
+            Action::Back
+        );
+        // Sorting and the kill dialog are the process table's.
+        for c in ['k', 'P', 't'] {
+            assert_eq!(
+                action(&Mode::Normal, Screen::Events, press(KeyCode::Char(c))),
+                Action::Ignore,
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
     fn no_key_is_bound_twice_in_a_mode() {
-        for screen in [Screen::Processes, Screen::RemoteHosts] {
+        for screen in [Screen::Processes, Screen::RemoteHosts, Screen::Events] {
             for mode in all_modes() {
                 let mut seen: Vec<Key> = Vec::new();
                 for binding in GLOBAL.iter().chain(bindings(&mode, screen)) {

@@ -12,6 +12,10 @@ pub const MIN_HEIGHT: u16 = 8;
 const FULL_HEADER_HEIGHT: u16 = 20;
 /// The command column keeps at least this many cells; other columns go first.
 const MIN_COMMAND_WIDTH: u16 = 16;
+/// The marks column at the very left of the table (`+` new, `-` exited: see
+/// [`super::marks`]) and the space after it; the columns start after it. Always there, so rows
+/// do not shift when the first mark appears.
+pub const MARK_WIDTH: u16 = 2;
 
 /// The areas of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +44,8 @@ pub struct TableLayout {
 }
 
 impl TableLayout {
-    /// Lays out the `wanted` columns that fit in `area`'s width; the command column always
-    /// comes last.
+    /// Lays out the `wanted` columns that fit in `area`'s width after the marks column; the
+    /// command column always comes last.
     pub fn new(area: Rect, wanted: &[Column]) -> TableLayout {
         let mut shown: Vec<Column> = wanted
             .iter()
@@ -51,10 +55,12 @@ impl TableLayout {
         shown.dedup();
         shown.push(Column::Command);
         let fixed = |cols: &[Column]| -> u16 {
-            cols.iter()
-                .filter(|c| **c != Column::Command)
-                .map(|c| c.width() + 1)
-                .sum()
+            MARK_WIDTH
+                + cols
+                    .iter()
+                    .filter(|c| **c != Column::Command)
+                    .map(|c| c.width() + 1)
+                    .sum::<u16>()
         };
         for drop in Column::DROP_ORDER {
             if fixed(&shown) + MIN_COMMAND_WIDTH <= area.width {
@@ -62,7 +68,7 @@ impl TableLayout {
             }
             shown.retain(|c| *c != drop);
         }
-        let mut x = area.x;
+        let mut x = area.x.saturating_add(MARK_WIDTH);
         let mut columns = Vec::with_capacity(shown.len());
         for column in shown {
             let width = if column == Column::Command {
@@ -155,7 +161,12 @@ mod tests {
     #[test]
     fn clicks_map_to_title_columns_and_rows() {
         let table = TableLayout::new(Rect::new(0, 5, 120, 10), &Column::ALL);
-        assert_eq!(table.column_at(0, 5), Some(Column::Pid));
+        assert_eq!(table.column_at(MARK_WIDTH, 5), Some(Column::Pid));
+        assert_eq!(
+            table.column_at(0, 5),
+            None,
+            "the marks column sorts nothing"
+        );
         assert_eq!(table.column_at(0, 6), None, "data rows are not titles");
         assert_eq!(table.line_at(6), Some(0));
         assert_eq!(table.line_at(15), None);

@@ -7,10 +7,13 @@
 pub mod app;
 pub mod columns;
 pub mod event_loop;
+pub mod events;
 mod explorer;
 mod feeders;
+pub mod ghosts;
 pub mod keys;
 pub mod layout;
+pub mod marks;
 pub mod remote_hosts;
 pub mod render;
 pub mod rows;

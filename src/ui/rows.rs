@@ -16,7 +16,7 @@ pub enum Line<'a> {
         process: &'a Process,
         /// Tree glyphs before the command, in tree view.
         tree_prefix: String,
-        /// The process exited since the previous snapshot: shown greyed for one refresh.
+        /// The process has exited: kept listed, greyed and marked, for `ui.exited_linger`.
         exited: bool,
         expanded: bool,
     },
@@ -63,8 +63,8 @@ impl Line<'_> {
     }
 }
 
-/// Where a process of the table comes from: the snapshot's list or the ghosts (processes gone
-/// since the previous snapshot), by position.
+/// Where a process of the table comes from: the snapshot's list or the ghosts (processes that
+/// have exited, still listed: see `ghosts.rs`), by position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Live(usize),
@@ -112,7 +112,7 @@ pub fn order(processes: &[Process], ghosts: &[Process], view: &ViewState) -> Ord
     }
 }
 
-/// Builds every line of the table. `ghosts` are processes gone since the previous snapshot;
+/// Builds every line of the table. `ghosts` are processes that have exited, still listed;
 /// `width` is the table's width, which long command lines in detail blocks wrap to.
 pub fn build<'a>(
     processes: &'a [Process],
@@ -323,27 +323,46 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Orders processes as a forest by parent pid, siblings in the current sort order, each with
 /// the glyphs that draw its branch.
+///
+/// Exited processes kept in the table can share a pid with a live one (the kernel reused it):
+/// a child goes under the process of its parent pid that started last before it did, since a
+/// parent is always older than its child.
 fn tree_order<T: Copy>(sorted: &[(&Process, T)]) -> Vec<(T, String)> {
-    let present: HashMap<u32, usize> = sorted
-        .iter()
-        .enumerate()
-        .map(|(i, (p, _))| (p.pid, i))
-        .collect();
-    let mut children: HashMap<u32, Vec<usize>> = HashMap::new();
+    let mut present: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, (p, _)) in sorted.iter().enumerate() {
+        present.entry(p.pid).or_default().push(i);
+    }
+    let parent_of = |child: &Process| -> Option<usize> {
+        let candidates = present.get(&child.ppid)?;
+        let older = candidates
+            .iter()
+            .filter(|&&i| sorted[i].0.start_time_ms <= child.start_time_ms)
+            .max_by_key(|&&i| sorted[i].0.start_time_ms);
+        older
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .max_by_key(|&&i| sorted[i].0.start_time_ms)
+            })
+            .copied()
+    };
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut roots = Vec::new();
     for (i, (p, _)) in sorted.iter().enumerate() {
         // A parent filtered out or gone makes the process a root of its own.
-        if p.ppid != p.pid && present.contains_key(&p.ppid) {
-            children.entry(p.ppid).or_default().push(i);
-        } else {
-            roots.push(i);
+        match parent_of(p).filter(|&parent| p.ppid != p.pid && parent != i) {
+            Some(parent) => children.entry(parent).or_default().push(i),
+            None => roots.push(i),
         }
     }
     let mut out = Vec::with_capacity(sorted.len());
     let mut placed = vec![false; sorted.len()];
     // Depth-first with an explicit stack: (index, prefix for its children, glyph for itself).
+    // Processes no root leads to (parents in a loop, which reused pids can make) come last,
+    // each a root of its own, so none is ever left out.
     let mut stack: Vec<(usize, String, String)> = roots
         .iter()
+        .chain(&(0..sorted.len()).collect::<Vec<usize>>())
         .rev()
         .map(|&i| (i, String::new(), String::new()))
         .collect();
@@ -351,9 +370,9 @@ fn tree_order<T: Copy>(sorted: &[(&Process, T)]) -> Vec<(T, String)> {
         if std::mem::replace(&mut placed[i], true) {
             continue;
         }
-        let (p, source) = sorted[i];
+        let (_, source) = sorted[i];
         out.push((source, own_glyph));
-        if let Some(kids) = children.get(&p.pid) {
+        if let Some(kids) = children.get(&i) {
             for (n, &k) in kids.iter().enumerate().rev() {
                 let last = n + 1 == kids.len();
                 let glyph = format!("{child_prefix}{}", if last { "└─ " } else { "├─ " });
@@ -378,6 +397,53 @@ mod tests {
     fn start_time_is_a_utc_date() {
         assert_eq!(start_time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(start_time(1_795_735_022_000), "2026-11-26 23:17:02 UTC");
+    }
+
+    fn process(pid: u32, ppid: u32, start_time_ms: u64) -> Process {
+        let mut p = Process::example(pid, "root");
+        p.ppid = ppid;
+        p.start_time_ms = start_time_ms;
+        p
+    }
+
+    /// An exited shell kept in the table (pid 50) left a child; the kernel gave pid 50 to a
+    /// newer process since, with a child of its own. Each child stays under its own parent.
+    #[test]
+    fn a_reused_pid_keeps_each_child_under_the_parent_older_than_it() {
+        let procs = [
+            process(1, 0, 0),
+            process(50, 1, 100),
+            process(50, 1, 500),
+            process(60, 50, 200),
+            process(70, 50, 600),
+        ];
+        let sorted: Vec<(&Process, (u32, u64))> = procs
+            .iter()
+            .map(|p| (p, (p.pid, p.start_time_ms)))
+            .collect();
+        let order = tree_order(&sorted);
+        assert_eq!(
+            order,
+            vec![
+                ((1, 0), String::new()),
+                ((50, 100), "├─ ".to_owned()),
+                ((60, 200), "│  └─ ".to_owned()),
+                ((50, 500), "└─ ".to_owned()),
+                ((70, 600), "   └─ ".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn parents_in_a_loop_are_still_listed() {
+        let procs = [process(5, 6, 10), process(6, 5, 10), process(7, 1, 10)];
+        let sorted: Vec<(&Process, u32)> = procs.iter().map(|p| (p, p.pid)).collect();
+        let mut pids: Vec<u32> = tree_order(&sorted)
+            .into_iter()
+            .map(|(pid, _)| pid)
+            .collect();
+        pids.sort_unstable();
+        assert_eq!(pids, [5, 6, 7]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use crate::model::{Filter, FilterError, Process};
 
 use super::columns::Column;
+use super::events::EventsView;
 use super::remote_hosts::HostsView;
 
 /// A process's identity across snapshots: a reused pid has a new start time.
@@ -121,6 +122,8 @@ pub enum Screen {
     Processes,
     /// Remote endpoints and the local processes talking to them (`H`).
     RemoteHosts,
+    /// What happened: processes started and exited, listeners, first connections (`L`).
+    Events,
 }
 
 /// Everything the user has chosen about the view.
@@ -147,6 +150,8 @@ pub struct ViewState {
     pub screen: Screen,
     /// The remote-hosts view's sort, cursor and expanded rows.
     pub hosts: HostsView,
+    /// The events pane's cursor and scroll.
+    pub events: EventsView,
     /// A one-line message for the footer (a kill's outcome), cleared by the next key.
     pub message: Option<String>,
 }
@@ -172,6 +177,7 @@ impl Default for ViewState {
             mode: Mode::Normal,
             screen: Screen::Processes,
             hosts: HostsView::default(),
+            events: EventsView::default(),
             message: None,
         }
     }

@@ -65,6 +65,11 @@ impl Theme {
             Style::default().add_modifier(Modifier::DIM)
         }
     }
+    /// The `+` of a process started since launch: the character carries the meaning, the
+    /// colour only draws the eye.
+    pub fn new_mark(&self) -> Style {
+        self.fg(Color::Green).add_modifier(Modifier::BOLD)
+    }
     pub fn detail(&self) -> Style {
         self.fg(Color::Gray)
     }

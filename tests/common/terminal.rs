@@ -75,6 +75,21 @@ impl Terminal {
             .with_screen(|screen| (screen.alternate_screen(), screen.hide_cursor()))
     }
 
+    /// Whether the row of `pid` is drawn greyed, as the colour theme draws an exited process
+    /// (dark grey, the 256-colour palette's 8); None when the row is not on screen.
+    pub fn row_greyed(&self, pid: u32) -> Option<bool> {
+        let rows = self.rows();
+        let (y, row) = rows.iter().enumerate().find(|(_, r)| is_row_of(r, pid))?;
+        // The row is ASCII up to its PID (marks, spaces, digits), so bytes are columns there.
+        let x = row.find(&pid.to_string())?;
+        let (y, x) = (u16::try_from(y).ok()?, u16::try_from(x).ok()?);
+        self.pty.with_screen(|screen| {
+            screen
+                .cell(y, x)
+                .map(|cell| cell.fgcolor() == vt100::Color::Idx(8))
+        })
+    }
+
     /// Types `keys` and lets the explorer take them as input before the next burst.
     pub fn press(&mut self, keys: &str) {
         self.pty.send(keys.as_bytes()).expect("keys reach wiretop");
@@ -198,18 +213,33 @@ impl Terminal {
     }
 }
 
+/// A table row after its marks column (`+` started since launch, `-` exited), from its first
+/// character that is not blank: the right-aligned PID.
+pub fn unmarked(row: &str) -> &str {
+    row.strip_prefix(['+', '-']).unwrap_or(row).trim_start()
+}
+
+/// Whether `row` is the process table's row of `pid`.
+fn is_row_of(row: &str, pid: u32) -> bool {
+    unmarked(row).starts_with(&format!("{pid} "))
+}
+
 /// The screen row of the process `pid` (the PID column is right-aligned).
 pub fn row_of(rows: &[String], pid: u32) -> Option<&String> {
-    let prefix = format!("{pid} ");
-    rows.iter().find(|r| r.trim_start().starts_with(&prefix))
+    rows.iter().find(|r| is_row_of(r, pid))
 }
 
 /// The row of `pid` in a screen's text.
 pub fn line_of(screen: &str, pid: u32) -> Option<String> {
     screen
         .lines()
-        .find(|l| l.trim_start().starts_with(&format!("{pid} ")))
+        .find(|l| is_row_of(l, pid))
         .map(str::to_owned)
+}
+
+/// The mark in the row of `pid`: `+` new, `-` exited, ` ` neither; None when it is not listed.
+pub fn mark_of(rows: &[String], pid: u32) -> Option<char> {
+    row_of(rows, pid).and_then(|row| row.chars().next())
 }
 
 /// The text of the `command:` lines of a detail block, rejoined from the screen rows it was

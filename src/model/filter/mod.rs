@@ -23,6 +23,7 @@
 //! | `rate>1M`, `rx>500K/s`, `tx>1G` | its TCP bytes per second both ways (received, sent) compare so; sizes as for `mem`, `/s` optional |
 //! | `rtt>100ms`, `rtt>0.5s`, `rtt<250us` | one of its connections has a smoothed round-trip time that compares so (a bare number is ms) |
 //! | `retrans>0` | one of its connections has retransmitted that many segments over its life |
+//! | `new` | it started since wiretop launched ([`Process::new`]); quoted, `"new"` is a word |
 //!
 //! A figure the snapshot does not know (no CPU reading yet, unreadable fds, a rate not yet
 //! measured, a UDP connection's rtt) satisfies no comparison, so `cpu<1` and `rate<1K` never
@@ -34,7 +35,13 @@
 //! include spaces or to be taken literally: `"a:b"` searches for the text `a:b`, and `"--port"`
 //! for a flag. A term that starts with `--` is always literal text, as it is almost always a
 //! command-line flag.
+//!
+//! The same filter narrows the explorer's events pane ([`Filter::matches_event`]): each term is
+//! asked of what the event carries of its process (pid, parent, name, command line, user name,
+//! the address and port of a socket event), and a bare word also finds the event's kind
+//! (`exited`, `listen`); see `event.rs` for the terms an event cannot answer.
 
+mod event;
 mod numbers;
 mod parse;
 mod term;
@@ -43,7 +50,8 @@ mod tests;
 
 use std::ops::Range;
 
-use super::Process;
+use super::{LifecycleEvent, Process};
+use event::EventSubject;
 use term::Term;
 
 /// A parsed filter: the conditions a process must all meet. The default (and the result of
@@ -65,6 +73,14 @@ impl Filter {
     /// Whether `process` meets every term.
     pub fn matches(&self, process: &Process) -> bool {
         self.terms.iter().all(|term| term.matches(process))
+    }
+
+    /// Whether `event` meets every term, as far as an event can answer each (see `event.rs`);
+    /// `new` says whether its process is new, which only the caller knows (the event carries
+    /// the start time, not the reference it is compared with).
+    pub fn matches_event(&self, event: &LifecycleEvent, new: bool) -> bool {
+        let subject = EventSubject { event, new };
+        self.terms.iter().all(|term| term.matches_event(subject))
     }
 
     /// Whether the filter has no terms (and so matches everything).

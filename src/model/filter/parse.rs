@@ -121,6 +121,10 @@ fn parse_token(token: &Token<'_>) -> Result<Option<Term>, FilterError> {
         };
     }
     let kind = match split_field(&text[skip..token.plain_len]) {
+        // A keyword only when typed bare: `"new"` searches for the text.
+        None if token.plain_len == text.len() && body.eq_ignore_ascii_case(NEW_KEYWORD) => {
+            TermKind::New
+        }
         None => TermKind::Text(TextQuery {
             text: body.to_lowercase(),
             port: parse_port(body.strip_prefix(':').unwrap_or(body)),
@@ -132,6 +136,9 @@ fn parse_token(token: &Token<'_>) -> Result<Option<Term>, FilterError> {
     };
     Ok(Some(Term { negated, kind }))
 }
+
+/// The word that asks for processes started since wiretop launched.
+const NEW_KEYWORD: &str = "new";
 
 /// Operators that may follow a field name, longest first so `>=` is not read as `>`. `None` is
 /// the `:` of a field that takes a value rather than a comparison.

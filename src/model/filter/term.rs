@@ -39,6 +39,8 @@ pub(super) enum TermKind {
     PeerPid(u32),
     /// A peer's name contains this.
     PeerName(String),
+    /// The process is new: started since wiretop launched (`Process::new`).
+    New,
     Compare {
         metric: Metric,
         op: Op,
@@ -143,6 +145,7 @@ impl TermKind {
                 .iter()
                 .any(|c| network.contains(c.remote_addr)),
             Self::PeerPid(pid) => p.connections.iter().any(|c| c.peer_pid == Some(*pid)),
+            Self::New => p.new,
             Self::PeerName(needle) => p.connections.iter().any(|c| {
                 c.peer_name
                     .as_deref()
@@ -233,7 +236,7 @@ fn holds_socket_in(p: &Process, state: SocketState) -> bool {
 }
 
 /// Whether `haystack` contains `needle_lower` (already lowercase), ignoring case.
-fn contains_folded(haystack: &str, needle_lower: &str) -> bool {
+pub(super) fn contains_folded(haystack: &str, needle_lower: &str) -> bool {
     // Filtering runs over every process on every keystroke and refresh; most text is ASCII, which
     // can be compared in place without allocating a lowercased copy.
     if haystack.is_ascii() && needle_lower.is_ascii() {

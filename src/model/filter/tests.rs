@@ -841,3 +841,135 @@ fn filters_are_comparable_and_parse_the_same_way_twice() {
         Filter::parse("!cpu>5").unwrap()
     );
 }
+
+#[test]
+fn new_finds_processes_started_since_launch_and_quoted_it_is_a_word() {
+    let mut young = quiet();
+    young.new = true;
+    young.cmdline.push("--renew".into());
+    let old = web();
+    let matches = |text: &str, p: &Process| {
+        Filter::parse(text)
+            .unwrap_or_else(|e| panic!("`{text}` failed: {e}"))
+            .matches(p)
+    };
+    assert!(matches("new", &young) && !matches("new", &old));
+    assert!(matches("NEW", &young), "keywords ignore case like the rest");
+    assert!(!matches("!new", &young) && matches("!new", &old));
+    assert!(matches("new cron", &young) && !matches("new nginx", &old));
+    // Quoted, the word is searched for: `--renew` contains it, nginx's command line does not.
+    assert!(matches("\"new\"", &young) && !matches("\"new\"", &old));
+    let mut renamed = old.clone();
+    renamed.name = "newrelic".into();
+    assert!(
+        !matches("new", &renamed),
+        "the keyword asks about age, not names"
+    );
+    assert!(matches("\"new\"", &renamed));
+    assert!(matches!(error("new:1"), FilterError::UnknownField { .. }));
+}
+
+mod events {
+    use super::*;
+    use crate::model::{EventSource, LifecycleEvent, LifecycleKind};
+
+    /// nginx (pid 4242, parent 1, user www-data) in one event of `kind`.
+    fn event(kind: LifecycleKind) -> LifecycleEvent {
+        LifecycleEvent {
+            kind,
+            pid: 4242,
+            ppid: Some(1),
+            name: "nginx".into(),
+            cmdline: vec!["/usr/sbin/nginx".into(), "-g".into(), "daemon off;".into()],
+            user: Some("www-data".into()),
+            start_time_ms: 1_000,
+            observed_at_ms: 2_000,
+            exit: None,
+            runtime_ms: None,
+            short_lived: false,
+            source: EventSource::Snapshots,
+        }
+    }
+
+    /// Checks each `(filter, matches a listen event, matches a first connection, matches an
+    /// exit)`; the process is new in all three.
+    fn check(cases: &[(&str, bool, bool, bool)]) {
+        let listen = event(LifecycleKind::BeganListening {
+            proto: Proto::Udp,
+            addr: ip("0.0.0.0"),
+            port: 5353,
+        });
+        let connect = event(LifecycleKind::FirstConnection {
+            proto: Proto::Tcp,
+            addr: ip("10.0.0.5"),
+            port: 5432,
+        });
+        let exited = event(LifecycleKind::Exited);
+        for &(text, on_listen, on_connect, on_exit) in cases {
+            let filter = Filter::parse(text).unwrap_or_else(|e| panic!("`{text}` failed: {e}"));
+            assert_eq!(
+                filter.matches_event(&listen, true),
+                on_listen,
+                "`{text}` on listen"
+            );
+            assert_eq!(
+                filter.matches_event(&connect, true),
+                on_connect,
+                "`{text}` on connect"
+            );
+            assert_eq!(
+                filter.matches_event(&exited, true),
+                on_exit,
+                "`{text}` on exit"
+            );
+        }
+    }
+
+    #[test]
+    fn terms_ask_what_the_event_carries_of_its_process() {
+        check(&[
+            ("", true, true, true),
+            ("nginx", true, true, true),
+            ("daemon", true, true, true),
+            ("\"daemon off\"", true, true, true),
+            ("www", true, true, true),
+            ("4242", true, true, true),
+            ("name:ngi", true, true, true),
+            ("user:www-data", true, true, true),
+            ("pid:4242", true, true, true),
+            ("ppid:1", true, true, true),
+            ("ppid:2", false, false, false),
+            ("new", true, true, true),
+            ("!new", false, false, false),
+            // A bare word also finds the kind.
+            ("exited", false, false, true),
+            ("listen", true, false, false),
+            // The socket events' own address.
+            ("5353", true, false, false),
+            (":5432", false, true, false),
+            ("port:5000-5400", true, false, false),
+            ("port:5432", false, true, false),
+            ("remote:10.0.0.0/8", false, true, false),
+            ("state:listen", true, false, false),
+            ("state:unconn", true, false, false),
+            ("!state:listen", false, true, true),
+            ("apache", false, false, false),
+        ]);
+    }
+
+    /// Events carry no figures, peers, scheduler state or uid: such terms match none, and their
+    /// negation all, as an unknown figure does in the table.
+    #[test]
+    fn terms_an_event_cannot_answer_match_no_event() {
+        check(&[
+            ("cpu>0", false, false, false),
+            ("!cpu>0", true, true, true),
+            ("mem<1G", false, false, false),
+            ("rtt>0", false, false, false),
+            ("peer:postgres", false, false, false),
+            ("state:running", false, false, false),
+            ("state:established", false, false, false),
+            ("user:33", false, false, false),
+        ]);
+    }
+}

@@ -8,6 +8,7 @@ use super::{App, Control};
 use crate::model::Snapshot;
 use crate::ui::columns::Column;
 use crate::ui::fixture::{self, screen};
+use crate::ui::rows::Line;
 use crate::ui::state::{Mode, ProcessId};
 
 fn key(app: &mut App, code: KeyCode) -> Control {
@@ -70,26 +71,98 @@ fn selection_follows_the_process_across_refreshes_that_reorder_rows() {
     );
 }
 
+/// The fixture host `seconds` after the first snapshot, without `pid`.
+fn without_at(seconds: u64, pid: u32) -> Snapshot {
+    let mut processes = fixture::processes();
+    processes.retain(|p| p.pid != pid);
+    fixture::snapshot_at(seconds, processes)
+}
+
 #[test]
-fn exited_process_stays_one_refresh_then_goes_and_its_expansion_with_it() {
-    let mut app = fixture::app();
+fn exited_process_stays_for_the_linger_then_goes_and_its_expansion_with_it() {
+    let mut app =
+        fixture::app_with(|options| options.exited_linger = std::time::Duration::from_secs(10));
     let curl = app
         .snapshot()
         .and_then(|s| s.process(1300))
         .map(ProcessId::of)
         .unwrap();
     app.view.expanded.insert(curl);
-    app.on_snapshot(Arc::new(without(1300)));
-    assert_eq!(app.ghosts().len(), 1, "greyed for one refresh");
-    assert!(
-        app.view.expanded.contains(&curl),
-        "still expanded while shown"
-    );
-    assert!(screen(&mut app, 120, 30).contains("curl -sN"));
-    app.on_snapshot(Arc::new(without(1300)));
-    assert!(app.ghosts().is_empty());
+    // Gone in the snapshot 2 s on; kept at 6 s and 11 s (9 s gone), dropped at 12 s.
+    for seconds in [2, 6, 11] {
+        app.on_snapshot(Arc::new(without_at(seconds, 1300)));
+        assert_eq!(app.ghosts().len(), 1, "still listed at {seconds} s");
+        assert!(
+            app.view.expanded.contains(&curl),
+            "still expanded while shown"
+        );
+        let text = screen(&mut app, 120, 30);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("- ") && l.contains("curl -sN")),
+            "{text}"
+        );
+    }
+    app.on_snapshot(Arc::new(without_at(12, 1300)));
+    assert!(app.ghosts().is_empty(), "10 s after it went");
     assert!(!app.view.expanded.contains(&curl));
     assert!(!screen(&mut app, 120, 30).contains("curl -sN"));
+}
+
+#[test]
+fn a_zero_linger_keeps_an_exited_process_for_one_refresh() {
+    let mut app = fixture::app_with(|options| options.exited_linger = std::time::Duration::ZERO);
+    app.on_snapshot(Arc::new(without_at(2, 1300)));
+    assert_eq!(app.ghosts().len(), 1, "greyed for one refresh");
+    app.on_snapshot(Arc::new(without_at(4, 1300)));
+    assert!(app.ghosts().is_empty());
+}
+
+#[test]
+fn a_paused_explorer_keeps_its_exited_processes_until_it_resumes() {
+    let mut app =
+        fixture::app_with(|options| options.exited_linger = std::time::Duration::from_secs(10));
+    app.on_snapshot(Arc::new(without_at(2, 1300)));
+    key(&mut app, KeyCode::Char('z'));
+    app.on_snapshot(Arc::new(without_at(60, 1300)));
+    assert_eq!(app.ghosts().len(), 1, "nothing moves while paused");
+    key(&mut app, KeyCode::Char('z'));
+    assert!(
+        app.ghosts().is_empty(),
+        "the snapshot shown on resume is 58 s on"
+    );
+}
+
+#[test]
+fn sorting_and_filtering_take_exited_processes_along() {
+    let mut app = fixture::app();
+    app.on_snapshot(Arc::new(without_at(2, 1300)));
+    key(&mut app, KeyCode::Char('N'));
+    let order: Vec<u32> = app
+        .lines()
+        .iter()
+        .filter_map(|l| match l {
+            Line::Process { process, .. } => Some(process.pid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [1, 812, 1200, 1250, 1300, 1400, 1500],
+        "curl in pid order"
+    );
+    app.view.set_filter_text("curl".into());
+    let exited: Vec<(u32, bool)> = app
+        .lines()
+        .iter()
+        .filter_map(|l| match l {
+            Line::Process {
+                process, exited, ..
+            } => Some((process.pid, *exited)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exited, [(1300, true)]);
 }
 
 #[test]
@@ -384,10 +457,10 @@ fn the_kept_order_follows_every_change_it_depends_on() {
     assert_eq!(pids(&app), fresh(&app), "kernel threads");
     app.view.filter = crate::model::Filter::default();
     let before = pids(&app);
-    app.on_snapshot(Arc::new(without(1400)));
+    app.on_snapshot(Arc::new(without_at(2, 1400)));
     assert_eq!(pids(&app), fresh(&app), "a new snapshot: 1400 greyed");
-    app.on_snapshot(Arc::new(without(1400)));
-    assert_eq!(pids(&app), fresh(&app), "and the next: 1400 gone");
+    app.on_snapshot(Arc::new(without_at(62, 1400)));
+    assert_eq!(pids(&app), fresh(&app), "a minute on: 1400 gone");
     assert_eq!(pids(&app).len() + 1, before.len());
 }
 

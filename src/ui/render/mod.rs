@@ -1,5 +1,6 @@
 //! Drawing one frame from the app state. Reads only; never blocks.
 
+mod events;
 mod header;
 mod overlay;
 mod remote_hosts;
@@ -52,6 +53,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, layout: &ScreenLayout, theme: &The
     match app.view.screen {
         Screen::Processes => table::draw(buf, app, theme),
         Screen::RemoteHosts => remote_hosts::draw(buf, app, theme),
+        Screen::Events => events::draw(buf, app, theme),
     }
     footer(buf, layout.footer, app, theme);
     match &app.view.mode {
@@ -119,6 +121,7 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
             ("F10", "Quit"),
             ("Enter", "Expand"),
             ("z", "Pause"),
+            ("L", "Events"),
         ],
         Screen::RemoteHosts => &[
             ("F1", "Help"),
@@ -130,6 +133,14 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
             ("R", "RTT"),
             ("A", "Remote"),
             ("I", "Invert"),
+            ("F10", "Quit"),
+        ],
+        Screen::Events => &[
+            ("F1", "Help"),
+            ("F4", "Filter"),
+            ("L", "Processes"),
+            ("Enter", "Go to process"),
+            ("z", "Pause"),
             ("F10", "Quit"),
         ],
     };

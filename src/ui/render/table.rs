@@ -9,6 +9,7 @@ use crate::model::{Connection, Direction, Listening, Role, Traffic, TrafficGap};
 use crate::ui::app::App;
 use crate::ui::columns::Column;
 use crate::ui::layout::TableLayout;
+use crate::ui::marks;
 use crate::ui::rows::Line;
 use crate::ui::theme::Theme;
 
@@ -64,6 +65,13 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
                 } else {
                     base
                 };
+                let mark = marks::mark(process, *exited);
+                let mark_style = if mark == marks::NEW && !is_selected {
+                    theme.new_mark()
+                } else {
+                    style
+                };
+                buf.set_stringn(area.x, y, mark.to_string(), 1, mark_style);
                 for placed in &layout.columns {
                     let text = if placed.column == Column::Command {
                         let marker = if *expanded { "▾ " } else { "" };

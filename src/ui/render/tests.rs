@@ -265,3 +265,80 @@ fn uplink_security_warnings_show_in_the_header_next_to_its_state() {
         "{header}"
     );
 }
+
+/// The worker started after launch is marked `+`, curl (exited) `-` and greyed, in the column
+/// left of PID; the marks are characters, so NO_COLOR shows them too (curl dimmed).
+#[test]
+fn new_and_exited_processes_are_marked_left_of_the_row_with_or_without_colour() {
+    use ratatui::style::{Color, Modifier};
+
+    use crate::ui::theme::Theme;
+
+    let mut app = crate::ui::fixture::changed_app();
+    app.view.sort = crate::ui::state::Sort {
+        column: Column::Pid,
+        descending: false,
+    };
+    let text = screen(&mut app, 120, 24);
+    let row = |pid: u32| {
+        text.lines()
+            .find(|l| {
+                l.get(2..)
+                    .is_some_and(|rest| rest.trim_start().starts_with(&format!("{pid} ")))
+            })
+            .unwrap_or_else(|| panic!("no row for {pid}:\n{text}"))
+            .to_owned()
+    };
+    assert!(row(1600).starts_with("+ "), "{}", row(1600));
+    assert!(row(1300).starts_with("- "), "{}", row(1300));
+    assert!(row(1200).starts_with("  "), "{}", row(1200));
+    insta::assert_snapshot!("new_and_exited_marks", text);
+
+    for color in [true, false] {
+        let buffer = crate::ui::fixture::draw(&mut app, 120, 24, Theme::new(color));
+        let drawn = crate::ui::fixture::text(&buffer);
+        let y = |pid: u32| -> u16 {
+            let at = drawn
+                .lines()
+                .position(|l| {
+                    l.get(2..)
+                        .is_some_and(|r| r.trim_start().starts_with(&format!("{pid} ")))
+                })
+                .unwrap_or_else(|| panic!("no row for {pid}:\n{drawn}"));
+            u16::try_from(at).unwrap_or(u16::MAX)
+        };
+        let (worker, curl) = (y(1600), y(1300));
+        assert_eq!(buffer[(0, worker)].symbol(), "+");
+        assert_eq!(buffer[(0, curl)].symbol(), "-");
+        let greyed = &buffer[(10, curl)];
+        if color {
+            assert_eq!(greyed.fg, Color::DarkGray, "curl's row greyed");
+        } else {
+            assert!(greyed.modifier.contains(Modifier::DIM), "curl's row dimmed");
+            assert_eq!(buffer[(0, worker)].fg, Color::Reset, "no colour at all");
+        }
+    }
+}
+
+#[test]
+fn tree_view_keeps_exited_processes_under_their_parents() {
+    let mut app = crate::ui::fixture::changed_app();
+    app.view.tree = true;
+    app.view.sort = crate::ui::state::Sort {
+        column: Column::Pid,
+        descending: false,
+    };
+    let text = screen(&mut app, 120, 24);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("- ") && l.contains("│     ├─ curl")),
+        "curl, exited, still under bash: {text}"
+    );
+    app.view.set_filter_text("new".into());
+    let text = screen(&mut app, 120, 24);
+    assert!(text.contains("/srv/app/worker"), "{text}");
+    assert!(
+        !text.contains("curl") && !text.contains("postgres"),
+        "{text}"
+    );
+}
