@@ -19,34 +19,31 @@
 //! Sizes come from `WIRETOP_BENCH_PROCS` (idle processes, default 1000), `WIRETOP_BENCH_CONNS`
 //! (TCP connections, default 10000) and `WIRETOP_BENCH_RUNS` (measured rounds, default 20).
 //!
-//! The load's socket holders are this same binary started again in a helper role, so the bench
-//! needs nothing beyond `sleep`, `ss` and `ps`.
+//! The load (benches/support/load.rs) is held by this same binary started again in a helper
+//! role, so the bench needs nothing beyond `sleep`, `ss` and `ps`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed run
 
+#[path = "../support/mod.rs"]
 mod support;
 
-#[path = "../tests/common/system.rs"]
+#[path = "../support/cost.rs"]
+mod cost;
+#[path = "../support/load.rs"]
+mod load;
+
+#[path = "../../tests/common/system.rs"]
 mod system;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{self, BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::Instant;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use wiretop::model::{Snapshot, SocketState};
 use wiretop::sample::{Sampler, SamplerSettings};
 
-/// First argument that turns this binary into a load helper instead of the bench.
-const HELPER_ARG: &str = "__wiretop_bench_helper";
-/// Connections are spread over this many client processes (fewer if there are fewer
-/// connections), so ownership looks like a host with several busy clients...
-const CLIENT_PROCESSES: usize = 10;
-/// ...talking to this many servers.
-const SERVER_PROCESSES: usize = 2;
-/// How long the kernel may take to show every connection once the helpers say they are ready.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+use cost::{measure_command, measure_here, Series};
+use load::{count_established, Load, Scale};
 
 const SS_ARGS: &[&str] = &["ss", "-tanp"];
 /// What an on-call engineer runs for the traffic figures wiretop now reads: `ss` with tcp_info.
@@ -56,7 +53,7 @@ const PS_ARGS: &[&str] = &["ps", "-eo", "pid,user,pcpu,rss,args"];
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.split_first() {
-        Some((first, rest)) if first == HELPER_ARG => run_helper(rest),
+        Some((first, rest)) if first == load::HELPER_ARG => load::run_helper(rest),
         _ => run_bench(),
     };
     if let Err(error) = outcome {
@@ -88,356 +85,8 @@ impl Config {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Load helpers: this binary started again as a TCP server or client that holds its sockets
-// ---------------------------------------------------------------------------------------------
-
-fn run_helper(args: &[String]) -> Result<()> {
-    match args {
-        [role, expected] if role == "server" => serve(expected.parse().context("server count")?),
-        [role, port, count] if role == "client" => connect(
-            port.parse().context("client port")?,
-            count.parse().context("client count")?,
-        ),
-        _ => bail!("unknown helper invocation {args:?}"),
-    }
-}
-
-/// Listens on an ephemeral loopback port, reports it, accepts `expected` connections, reports
-/// readiness, then holds everything until killed.
-fn serve(expected: usize) -> Result<()> {
-    system::make_room_for_fds(expected as u64 + 16)
-        .map_err(|e| anyhow::anyhow!("{e}; lower WIRETOP_BENCH_CONNS"))?;
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding the listener")?;
-    // std's backlog can be as small as 128; clients connecting flat out could overflow it, and
-    // an overflowed handshake is only retried after a second. Listening again resizes the queue
-    // (the kernel caps it at net.core.somaxconn).
-    let backlog = nix::sys::socket::Backlog::new(4096).context("a backlog of 4096")?;
-    nix::sys::socket::listen(&listener, backlog).context("listen(4096)")?;
-    report(&format!("port {}", listener.local_addr()?.port()))?;
-    let mut held = Vec::with_capacity(expected);
-    while held.len() < expected {
-        let (stream, _) = listener.accept().context("accepting a connection")?;
-        system::reset_on_close(&stream).context("setsockopt(SO_LINGER)")?;
-        held.push(stream);
-    }
-    report(&format!("ready {}", held.len()))?;
-    hold_forever(&(listener, held))
-}
-
-/// Opens `count` connections to the server on `port`, reports readiness, then holds them.
-fn connect(port: u16, count: usize) -> Result<()> {
-    system::make_room_for_fds(count as u64 + 16)
-        .map_err(|e| anyhow::anyhow!("{e}; lower WIRETOP_BENCH_CONNS"))?;
-    let mut held = Vec::with_capacity(count);
-    for _ in 0..count {
-        let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
-            .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
-        system::reset_on_close(&stream).context("setsockopt(SO_LINGER)")?;
-        held.push(stream);
-    }
-    report(&format!("ready {}", held.len()))?;
-    hold_forever(&held)
-}
-
-/// One line to the parent, which reads helpers' stdout to know when the load is up.
-fn report(line: &str) -> Result<()> {
-    let mut out = io::stdout().lock();
-    writeln!(out, "{line}")?;
-    out.flush().context("reporting to the bench")
-}
-
-/// Keeps the sockets (borrowed, so they stay open) until the bench kills us.
-fn hold_forever<T>(_sockets: &T) -> ! {
-    loop {
-        std::thread::park();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The load, owned by the bench and torn down by Drop (also when setup or measuring fails)
-// ---------------------------------------------------------------------------------------------
-
-struct Helper {
-    role: &'static str,
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Helper {
-    /// Starts this binary as a helper with the given role arguments.
-    fn spawn(role: &'static str, args: &[String]) -> Result<Helper> {
-        let exe = std::env::current_exe().context("locating the bench binary")?;
-        // The kernel kills the helper should the bench die without running its Drop guard.
-        let mut child = system::dies_with_us(&Command::new(exe))
-            .arg(HELPER_ARG)
-            .arg(role)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting a {role} helper"))?;
-        let stdout = child.stdout.take().context("helper stdout was not piped")?;
-        Ok(Helper {
-            role,
-            child,
-            stdout: BufReader::new(stdout),
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for the helper's next report, which must start with `word`, and returns the rest.
-    /// A helper that fails exits after printing why on stderr, which ends this read with EOF.
-    fn expect(&mut self, word: &str) -> Result<String> {
-        let mut line = String::new();
-        let read = self
-            .stdout
-            .read_line(&mut line)
-            .with_context(|| format!("reading from {} helper {}", self.role, self.pid()))?;
-        ensure!(
-            read > 0,
-            "{} helper {} exited before reporting '{word}' (its error is on stderr above)",
-            self.role,
-            self.pid()
-        );
-        match line.trim().strip_prefix(word) {
-            Some(rest) => Ok(rest.trim().to_owned()),
-            None => bail!(
-                "{} helper said {:?}, expected '{word} ...'",
-                self.role,
-                line.trim()
-            ),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Load {
-    idle: Vec<Child>,
-    servers: Vec<Helper>,
-    clients: Vec<Helper>,
-    /// Listening port of each server, in the order of `servers`.
-    server_ports: Vec<u16>,
-}
-
-impl Load {
-    /// Starts everything and returns once every connection is established and accepted.
-    fn start(config: &Config) -> Result<Load> {
-        // Built up in place, so whatever was started before a failure is torn down by Drop.
-        let mut load = Load::default();
-        load.start_idle(config.procs)?;
-        load.start_connections(config.conns)?;
-        load.wait_settled(config.conns)?;
-        Ok(load)
-    }
-
-    fn start_idle(&mut self, procs: usize) -> Result<()> {
-        for _ in 0..procs {
-            let child = system::dies_with_us(&Command::new("sleep"))
-                .arg("3600")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn()
-                .context("starting an idle `sleep 3600` process")?;
-            self.idle.push(child);
-        }
-        Ok(())
-    }
-
-    fn start_connections(&mut self, conns: usize) -> Result<()> {
-        let clients = conns.min(CLIENT_PROCESSES);
-        if clients == 0 {
-            return Ok(());
-        }
-        let servers = clients.min(SERVER_PROCESSES);
-        // Client i holds share(i) connections to server i % servers.
-        let share = |i: usize| conns / clients + usize::from(i < conns % clients);
-        let mut expected = vec![0; servers];
-        for i in 0..clients {
-            expected[i % servers] += share(i);
-        }
-
-        for count in expected {
-            // Owned by the load before anything can fail, so that Drop reaps it in every case.
-            self.servers
-                .push(Helper::spawn("server", &[count.to_string()])?);
-            let server = self.servers.last_mut().context("server just added")?;
-            let port = server.expect("port")?;
-            self.server_ports.push(
-                port.parse()
-                    .with_context(|| format!("server reported port {port:?}"))?,
-            );
-        }
-        for i in 0..clients {
-            let port = self.server_ports[i % servers];
-            let args = [port.to_string(), share(i).to_string()];
-            self.clients.push(Helper::spawn("client", &args)?);
-        }
-        // Clients first: a client that fails exits (EOF here), whereas its server would wait
-        // for the missing connections forever.
-        for helper in self.clients.iter_mut().chain(self.servers.iter_mut()) {
-            helper.expect("ready")?;
-        }
-        Ok(())
-    }
-
-    /// Both ends of every connection must be ESTABLISHED in the kernel's table.
-    fn wait_settled(&self, conns: usize) -> Result<()> {
-        let ports: HashSet<u16> = self.server_ports.iter().copied().collect();
-        let deadline = Instant::now() + SETTLE_TIMEOUT;
-        loop {
-            let seen = count_established(&ports)?.ours;
-            if seen >= 2 * conns {
-                return Ok(());
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "only {seen} of {} loopback sockets ESTABLISHED after {SETTLE_TIMEOUT:?}",
-                2 * conns
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn helper_pids(&self) -> HashSet<u32> {
-        self.servers
-            .iter()
-            .chain(&self.clients)
-            .map(Helper::pid)
-            .collect()
-    }
-
-    /// Which server process listens on each port.
-    fn server_by_port(&self) -> HashMap<u16, u32> {
-        self.server_ports
-            .iter()
-            .copied()
-            .zip(self.servers.iter().map(Helper::pid))
-            .collect()
-    }
-}
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        let mut children: Vec<&mut Child> = self
-            .idle
-            .iter_mut()
-            .chain(self.servers.iter_mut().map(|h| &mut h.child))
-            .chain(self.clients.iter_mut().map(|h| &mut h.child))
-            .collect();
-        // Kill everything first and reap afterwards: each wait is then immediate.
-        for child in children.iter_mut() {
-            let _ = child.kill();
-        }
-        for child in children.iter_mut() {
-            let _ = child.wait();
-        }
-    }
-}
-
-/// TCP sockets in our network namespace: ESTABLISHED ones with a load port at either end,
-/// all ESTABLISHED ones, and all rows in any state (leftover TIME_WAIT sockets inflate the
-/// tables every tool here has to read).
-struct Established {
-    ours: usize,
-    total: usize,
-    rows: usize,
-}
-
-fn count_established(ports: &HashSet<u16>) -> Result<Established> {
-    let mut counted = Established {
-        ours: 0,
-        total: 0,
-        rows: 0,
-    };
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let text = match std::fs::read_to_string(table) {
-            Ok(text) => text,
-            // tcp6 is absent when IPv6 is disabled.
-            Err(e) if e.kind() == io::ErrorKind::NotFound && table.ends_with('6') => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading {table}")),
-        };
-        for line in text.lines().skip(1) {
-            counted.rows += 1;
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // "01" is TCP_ESTABLISHED.
-            if fields.len() < 4 || fields[3] != "01" {
-                continue;
-            }
-            counted.total += 1;
-            let port = |addr: &str| {
-                addr.rsplit_once(':')
-                    .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
-            };
-            let at_load_port = [fields[1], fields[2]]
-                .iter()
-                .any(|addr| port(addr).is_some_and(|p| ports.contains(&p)));
-            if at_load_port {
-                counted.ours += 1;
-            }
-        }
-    }
-    Ok(counted)
-}
-
-// ---------------------------------------------------------------------------------------------
 // Measuring
 // ---------------------------------------------------------------------------------------------
-
-/// Wall and CPU time of one measured call, in milliseconds.
-struct Cost {
-    wall_ms: f64,
-    cpu_ms: f64,
-}
-
-#[derive(Default)]
-struct Series {
-    wall_ms: Vec<f64>,
-    cpu_ms: Vec<f64>,
-}
-
-impl Series {
-    fn push(&mut self, cost: Cost) {
-        self.wall_ms.push(cost.wall_ms);
-        self.cpu_ms.push(cost.cpu_ms);
-    }
-}
-
-/// Runs `f` and measures it in this process.
-fn measure_here<T>(f: impl FnOnce() -> T) -> (T, Cost) {
-    let cpu_before = system::process_cpu_time();
-    let started = Instant::now();
-    let value = f();
-    let wall = started.elapsed();
-    let cpu = system::process_cpu_time() - cpu_before;
-    let cost = Cost {
-        wall_ms: wall.as_secs_f64() * 1000.0,
-        cpu_ms: cpu.as_secs_f64() * 1000.0,
-    };
-    (value, cost)
-}
-
-/// Runs a command with its output thrown away. Wall time covers spawn to exit, as a user would
-/// experience it; CPU time is the child's own, from the kernel's accounting of reaped children.
-fn measure_command(argv: &[&str]) -> Result<Cost> {
-    let started = Instant::now();
-    let child = Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("running `{}` (is it installed?)", argv.join(" ")))?;
-    let (status, user, system) = system::wait_with_cpu(child)
-        .with_context(|| format!("waiting for `{}`", argv.join(" ")))?;
-    let wall = started.elapsed();
-    ensure!(status.success(), "`{}` failed ({status})", argv.join(" "));
-    Ok(Cost {
-        wall_ms: wall.as_secs_f64() * 1000.0,
-        cpu_ms: (user + system).as_secs_f64() * 1000.0,
-    })
-}
 
 /// Everything gathered over the measured rounds.
 #[derive(Default)]
@@ -611,9 +260,9 @@ struct Coverage {
 }
 
 fn coverage(snapshot: &Snapshot, load: &Load) -> Coverage {
-    let idle: HashSet<u32> = load.idle.iter().map(Child::id).collect();
+    let idle = load.idle_pids();
     let helpers = load.helper_pids();
-    let clients: HashSet<u32> = load.clients.iter().map(Helper::pid).collect();
+    let clients = load.client_pids();
     let server_by_port = load.server_by_port();
     let mut load_owned = 0;
     let mut load_peer_correct = 0;
@@ -865,12 +514,15 @@ fn run_bench() -> Result<()> {
         config.procs, config.conns
     );
     let setup_started = Instant::now();
-    let load = Load::start(&config)?;
+    let scale = Scale {
+        procs: config.procs,
+        conns: config.conns,
+    };
+    let load = Load::start(scale)?;
     let setup = setup_started.elapsed();
     eprintln!("load up in {setup:.1?}");
 
-    let ports: HashSet<u16> = load.server_ports.iter().copied().collect();
-    let kernel_view = count_established(&ports)?;
+    let kernel_view = count_established(&load.ports())?;
     let (ss_estab, ss_owned) = ss_view()?;
 
     // Memory before this process has sampled anything, then the steady sampler's warm-up
@@ -904,8 +556,8 @@ fn run_bench() -> Result<()> {
          server processes",
         config.procs,
         config.conns,
-        config.conns.min(CLIENT_PROCESSES),
-        config.conns.min(CLIENT_PROCESSES).min(SERVER_PROCESSES),
+        scale.client_processes(),
+        scale.server_processes(),
     );
     println!(
         "load achieved (kernel): {} ESTABLISHED sockets at load ports (expected {}), {} \
