@@ -3,8 +3,9 @@
 //!
 //! The files next to this one are included by path by the benches that use them (each needs
 //! `crate::support` and `crate::system`, which the scrub bench does not have):
-//! `load.rs` (idle processes and loopback connections held by helper processes) and `cost.rs`
-//! (what a call costs in wall and CPU time).
+//! `load.rs` (idle processes and loopback connections held by helper processes), `limits.rs`
+//! (how big a load this machine allows), `cost.rs` (what a call costs in wall and CPU time) and
+//! `floor.rs` (the kernel's floor under one steady tick).
 
 use anyhow::{Context, Result};
 

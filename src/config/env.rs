@@ -46,6 +46,10 @@ pub const NON_CONFIG_VARIABLES: &[(&str, &str)] = &[
     ("WIRETOP_BENCH_CONNS", "benches: connections"),
     ("WIRETOP_BENCH_LISTENERS", "benches/uplink.rs: listeners"),
     ("WIRETOP_BENCH_RUNS", "benches: runs"),
+    (
+        "WIRETOP_BENCH_SCALES",
+        "benches/snapshot: the scales, processes x connections",
+    ),
     ("WIRETOP_BENCH_UI_PROCS", "benches/explorer.rs: processes"),
     ("WIRETOP_BENCH_FRAMES", "benches/explorer.rs: frames"),
     (
