@@ -65,6 +65,10 @@ pub const NON_CONFIG_VARIABLES: &[(&str, &str)] = &[
         "WIRETOP_BENCH_SHOW_SCREENS",
         "benches/explorer.rs: print the screens",
     ),
+    (
+        "WIRETOP_BENCH_IDLE_SCALE",
+        "benches/explorer: the idle window's load",
+    ),
     ("WIRETOP_SOAK_SECS", ".ci/soak: duration"),
     ("WIRETOP_SOAK_WARMUP", ".ci/soak: warm-up"),
     ("WIRETOP_SOAK_EVERY", ".ci/soak: reading interval"),
