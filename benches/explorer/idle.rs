@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::load::HostSize;
 use crate::programs::{find_in_path, non_blank_rows, start};
 use crate::system;
 use crate::{Config, BURST_GAP, FIRST_FRAME_TIMEOUT, PTY_COLS, PTY_ROWS};
@@ -55,6 +56,10 @@ impl IdleResult {
 pub(crate) struct IdleWindow {
     pub(crate) results: Vec<IdleResult>,
     pub(crate) notes: Vec<String>,
+    /// The host at the start and the end of the window: another load on a shared machine
+    /// shows as a change.
+    pub(crate) host_before: HostSize,
+    pub(crate) host_after: HostSize,
 }
 
 impl IdleWindow {
@@ -192,6 +197,7 @@ pub(crate) fn idle_cost(config: &Config, tools: &[Tool], home: &Path) -> Result<
         before.push(cpu_ticks(child.pid())?);
     }
     let bytes_before: Vec<u64> = running.iter().map(|c| c.bytes()).collect();
+    let host_before = HostSize::now()?;
     let window_start = Instant::now();
     std::thread::sleep(Duration::from_secs(config.idle_secs));
     let mut after = Vec::new();
@@ -199,6 +205,7 @@ pub(crate) fn idle_cost(config: &Config, tools: &[Tool], home: &Path) -> Result<
         after.push(cpu_ticks(child.pid())?);
     }
     let window_end = Instant::now();
+    let host_after = HostSize::now()?;
     let window_s = (window_end - window_start).as_secs_f64();
     let ticks = clock_ticks();
     let show_screens = std::env::var_os("WIRETOP_BENCH_SHOW_SCREENS").is_some();
@@ -244,13 +251,28 @@ pub(crate) fn idle_cost(config: &Config, tools: &[Tool], home: &Path) -> Result<
         }
     }
     drop(running);
-    Ok(IdleWindow { results, notes })
+    Ok(IdleWindow {
+        results,
+        notes,
+        host_before,
+        host_after,
+    })
 }
 
 pub(crate) fn print_idle(title: &str, window: &IdleWindow, config: &Config) {
     println!(
         "{title}: {} s window after {} s warm-up, {}x{} pty each, all running at once",
         config.idle_secs, config.warmup_secs, PTY_COLS, PTY_ROWS
+    );
+    println!(
+        "host: {} at the start of the window, {} at the end{}",
+        window.host_before,
+        window.host_after,
+        if window.host_before.changed(&window.host_after) {
+            " (CHANGED: something else ran)"
+        } else {
+            ""
+        }
     );
     println!(
         "| {:<10} | {:<35} | {:>7} | {:>7} | {:>7} | {:>8} | {:>8} | {:>9} | {:>8} | {:>7} | {:>8} | {:>3} | {:<16} |",
@@ -321,6 +343,13 @@ pub(crate) fn print_idle(title: &str, window: &IdleWindow, config: &Config) {
 /// once a sample.
 pub(crate) fn idle_problems(label: &str, window: &IdleWindow) -> Vec<String> {
     let mut problems = Vec::new();
+    if window.host_before.changed(&window.host_after) {
+        problems.push(format!(
+            "{label}: the host changed during the window ({} at the start, {} at the end): \
+             something else ran or stopped, the figures are suspect",
+            window.host_before, window.host_after
+        ));
+    }
     for r in &window.results {
         if r.drawing.starts_with("EXITED") {
             problems.push(format!(

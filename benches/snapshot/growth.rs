@@ -40,10 +40,11 @@ struct Counts {
 }
 
 impl Counts {
+    /// As the host was once the load was up, when the rounds began.
     fn of(run: &ScaleRun) -> Counts {
         Counts {
-            processes: run.last_steady.processes as f64,
-            sockets: run.kernel_view.rows as f64,
+            processes: run.host_before.processes as f64,
+            sockets: run.host_before.tcp_sockets as f64,
         }
     }
 }

@@ -63,7 +63,7 @@ use wiretop::sample::{Sampler, SamplerSettings};
 
 use coverage::{coverage, ss_view, Coverage};
 use limits::Fitted;
-use load::{count_established, Established, Load, Scale};
+use load::{count_established, Established, HostSize, Load, Scale};
 use memory::Memory;
 use rounds::Results;
 
@@ -151,6 +151,10 @@ pub(crate) struct ScaleRun {
     pub(crate) requested: Scale,
     pub(crate) fitted: Fitted,
     pub(crate) kernel_view: Established,
+    /// The host once the load is up, and after measuring: another load on a shared machine
+    /// shows as a change.
+    pub(crate) host_before: HostSize,
+    pub(crate) host_after: HostSize,
     pub(crate) ss_estab: usize,
     pub(crate) ss_owned: usize,
     pub(crate) warmup: Coverage,
@@ -185,6 +189,13 @@ impl ScaleRun {
                 .iter()
                 .map(|w| format!("sampler warning: {w}")),
         );
+        if self.host_before.changed(&self.host_after) {
+            found.push(format!(
+                "the host changed while measuring ({} once the load was up, {} after): \
+                 something else ran or stopped, the figures are suspect",
+                self.host_before, self.host_after
+            ));
+        }
         if results.first_without_full_scan > 0 {
             found.push(format!(
                 "{} first snapshots were not flagged full_ownership_scan",
@@ -233,6 +244,7 @@ fn run_scale(number: usize, of: usize, requested: Scale, runs: usize) -> Result<
     eprintln!("  load up in {setup:.1?}");
 
     let kernel_view = count_established(&load.ports())?;
+    let host_before = HostSize::now()?;
     let (ss_estab, ss_owned) = ss_view()?;
 
     // The steady sampler's warm-up (its own first, full snapshot) is checked for what it saw.
@@ -245,6 +257,7 @@ fn run_scale(number: usize, of: usize, requested: Scale, runs: usize) -> Result<
     let measuring = measure_started.elapsed();
     let last_steady = coverage(&last_steady, &load);
     drop(steady);
+    let host_after = HostSize::now()?;
     let load_after = support::load_average();
 
     eprintln!("  memory probe");
@@ -261,6 +274,8 @@ fn run_scale(number: usize, of: usize, requested: Scale, runs: usize) -> Result<
         requested,
         fitted,
         kernel_view,
+        host_before,
+        host_after,
         ss_estab,
         ss_owned,
         warmup,

@@ -54,6 +54,16 @@ pub(crate) fn print_scale(run: &ScaleRun, of: usize) {
         run.ss_estab,
         run.ss_owned
     );
+    println!(
+        "host: {} once the load was up, {} after measuring{}",
+        run.host_before,
+        run.host_after,
+        if run.host_before.changed(&run.host_after) {
+            " (CHANGED: something else ran)"
+        } else {
+            ""
+        }
+    );
     print_coverage("wiretop warm-up (full scan)", &run.warmup, scale);
     print_coverage("wiretop last steady tick", &run.last_steady, scale);
     println!();

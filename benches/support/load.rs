@@ -411,6 +411,48 @@ impl Drop for Load {
 // What the kernel lists
 // ---------------------------------------------------------------------------------------------
 
+/// How big the host is: its processes and the TCP sockets (any state) of our network
+/// namespace. Taken before and after a measurement, it shows whether something else started or
+/// stopped meanwhile (on a shared machine another load can come and go).
+#[derive(Debug, Clone, Copy)]
+pub struct HostSize {
+    pub processes: usize,
+    pub tcp_sockets: usize,
+}
+
+impl HostSize {
+    pub fn now() -> Result<HostSize> {
+        let processes = std::fs::read_dir("/proc")
+            .context("listing /proc")?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .count();
+        Ok(HostSize {
+            processes,
+            tcp_sockets: count_established(&HashSet::new())?.rows,
+        })
+    }
+
+    /// Whether `later` differs from this by more than a few percent (or a few dozen) in
+    /// either count: more than a measurement's own comings and goings.
+    pub fn changed(&self, later: &HostSize) -> bool {
+        let moved = |a: usize, b: usize, floor: usize| a.abs_diff(b) > (a / 20).max(floor);
+        moved(self.processes, later.processes, 30)
+            || moved(self.tcp_sockets, later.tcp_sockets, 100)
+    }
+}
+
+impl fmt::Display for HostSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} processes, {} TCP sockets",
+            grouped(self.processes),
+            grouped(self.tcp_sockets)
+        )
+    }
+}
+
 /// TCP sockets in our network namespace: ESTABLISHED ones with a load port at either end,
 /// all ESTABLISHED ones, and all rows in any state (leftover TIME_WAIT sockets inflate the
 /// tables every tool here has to read).
