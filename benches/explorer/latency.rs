@@ -8,7 +8,9 @@ use anyhow::{bail, Result};
 
 use crate::programs::start;
 use crate::synthetic::Rng;
-use crate::{millis, Config, FIRST_FRAME_TIMEOUT, KEY_TIMEOUT};
+use crate::{
+    millis, Config, Summary, FIRST_FRAME_TIMEOUT, INPUT_TARGET_MS, KEY_TIMEOUT, PTY_COLS, PTY_ROWS,
+};
 
 pub(crate) struct EndToEnd {
     pub(crate) first_frame: Duration,
@@ -70,4 +72,63 @@ pub(crate) fn end_to_end(config: &Config, binary: &Path, home: &Path) -> Result<
         missed,
         exit,
     })
+}
+
+pub(crate) fn print_end_to_end(e2e: &EndToEnd) {
+    let s = Summary::of(&e2e.samples);
+    println!(
+        "3. End-to-end keypress-to-screen latency: wiretop --interval 2s in a {PTY_COLS}x{PTY_ROWS} \
+         pty, N / P alternately, until vt100 shows the new sort marker"
+    );
+    println!(
+        "| {:<22} | {:>5} | {:>6} | {:>9} | {:>9} | {:>9} | {:>8} |",
+        "measurement", "n", "missed", "median ms", "p95 ms", "max ms", "target"
+    );
+    println!(
+        "|{:-<24}|{:->7}|{:->8}|{:->11}|{:->11}|{:->11}|{:->10}|",
+        "", "", "", "", "", "", ""
+    );
+    println!(
+        "| {:<22} | {:>5} | {:>6} | {:>9.3} | {:>9.3} | {:>9.3} | {:>8} |",
+        "key to screen",
+        s.count,
+        e2e.missed,
+        s.median,
+        s.p95,
+        s.max,
+        s.verdict(INPUT_TARGET_MS)
+    );
+    println!(
+        "start to first full screen: {:.0} ms; pty output per key (incl. any refresh in the \
+         wait): {:.0} bytes; exit after q: {}",
+        millis(e2e.first_frame),
+        e2e.bytes_per_key,
+        match e2e.exit {
+            Some(status) if status.success() => "0 (clean)".to_owned(),
+            Some(status) => format!("{status} (NOT clean)"),
+            None => "did not exit within 5 s (killed)".to_owned(),
+        }
+    );
+}
+
+/// What looks wrong in the keypress measurements.
+pub(crate) fn end_to_end_problems(e2e: &EndToEnd, config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    let s = Summary::of(&e2e.samples);
+    if e2e.missed > 0 {
+        problems.push(format!(
+            "{} of {} keypresses never reached the screen within {KEY_TIMEOUT:?}",
+            e2e.missed, config.key_samples
+        ));
+    }
+    if s.p95 > INPUT_TARGET_MS {
+        problems.push(format!(
+            "end-to-end key latency p95 {:.1} ms over {INPUT_TARGET_MS} ms",
+            s.p95
+        ));
+    }
+    if !e2e.exit.is_some_and(|status| status.success()) {
+        problems.push("wiretop did not exit cleanly on q".to_owned());
+    }
+    problems
 }

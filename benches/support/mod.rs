@@ -1,4 +1,11 @@
-//! What the bench binaries share: reading their size knobs from the environment.
+//! What the bench binaries share: reading their size knobs from the environment, the machine
+//! line, medians and percentiles, the closing list of problems.
+//!
+//! The files next to this one are included by path by the benches that use them (each needs
+//! `crate::support` and `crate::system`, which the scrub bench does not have):
+//! `load.rs` (idle processes and loopback connections held by helper processes), `limits.rs`
+//! (how big a load this machine allows), `cost.rs` (what a call costs in wall and CPU time) and
+//! `floor.rs` (the kernel's floor under one steady tick).
 
 use anyhow::{Context, Result};
 
@@ -15,6 +22,20 @@ where
         Err(std::env::VarError::NotPresent) => Ok(default),
         Err(error) => Err(error).with_context(|| format!("reading {name}")),
     }
+}
+
+/// `20,000`: a count with its thousands grouped, as the tables print them.
+#[allow(dead_code)] // the scrub and uplink benches print no load sizes
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// `2 CPUs (model), kernel 6.1.0`: what the figures were measured on.

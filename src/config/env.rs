@@ -46,6 +46,10 @@ pub const NON_CONFIG_VARIABLES: &[(&str, &str)] = &[
     ("WIRETOP_BENCH_CONNS", "benches: connections"),
     ("WIRETOP_BENCH_LISTENERS", "benches/uplink.rs: listeners"),
     ("WIRETOP_BENCH_RUNS", "benches: runs"),
+    (
+        "WIRETOP_BENCH_SCALES",
+        "benches/snapshot: the scales, processes x connections",
+    ),
     ("WIRETOP_BENCH_UI_PROCS", "benches/explorer.rs: processes"),
     ("WIRETOP_BENCH_FRAMES", "benches/explorer.rs: frames"),
     (
@@ -60,6 +64,10 @@ pub const NON_CONFIG_VARIABLES: &[(&str, &str)] = &[
     (
         "WIRETOP_BENCH_SHOW_SCREENS",
         "benches/explorer.rs: print the screens",
+    ),
+    (
+        "WIRETOP_BENCH_IDLE_SCALE",
+        "benches/explorer: the idle window's load",
     ),
     ("WIRETOP_SOAK_SECS", ".ci/soak: duration"),
     ("WIRETOP_SOAK_WARMUP", ".ci/soak: warm-up"),
