@@ -206,6 +206,9 @@ fn machine_line() -> String {
 }
 
 fn run() -> Result<()> {
+    // The explorer under load holds the /proc files of every process, as on a host whose hard
+    // limit is the usual one; the child inherits what is raised here.
+    let fd_limit = limits::raise_fd_limit_for_root();
     let config = Config::from_env()?;
     let started = Instant::now();
     let binary = wiretop_binary()?;
@@ -252,6 +255,7 @@ fn run() -> Result<()> {
     println!();
     println!("wiretop explorer bench");
     println!("machine: {}", machine_line());
+    println!("descriptors: {fd_limit}");
     println!("load average: {load_before} before, {load_after} after");
     println!("binary: {}", binary.display());
     println!(

@@ -78,10 +78,10 @@ const DEFAULT_SCALES: [Scale; 2] = [
     },
 ];
 
-/// Processes a sampler holds the /proc files of at most, three files each
+/// Processes a sampler holds the /proc files of at most, four files each
 /// (`MAX_HELD_PROCESSES` and `FDS_PER_PROCESS` in src/sample/linux/held_fds.rs).
-const SAMPLER_HELD_PROCESSES: usize = 2048;
-const SAMPLER_FILES_PER_PROCESS: usize = 3;
+const SAMPLER_HELD_PROCESSES: usize = 8192;
+const SAMPLER_FILES_PER_PROCESS: usize = 4;
 /// Samplers this bench holds at once (rounds.rs).
 const SAMPLERS_AT_ONCE: usize = 3;
 
@@ -300,9 +300,11 @@ fn run_bench() -> Result<()> {
     let started = Instant::now();
     let of = config.scales.len();
 
+    let fd_limit = limits::raise_fd_limit_for_root();
     println!();
     println!("wiretop snapshot bench");
     println!("machine: {}", support::machine_line());
+    println!("descriptors: {fd_limit}");
     println!(
         "scales: {}; {} measured rounds each",
         config

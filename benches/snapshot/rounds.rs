@@ -13,7 +13,7 @@
 //!    so its predecessor is one interval back, as in wiretop, however long the round's other
 //!    measurements took (seconds at 50,000 sockets).
 //!
-//! Descriptors: a sampler holds three /proc files for each of up to 2,048 processes, and one
+//! Descriptors: a sampler holds four /proc files for each of up to 8,192 processes, and one
 //! process may have no more than its hard RLIMIT_NOFILE open. So only the two samplers whose
 //! difference is the point (with and without the traffic figures) live through all rounds; the
 //! processes-only sampler is started each round for step 4 (its first pass is its unmeasured
