@@ -650,3 +650,37 @@ fn a_new_process_is_marked_lingers_greyed_after_exit_and_its_events_are_listed()
     ui.quit();
     ui.assert_terminal_restored();
 }
+
+#[test]
+fn with_a_baseline_the_explorer_marks_and_counts_what_is_outside_it() {
+    let dir =
+        std::env::temp_dir().join(format!("wiretop-explorer-baseline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("baseline.yaml");
+    let file_text = file.to_str().unwrap();
+    let (status, _, stderr) = common::wiretop(&["baseline", "save", file_text]);
+    assert!(status.success(), "{stderr}");
+
+    // A listener on a port the baseline does not know.
+    let (listener, port) = tcp_server("127.0.0.1");
+    let pid = listener.pid();
+    let mut ui = Terminal::open(&["--interval", "500ms", "--baseline", file_text]);
+    ui.filter(&format!("port:{port}"), |rows| row_of(rows, pid).is_some());
+    let rows = ui.until("the listener marked unexpected", |rows| {
+        mark_of(rows, pid) == Some('!')
+    });
+    let header = rows[..4].join("\n");
+    assert!(
+        rows.iter().any(|r| r.contains(" unexpected")),
+        "the header counts them:\n{header}"
+    );
+    // The explorer itself runs a binary the baseline lists, and opens nothing new.
+    let explorer = ui.pid();
+    ui.press("\x1b"); // Esc clears the filter
+    ui.filter("unexpected", |rows| {
+        row_of(rows, pid).is_some() && row_of(rows, explorer).is_none()
+    });
+    ui.quit();
+    drop(listener);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -26,7 +26,10 @@ pub fn run(effective: &Effective, baseline: Option<&Path>) -> anyhow::Result<Exi
             "the explorer needs a terminal; for output to a pipe or file use `wiretop snapshot`"
         );
     }
-    let settings = SamplerSettings::from_config(config, None)?;
+    let settings = SamplerSettings {
+        baseline: baseline.clone(),
+        ..SamplerSettings::from_config(config, None)?
+    };
     // The uplink beside the explorer runs on its own small runtime, only when enabled; its logs
     // would corrupt the screen, so none are printed (its state shows in the header).
     let uplink = if config.uplink.enabled && config.process_agent.enabled {

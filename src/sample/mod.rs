@@ -117,6 +117,9 @@ impl Sampler {
     pub fn sample(&mut self) -> Result<Snapshot, SampleError> {
         let mut snapshot = self.collector.collect(&self.settings)?;
         self.events.observe(&mut snapshot);
+        if let Some(baseline) = &self.settings.baseline {
+            baseline.judge(&snapshot).apply(&mut snapshot);
+        }
         Ok(snapshot)
     }
 }
@@ -236,5 +239,40 @@ fn run(
         if next < now {
             next = now + interval / 2;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::baseline::Baseline;
+
+    /// With a baseline, each snapshot's processes come judged: against the host as it was, only
+    /// what started since can be unexpected; against an empty host, every user process is.
+    #[test]
+    fn a_sampler_with_a_baseline_judges_every_snapshot() {
+        let mut plain = Sampler::new(SamplerSettings::default());
+        plain.prime().unwrap();
+        let host = plain.sample().unwrap();
+        assert!(host.processes.iter().all(|p| p.unexpected.is_none()));
+
+        let empty = Baseline::from_snapshot(&Snapshot::example(Vec::new()));
+        let mut judged = Sampler::new(SamplerSettings {
+            baseline: Some(Arc::new(empty)),
+            ..SamplerSettings::default()
+        });
+        judged.prime().unwrap();
+        let snapshot = judged.sample().unwrap();
+        let me = snapshot
+            .process(std::process::id())
+            .expect("this test process is listed");
+        assert_eq!(me.unexpected, Some(true), "{:?}", me.unexpected_reasons);
+        assert!(snapshot
+            .processes
+            .iter()
+            .filter(|p| p.kernel_thread)
+            .all(|p| p.unexpected == Some(false)));
     }
 }

@@ -2,6 +2,8 @@
 //! remote configuration on, the backend's settings laid over it.
 
 use std::sync::Arc;
+
+use crate::baseline::Baseline;
 use std::time::Duration;
 
 use regex::Regex;
@@ -29,6 +31,8 @@ pub struct SamplerSettings {
     pub exclude: Vec<Regex>,
     /// Host tags attached to every snapshot.
     pub tags: Vec<String>,
+    /// `--baseline FILE`: every snapshot's processes are judged against it (`unexpected`).
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 impl Default for SamplerSettings {
@@ -41,6 +45,7 @@ impl Default for SamplerSettings {
             scrubber: Arc::new(Scrubber::default()),
             exclude: Vec::new(),
             tags: Vec::new(),
+            baseline: None,
         }
     }
 }
@@ -87,6 +92,7 @@ impl SamplerSettings {
             scrubber: Arc::new(Scrubber::new(&scrub)?),
             exclude,
             tags,
+            baseline: None,
         })
     }
 }

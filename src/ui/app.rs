@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
-use crate::baseline::{Baseline, Judgement};
+use crate::baseline::Baseline;
 use crate::model::{Filter, Process, Snapshot};
 use crate::uplink::UplinkStatus;
 
@@ -102,10 +102,9 @@ pub struct App {
     columns: Vec<Column>,
     disabled: Option<String>,
     uplink: Option<Arc<Mutex<UplinkStatus>>>,
-    /// The baseline given with `--baseline`, and its verdicts on the snapshot on screen (made
-    /// once per snapshot, when it is applied).
+    /// The baseline given with `--baseline` (the sampler judges each snapshot against it; here
+    /// it says whether there is one to count against).
     baseline: Option<Arc<Baseline>>,
-    judgement: Option<Judgement>,
     signaller: Box<dyn Signaller>,
     /// Counts the snapshots applied: what the cached order belongs to.
     generation: u64,
@@ -153,7 +152,6 @@ impl App {
             disabled: options.disabled,
             uplink: options.uplink,
             baseline: options.baseline,
-            judgement: None,
             signaller: options.signaller,
             generation: 0,
             order: RefCell::new(None),
@@ -190,15 +188,16 @@ impl App {
         self.uplink.as_ref()
     }
 
-    /// The baseline's verdicts on the snapshot on screen: None without `--baseline` (or before
-    /// the first snapshot). What the header's count and a row's mark are drawn from.
-    pub fn judgement(&self) -> Option<&Judgement> {
-        self.judgement.as_ref()
-    }
-
-    /// How many processes on screen are outside the baseline; None without one.
+    /// How many processes on screen are outside the baseline (the sampler judged them:
+    /// `Process::unexpected`); None without one.
     pub fn unexpected_count(&self) -> Option<usize> {
-        self.judgement.as_ref().map(Judgement::unexpected_count)
+        self.baseline.as_ref()?;
+        let snapshot = self.snapshot.as_ref()?;
+        let unexpected = snapshot
+            .processes
+            .iter()
+            .filter(|p| p.unexpected == Some(true));
+        Some(unexpected.count())
     }
 
     /// The table's lines for the current snapshot and view.
@@ -256,7 +255,6 @@ impl App {
         self.view
             .expanded
             .retain(|id| live.contains(id) || ghosts.contains(id));
-        self.judgement = self.baseline.as_ref().map(|b| b.judge(&snapshot));
         self.snapshot = Some(snapshot);
         self.generation += 1;
         self.forget_gone_hosts();

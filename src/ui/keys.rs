@@ -428,10 +428,14 @@ pub const MOUSE_HELP: [(&str, &str); 2] = [
 ];
 
 /// What the table's less obvious columns mean, for the help.
-pub const LEGEND: [(&str, &str); 3] = [
+pub const LEGEND: [(&str, &str); 4] = [
     (
         "+ -",
         "started since wiretop launched / exited (kept greyed for ui.exited_linger)",
+    ),
+    (
+        "!",
+        "outside the baseline (wiretop --baseline FILE; filter: unexpected)",
     ),
     ("LISTEN", "ports the process accepts on (u: = UDP)"),
     ("CONN", "connections it holds; expand to see peers"),

@@ -8,6 +8,8 @@ use crate::model::Process;
 pub const NEW: char = '+';
 /// Marks a process that has exited and is kept listed for a while.
 pub const EXITED: char = '-';
+/// Marks a process outside the baseline given with `--baseline`.
+pub const UNEXPECTED: char = '!';
 
 /// Whether `process` counts as new: started since the explorer launched. The sampler decides
 /// (`Process::new`: started after its first reading, on the kernel's start-time clock), so the
@@ -24,11 +26,14 @@ pub fn started_since_launch(start_time_ms: u64, launched_ms: Option<u64>) -> boo
     launched_ms.is_some_and(|launched| start_time_ms > launched)
 }
 
-/// The mark of a process row: exited before new (an exited process is gone, however young),
-/// and a space for a process that is neither.
+/// The mark of a process row: exited before unexpected before new (an exited process is gone,
+/// however strange or young; a process outside the baseline matters more than a young one),
+/// and a space for a process that is none of them.
 pub fn mark(process: &Process, exited: bool) -> char {
     if exited {
         EXITED
+    } else if process.unexpected == Some(true) {
+        UNEXPECTED
     } else if is_new(process) {
         NEW
     } else {
@@ -49,6 +54,13 @@ mod tests {
         p.new = true;
         assert_eq!(mark(&p, false), NEW);
         assert_eq!(mark(&p, true), EXITED, "gone matters more than young");
+        p.unexpected = Some(true);
+        assert_eq!(
+            mark(&p, false),
+            UNEXPECTED,
+            "outside the baseline, however young"
+        );
+        assert_eq!(mark(&p, true), EXITED);
     }
 
     /// The event rule and the sampler's `Process::new` agree, on the same reference.

@@ -213,10 +213,12 @@ impl Terminal {
     }
 }
 
-/// A table row after its marks column (`+` started since launch, `-` exited), from its first
-/// character that is not blank: the right-aligned PID.
+/// A table row after its marks column (`+` started since launch, `-` exited, `!` outside the
+/// baseline), from its first character that is not blank: the right-aligned PID.
 pub fn unmarked(row: &str) -> &str {
-    row.strip_prefix(['+', '-']).unwrap_or(row).trim_start()
+    row.strip_prefix(['+', '-', '!'])
+        .unwrap_or(row)
+        .trim_start()
 }
 
 /// Whether `row` is the process table's row of `pid`.
@@ -237,7 +239,8 @@ pub fn line_of(screen: &str, pid: u32) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The mark in the row of `pid`: `+` new, `-` exited, ` ` neither; None when it is not listed.
+/// The mark in the row of `pid`: `+` new, `-` exited, `!` unexpected, ` ` none; None when it is
+/// not listed.
 pub fn mark_of(rows: &[String], pid: u32) -> Option<char> {
     row_of(rows, pid).and_then(|row| row.chars().next())
 }

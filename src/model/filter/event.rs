@@ -37,6 +37,8 @@ fn subject_matches(kind: &TermKind, subject: EventSubject<'_>) -> bool {
         TermKind::Ppid(ppid) => e.ppid == Some(*ppid),
         TermKind::Name(needle) => contains_folded(&e.name, needle),
         TermKind::New => subject.new,
+        // Events carry no verdict: the processes' rows do.
+        TermKind::Unexpected => false,
         // `state:listen` finds listening events, began or stopped; `state:unconn` the UDP ones.
         TermKind::Socket(state) => match &e.kind {
             LifecycleKind::BeganListening { proto, .. }

@@ -24,6 +24,7 @@
 //! | `rtt>100ms`, `rtt>0.5s`, `rtt<250us` | one of its connections has a smoothed round-trip time that compares so (a bare number is ms) |
 //! | `retrans>0` | one of its connections has retransmitted that many segments over its life |
 //! | `new` | it started since wiretop launched ([`Process::new`]); quoted, `"new"` is a word |
+//! | `unexpected` | it is outside the baseline given with `--baseline` ([`Process::unexpected`]) |
 //!
 //! A figure the snapshot does not know (no CPU reading yet, unreadable fds, a rate not yet
 //! measured, a UDP connection's rtt) satisfies no comparison, so `cpu<1` and `rate<1K` never

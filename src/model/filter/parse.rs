@@ -125,6 +125,9 @@ fn parse_token(token: &Token<'_>) -> Result<Option<Term>, FilterError> {
         None if token.plain_len == text.len() && body.eq_ignore_ascii_case(NEW_KEYWORD) => {
             TermKind::New
         }
+        None if token.plain_len == text.len() && body.eq_ignore_ascii_case(UNEXPECTED_KEYWORD) => {
+            TermKind::Unexpected
+        }
         None => TermKind::Text(TextQuery {
             text: body.to_lowercase(),
             port: parse_port(body.strip_prefix(':').unwrap_or(body)),
@@ -139,6 +142,8 @@ fn parse_token(token: &Token<'_>) -> Result<Option<Term>, FilterError> {
 
 /// The word that asks for processes started since wiretop launched.
 const NEW_KEYWORD: &str = "new";
+/// The word that asks for processes outside the baseline (`--baseline FILE`).
+const UNEXPECTED_KEYWORD: &str = "unexpected";
 
 /// Operators that may follow a field name, longest first so `>=` is not read as `>`. `None` is
 /// the `:` of a field that takes a value rather than a comparison.

@@ -41,6 +41,8 @@ pub(super) enum TermKind {
     PeerName(String),
     /// The process is new: started since wiretop launched (`Process::new`).
     New,
+    /// Outside the baseline given with `--baseline` (none is, without one).
+    Unexpected,
     Compare {
         metric: Metric,
         op: Op,
@@ -146,6 +148,7 @@ impl TermKind {
                 .any(|c| network.contains(c.remote_addr)),
             Self::PeerPid(pid) => p.connections.iter().any(|c| c.peer_pid == Some(*pid)),
             Self::New => p.new,
+            Self::Unexpected => p.unexpected == Some(true),
             Self::PeerName(needle) => p.connections.iter().any(|c| {
                 c.peer_name
                     .as_deref()

@@ -869,6 +869,24 @@ fn new_finds_processes_started_since_launch_and_quoted_it_is_a_word() {
     assert!(matches!(error("new:1"), FilterError::UnknownField { .. }));
 }
 
+#[test]
+fn unexpected_is_a_keyword_for_processes_outside_the_baseline() {
+    let matches = |text: &str, p: &Process| {
+        Filter::parse(text)
+            .unwrap_or_else(|e| panic!("`{text}` failed: {e}"))
+            .matches(p)
+    };
+    let mut stranger = web();
+    stranger.unexpected = Some(true);
+    let mut known = web();
+    known.unexpected = Some(false);
+    let unjudged = web();
+    assert!(matches("unexpected", &stranger));
+    assert!(!matches("unexpected", &known) && !matches("unexpected", &unjudged));
+    assert!(matches("!unexpected", &known) && matches("!unexpected", &unjudged));
+    assert!(matches("UNEXPECTED nginx", &stranger));
+}
+
 mod events {
     use super::*;
     use crate::model::{EventSource, LifecycleEvent, LifecycleKind};

@@ -181,6 +181,9 @@ fn full(buf: &mut Buffer, area: Rect, s: &Snapshot, app: &App, theme: &Theme) {
     if view.tree {
         status.push_str("  tree");
     }
+    if let Some(unexpected) = app.unexpected_count() {
+        status.push_str(&format!("  ! {unexpected} unexpected"));
+    }
     if !s.collection.warnings.is_empty() {
         status.push_str(&format!("  ⚠ {}", s.collection.warnings.join("; ")));
     }
