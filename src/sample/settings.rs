@@ -8,6 +8,7 @@ use regex::Regex;
 
 use crate::config::remote::RemoteSettings;
 use crate::config::Config;
+use crate::sample::attribution::AttributionSettings;
 use crate::scrub::{ScrubError, ScrubOptions, Scrubber};
 
 /// What the sampler does and how often.
@@ -29,6 +30,8 @@ pub struct SamplerSettings {
     pub exclude: Vec<Regex>,
     /// Host tags attached to every snapshot.
     pub tags: Vec<String>,
+    /// Where container runtimes and the kubelet are asked for containers' names.
+    pub attribution: AttributionSettings,
 }
 
 impl Default for SamplerSettings {
@@ -41,6 +44,7 @@ impl Default for SamplerSettings {
             scrubber: Arc::new(Scrubber::default()),
             exclude: Vec::new(),
             tags: Vec::new(),
+            attribution: AttributionSettings::default(),
         }
     }
 }
@@ -87,6 +91,11 @@ impl SamplerSettings {
             scrubber: Arc::new(Scrubber::new(&scrub)?),
             exclude,
             tags,
+            attribution: AttributionSettings {
+                docker_socket: agent.docker_socket.clone(),
+                podman_socket: agent.podman_socket.clone(),
+                ..AttributionSettings::default()
+            },
         })
     }
 }
@@ -124,6 +133,21 @@ mod tests {
         assert!(s.collect_connections);
         assert_eq!(s.tags, vec!["env:prod"]);
         assert!(s.exclude.is_empty());
+    }
+
+    #[test]
+    fn the_default_configuration_asks_the_runtimes_where_the_sampler_would_by_default() {
+        let s = settings(&Config::default(), None);
+        assert_eq!(s.attribution, AttributionSettings::default());
+        let mut config = Config::default();
+        config.process_agent.docker_socket = None;
+        config.process_agent.podman_socket = Some("/run/user/1000/podman/podman.sock".into());
+        let s = settings(&config, None);
+        assert_eq!(s.attribution.docker_socket, None);
+        assert_eq!(
+            s.attribution.podman_socket.as_deref(),
+            Some(std::path::Path::new("/run/user/1000/podman/podman.sock"))
+        );
     }
 
     #[test]
