@@ -206,6 +206,9 @@ fn committed_schema_matches_the_model() {
         "schema_version",
         "container_id",
         "unexpected_reasons",
+        "systemd_unit",
+        "k8s",
+        "unknown_reason",
     ] {
         assert!(committed.contains(documented));
     }

@@ -1,7 +1,7 @@
 //! Text parsing that handles what processes control or what people type:
 //! `escape::for_terminal` (process names and command lines put on a terminal), the
 //! configuration's `parse_duration`, `parse_interval` and `parse_size`, and the sampler's
-//! `/proc` parsers (`split_cmdline`, `cgroup_path`, `container_id`, `parse_ns_link`,
+//! `/proc` parsers (`split_cmdline`, `cgroup_path`, `attribution_of`, `parse_ns_link`,
 //! `socket_inode`, `parse_stat`, `parse_io`), re-exported for this target as
 //! `wiretop::sample::fuzzing`.
 
@@ -51,7 +51,7 @@ mod proc_parsers {
     use std::ffi::CStr;
 
     use wiretop::sample::fuzzing::{
-        cgroup_path, container_id, parse_io, parse_ns_link, parse_stat, socket_inode,
+        attribution_of, cgroup_path, parse_io, parse_ns_link, parse_stat, socket_inode,
         split_cmdline,
     };
 
@@ -75,10 +75,26 @@ mod proc_parsers {
             );
         }
 
-        // A container id is 64 hex digits found in the path.
-        if let Some(id) = container_id(text) {
+        // What a cgroup file names: a container id of 64 hex digits, a pod uid and a unit
+        // found in the text, a unit that ends as a unit does.
+        let attribution = attribution_of(text);
+        if let Some(container) = &attribution.container {
+            let id = &container.id;
             assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id:?}");
-            assert!(text.contains(&id));
+            assert!(text.contains(id.as_str()));
+        }
+        if let Some(uid) = &attribution.pod_uid {
+            assert!(text.contains(uid.as_str()) || text.contains(&uid.replace('-', "_")));
+        }
+        if let Some(unit) = &attribution.unit {
+            let last = unit.unit.rsplit('/').next().unwrap_or_default();
+            assert!(text.contains(last), "{unit:?} not in {text:?}");
+            assert!(
+                [".service", ".scope", ".socket", ".mount", ".swap"]
+                    .iter()
+                    .any(|suffix| last.ends_with(suffix)),
+                "{unit:?}"
+            );
         }
 
         // ns/net and fd link targets: `net:[N]`, `socket:[N]`, and N comes back the same.

@@ -72,6 +72,11 @@ pub struct ProcessAgent {
     #[serde(deserialize_with = "value::at_most_max_entries")]
     pub custom_sensitive_words: Vec<SensitiveWord>,
     pub strip_proc_arguments: bool,
+    /// The Docker Engine API's unix socket, asked for containers' names and images; None:
+    /// never asked.
+    pub docker_socket: Option<PathBuf>,
+    /// Podman's API socket, asked the same; None: never asked.
+    pub podman_socket: Option<PathBuf>,
 }
 
 /// Settings pushed by the backend.
@@ -213,6 +218,8 @@ impl Default for ProcessAgent {
             scrub_args: true,
             custom_sensitive_words: Vec::new(),
             strip_proc_arguments: false,
+            docker_socket: Some(PathBuf::from("/var/run/docker.sock")),
+            podman_socket: Some(PathBuf::from("/run/podman/podman.sock")),
         }
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! Only an allowlist may change remotely: interval, collect_connections, max_per_minute, extra
 //! tags, exclude_patterns and custom_sensitive_words (both add to the local ones, never replace
-//! them). Endpoint, credentials, TLS, proxy and scrubbing on/off are never remotely settable.
+//! them). Endpoint, credentials, TLS, proxy, scrubbing on/off and the container runtimes'
+//! sockets are never remotely settable.
 //! Every value is validated with the same rules as the file; one bad value rejects the whole
 //! document, and the last good settings stay.
 //!
@@ -21,7 +22,7 @@ use super::{Interval, Pattern, PerMinute, SensitiveWord, Tag};
 
 /// Keys that exist locally but may never come from the backend; named in the rejection so an
 /// operator sees it was refused on purpose.
-const NEVER_REMOTE: [&str; 14] = [
+const NEVER_REMOTE: [&str; 16] = [
     "endpoint",
     "api_key",
     "api_key_file",
@@ -36,6 +37,9 @@ const NEVER_REMOTE: [&str; 14] = [
     "strip_proc_arguments",
     "enabled",
     "remote_config_url",
+    // Which local sockets wiretop connects to is the host's business alone.
+    "docker_socket",
+    "podman_socket",
 ];
 
 /// A validated remote document.
@@ -129,10 +133,14 @@ mod tests {
 
     #[test]
     fn a_single_bad_or_forbidden_value_rejects_the_whole_document() {
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 8] = [
             (
                 br#"{"version": "1", "settings": {"endpoint": "http://evil"}}"#,
                 "`endpoint` may never be set remotely",
+            ),
+            (
+                br#"{"version": "1", "settings": {"docker_socket": "/run/evil.sock"}}"#,
+                "`docker_socket` may never be set remotely",
             ),
             (
                 br#"{"version": "1", "settings": {"scrub_args": false}}"#,

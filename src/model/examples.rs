@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Collection, CollectionPhases, Connection, Counts, CpuTime, Direction, Family, Host, HostCpu,
-    LoadAverage, Memory, NetworkIo, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot,
-    SocketState, Traffic, SCHEMA_VERSION,
+    Attribution, Collection, CollectionPhases, Connection, Counts, CpuTime, Direction, Family,
+    Host, HostCpu, LoadAverage, Memory, NetworkIo, Process, ProcessMemory, ProcessState, Proto,
+    Role, Snapshot, SocketState, Traffic, SCHEMA_VERSION,
 };
 
 /// When the example snapshot is taken: 2026-01-01T00:00:00Z.
@@ -47,6 +47,7 @@ impl Process {
             fd_count: None,
             cgroup: None,
             container_id: None,
+            attribution: Attribution::default(),
             netns: None,
             listening: Vec::new(),
             connections: Vec::new(),

@@ -6,6 +6,7 @@
 //! the description in `assets/snapshot.schema.json`.
 
 mod assemble;
+mod attribution;
 mod diff;
 mod events;
 #[doc(hidden)]
@@ -24,6 +25,7 @@ mod unexpected;
 pub use assemble::{
     assemble_sockets, assemble_sockets_owned, AssembledSockets, Ownership, RowOwners,
 };
+pub use attribution::{Attribution, Container, ContainerRuntime, KubernetesPod};
 pub use diff::{diff_snapshots, process_event};
 pub use events::{EventSource, ExitStatus, LifecycleEvent, LifecycleKind};
 pub use filter::{Filter, FilterError};

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::attribution::Attribution;
 use super::socket::{Connection, Listening};
 use super::traffic::ClosedConnection;
 use super::unexpected::UnexpectedReason;
@@ -61,8 +62,13 @@ pub struct Process {
     pub fd_count: Option<u32>,
     /// The process's cgroup v2 path (or the first v1 hierarchy); null when unreadable.
     pub cgroup: Option<String>,
-    /// Container id, when the cgroup path names one (docker, containerd, cri-o, podman).
+    /// Container id, when the cgroup path names one: the same as `container.id`, kept for
+    /// readers of earlier snapshots.
     pub container_id: Option<String>,
+    /// The systemd unit and slice, container and Kubernetes pod of the process (the fields
+    /// `systemd_unit`, `systemd_slice`, `container` and `k8s`, which sit on the process itself).
+    #[serde(flatten)]
+    pub attribution: Attribution,
     /// Inode of the network namespace the process lives in; null when unreadable.
     pub netns: Option<u64>,
     /// Sockets this process holds that accept connections or datagrams.

@@ -6,6 +6,7 @@
 //! from [`sample_once`]. Between snapshots, [`proc_events`] hears of every fork, exec and exit
 //! from the kernel (when privileged), so processes too short-lived for any snapshot are seen.
 
+mod attribution;
 mod closed;
 mod events;
 mod exclude;
@@ -15,6 +16,7 @@ mod rates;
 mod settings;
 mod traffic;
 
+pub use attribution::AttributionSettings;
 pub use linux::proc_events;
 pub use settings::SamplerSettings;
 

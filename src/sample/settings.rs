@@ -10,6 +10,7 @@ use regex::Regex;
 
 use crate::config::remote::RemoteSettings;
 use crate::config::Config;
+use crate::sample::attribution::AttributionSettings;
 use crate::scrub::{ScrubError, ScrubOptions, Scrubber};
 
 /// What the sampler does and how often.
@@ -33,6 +34,8 @@ pub struct SamplerSettings {
     pub tags: Vec<String>,
     /// `--baseline FILE`: every snapshot's processes are judged against it (`unexpected`).
     pub baseline: Option<Arc<Baseline>>,
+    /// Where container runtimes and the kubelet are asked for containers' names.
+    pub attribution: AttributionSettings,
 }
 
 impl Default for SamplerSettings {
@@ -46,6 +49,7 @@ impl Default for SamplerSettings {
             exclude: Vec::new(),
             tags: Vec::new(),
             baseline: None,
+            attribution: AttributionSettings::default(),
         }
     }
 }
@@ -93,6 +97,11 @@ impl SamplerSettings {
             exclude,
             tags,
             baseline: None,
+            attribution: AttributionSettings {
+                docker_socket: agent.docker_socket.clone(),
+                podman_socket: agent.podman_socket.clone(),
+                ..AttributionSettings::default()
+            },
         })
     }
 }
@@ -130,6 +139,21 @@ mod tests {
         assert!(s.collect_connections);
         assert_eq!(s.tags, vec!["env:prod"]);
         assert!(s.exclude.is_empty());
+    }
+
+    #[test]
+    fn the_default_configuration_asks_the_runtimes_where_the_sampler_would_by_default() {
+        let s = settings(&Config::default(), None);
+        assert_eq!(s.attribution, AttributionSettings::default());
+        let mut config = Config::default();
+        config.process_agent.docker_socket = None;
+        config.process_agent.podman_socket = Some("/run/user/1000/podman/podman.sock".into());
+        let s = settings(&config, None);
+        assert_eq!(s.attribution.docker_socket, None);
+        assert_eq!(
+            s.attribution.podman_socket.as_deref(),
+            Some(std::path::Path::new("/run/user/1000/podman/podman.sock"))
+        );
     }
 
     #[test]

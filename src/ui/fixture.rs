@@ -59,6 +59,7 @@ fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Pro
         fd_count: Some(8),
         cgroup: None,
         container_id: None,
+        attribution: Default::default(),
         netns: Some(4026531840),
         listening: Vec::new(),
         connections: Vec::new(),

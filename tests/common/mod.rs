@@ -2,6 +2,8 @@
 //! and killed when dropped.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod cgroups;
+pub mod engine_api;
 pub mod invariants;
 pub mod not_run;
 pub mod pty;

@@ -2,7 +2,8 @@
 //!
 //! A pass ([`Collector::collect`]) goes one way through four steps, each in its own module:
 //! reading the process table (`process_table`: per-tick figures through /proc files held open
-//! in `proc_files`, details in `process`), reading socket tables and working out who holds
+//! in `proc_files`, details in `process`, with the names of their containers from
+//! `sample::attribution`), reading socket tables and working out who holds
 //! each socket (`sockets`, over `net` and `fds`), turning readings into snapshot records
 //! (`records`), and the host's totals (here). Apart from passes, `proc_events` listens to the
 //! kernel's process events between them.
@@ -41,14 +42,16 @@ pub fn raw_tcp_dump(with_info: bool) -> Result<usize, String> {
 
 pub mod fuzzing {
     pub use super::fds::socket_inode;
-    pub use super::process::{cgroup_path, container_id, parse_ns_link, split_cmdline};
+    pub use super::process::{cgroup_path, parse_ns_link, split_cmdline};
     pub use super::stat_text::{parse_io, parse_stat};
+    pub use crate::sample::attribution::{attribution_of, PathAttribution};
 }
 
 use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 use crate::model::{Collection, Counts, Host, Process, Snapshot, SCHEMA_VERSION};
+use crate::sample::attribution::Lookups;
 use crate::sample::exclude::drop_excluded;
 use crate::sample::rates::{PassClock, ProcessCounters};
 use crate::sample::{SampleError, SamplerSettings};
@@ -56,7 +59,7 @@ use crate::sample::{SampleError, SamplerSettings};
 use host::{read_host, CpuCounters, HostReading};
 use net_dev::{read_net_dev, InterfaceHistory};
 use proc_files::ProcFilesCache;
-use process::ProcessKey;
+use process::{ProcessKey, ProcessReading};
 use process_table::DetailsCache;
 use records::{counters_of, PassContext, UserNames};
 use sockets::{PassSockets, SocketReaders};
@@ -71,6 +74,8 @@ pub struct Collector {
     /// Every process's /proc files, held open between passes.
     files: ProcFilesCache,
     details: DetailsCache,
+    /// What container runtimes said about the containers of the processes.
+    lookups: Lookups,
     users: UserNames,
     sockets: SocketReaders,
     /// The host's own interface counters, for the header's network rates.
@@ -93,26 +98,29 @@ impl Collector {
             prev_counters: FxHashMap::default(),
             files: ProcFilesCache::new(),
             details: DetailsCache::default(),
+            lookups: Lookups::new(Default::default()),
             users: UserNames::default(),
             sockets: SocketReaders::default(),
             interfaces: InterfaceHistory::default(),
         }
     }
 
-    /// Reads only the counters that rates are computed from, so the next [`Self::collect`] has
-    /// something to take differences against. Much cheaper than a full pass.
+    /// Reads the counters that rates are computed from, so the next [`Self::collect`] has
+    /// something to take differences against, and every process's details, which that pass
+    /// then finds cached. Reading the details here also sends the containers seen to their
+    /// runtimes, so even a one-shot sample's single snapshot has their names.
     pub fn prime(&mut self, settings: &SamplerSettings) -> Result<(), SampleError> {
         let host = read_host()?;
         self.prev_cpu = Some(host.cpu);
         self.prev_uptime = Some(host.uptime_secs);
-        self.prev_counters.clear();
-        let mut pids = Vec::new();
-        let counters = &mut self.prev_counters;
-        self.files.read_all(|seen| {
-            pids.push(seen.reading.key.pid);
-            counters.insert(seen.reading.key, counters_of(&seen.reading));
-        })?;
+        let readings = self.details.read_all(&mut self.files, settings)?;
+        self.observe_containers(&readings, settings);
+        self.prev_counters = readings
+            .iter()
+            .map(|reading| (reading.key, counters_of(reading)))
+            .collect();
         if settings.collect_connections && settings.collect_traffic {
+            let pids: Vec<u32> = readings.iter().map(|r| r.key.pid).collect();
             self.sockets.prime_traffic(&pids);
         }
         if let Some(totals) = read_net_dev(None) {
@@ -122,12 +130,24 @@ impl Collector {
         Ok(())
     }
 
+    /// Hands the containers of this pass's processes to the lookups (which ask about new ones
+    /// in the background) and takes in what they have learnt since the last pass.
+    fn observe_containers(&mut self, readings: &[ProcessReading], settings: &SamplerSettings) {
+        let details = &self.details;
+        let seen = readings
+            .iter()
+            .filter_map(|reading| details.get(&reading.key))
+            .map(|d| &d.attribution);
+        self.lookups.observe(&settings.attribution, seen);
+    }
+
     /// One full pass: host, processes, sockets, ownership, peers.
     pub fn collect(&mut self, settings: &SamplerSettings) -> Result<Snapshot, SampleError> {
         let started = Instant::now();
         let taken_at_ms = crate::time::now_ms();
         let host = read_host()?;
         let readings = self.details.read_all(&mut self.files, settings)?;
+        self.observe_containers(&readings, settings);
         let mut collection = Collection {
             connections_collected: settings.collect_connections,
             ..Collection::default()
@@ -157,6 +177,7 @@ impl Collector {
         let records = records::build(
             readings,
             &self.details,
+            &self.lookups,
             sockets.as_mut(),
             &self.prev_counters,
             &pass,

@@ -1,5 +1,6 @@
 //! One process: its identity, its per-tick figures (read in `proc_files`), and its details
-//! (cmdline, exe, cgroup, netns) read here through its /proc directory.
+//! (cmdline, exe, cgroup and what its path says about the process's unit and container, netns)
+//! read here through its /proc directory.
 //!
 //! A process can exit between any two reads. An exit before `stat` is read means the process is
 //! skipped; an exit after it leaves the fields read so far, and the fds empty.
@@ -11,6 +12,7 @@ use std::os::fd::BorrowedFd;
 use rustix::fs::{Mode, OFlags};
 
 use crate::model::ProcessState;
+use crate::sample::attribution::{attribution_of, PathAttribution};
 
 /// A process's identity: a pid reused by a later process has a different start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,6 +86,8 @@ pub struct ProcessDetails {
     pub cmdline: Vec<String>,
     pub exe: Field<String>,
     pub cgroup: Field<String>,
+    /// The systemd unit, container and pod the cgroup file names (empty when unreadable).
+    pub attribution: PathAttribution,
     pub netns: Field<u64>,
 }
 
@@ -98,6 +102,7 @@ pub fn read_details(dir: BorrowedFd<'_>, kernel_thread: bool) -> ProcessDetails 
             cmdline: Vec::new(),
             exe: Field::Gone,
             cgroup: Field::Gone,
+            attribution: PathAttribution::default(),
             netns,
         };
     }
@@ -111,19 +116,25 @@ pub fn read_details(dir: BorrowedFd<'_>, kernel_thread: bool) -> ProcessDetails 
                 cmdline: Vec::new(),
                 exe: Field::Gone,
                 cgroup: Field::Gone,
+                attribution: PathAttribution::default(),
                 netns,
                 gone,
             };
         }
     };
     let exe = Field::from_io(read_link(dir, "exe"));
-    let cgroup = Field::from_io(read_file(dir, "cgroup"))
-        .map(|raw| cgroup_path(&String::from_utf8_lossy(&raw)).unwrap_or_default());
+    let mut attribution = PathAttribution::default();
+    let cgroup = Field::from_io(read_file(dir, "cgroup")).map(|raw| {
+        let text = String::from_utf8_lossy(&raw);
+        attribution = attribution_of(&text);
+        cgroup_path(&text).unwrap_or_default()
+    });
     ProcessDetails {
         gone: false,
         cmdline,
         exe,
         cgroup,
+        attribution,
         netns,
     }
 }
@@ -193,17 +204,6 @@ pub fn cgroup_path(content: &str) -> Option<String> {
     first
 }
 
-/// The container id in a cgroup path: a 64-hex-digit segment, as docker, containerd, cri-o and
-/// podman name theirs (`/system.slice/docker-<id>.scope`, `/kubepods/.../cri-containerd-<id>`).
-pub fn container_id(cgroup: &str) -> Option<String> {
-    cgroup
-        .split('/')
-        .rev()
-        .flat_map(|segment| segment.split(['-', '.', ':']))
-        .find(|part| part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,16 +271,8 @@ mod tests {
         let path = cgroup_path(content).unwrap();
         assert!(path.starts_with("/system.slice/docker-"));
         assert_eq!(
-            container_id(&path).as_deref(),
-            Some("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
-        );
-        assert_eq!(
             cgroup_path("3:memory:/user.slice\n").as_deref(),
             Some("/user.slice")
-        );
-        assert_eq!(
-            container_id("/user.slice/user-1000.slice/session-2.scope"),
-            None
         );
     }
 
@@ -308,5 +300,7 @@ mod tests {
             std::env::args().next().as_deref()
         );
         assert!(matches!(details.cgroup, Field::Read(ref path) if path.starts_with('/')));
+        let own_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        assert_eq!(details.attribution, attribution_of(&own_cgroup));
     }
 }

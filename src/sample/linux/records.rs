@@ -6,9 +6,10 @@ use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{net_rates, net_totals, CpuTime, CpuUsage, DiskIo, Process, ProcessMemory};
+use crate::sample::attribution::Lookups;
 use crate::sample::rates::{PassClock, ProcessCounters};
 
-use super::process::{container_id, Field, ProcessKey, ProcessReading};
+use super::process::{Field, ProcessKey, ProcessReading};
 use super::process_table::DetailsCache;
 use super::sockets::{HeldSockets, PassSockets};
 use super::start_time_ms;
@@ -33,6 +34,7 @@ pub struct Records {
 pub fn build(
     readings: Vec<ProcessReading>,
     details: &DetailsCache,
+    lookups: &Lookups,
     mut sockets: Option<&mut PassSockets>,
     previous: &FxHashMap<ProcessKey, ProcessCounters>,
     pass: &PassContext,
@@ -50,7 +52,7 @@ pub fn build(
         let rates = pass
             .clock
             .rates(key.start_ticks, &counters, previous.get(&key));
-        let process = record(reading, details, held, rates, pass, users);
+        let process = record(reading, details, lookups, held, rates, pass, users);
         if !process.unreadable.is_empty() {
             records.with_unreadable_fields += 1;
         }
@@ -75,6 +77,7 @@ pub fn counters_of(reading: &ProcessReading) -> ProcessCounters {
 fn record(
     reading: ProcessReading,
     details: &DetailsCache,
+    lookups: &Lookups,
     held: Option<HeldSockets>,
     (cpu, disk): (Option<CpuUsage>, Option<DiskIo>),
     pass: &PassContext,
@@ -123,6 +126,9 @@ fn record(
         .and_then(|d| d.cgroup.clone().into_option("cgroup", &mut unreadable))
         .filter(|path| !path.is_empty());
     let netns = details.and_then(|d| d.netns.clone().into_option("netns", &mut unreadable));
+    let attribution = details
+        .map(|d| lookups.attribution(&d.attribution))
+        .unwrap_or_default();
     if reading.uid.is_none() {
         unreadable.insert(
             "uid".to_owned(),
@@ -165,7 +171,8 @@ fn record(
         net_sent_bytes,
         net_received_bytes,
         fd_count,
-        container_id: cgroup.as_deref().and_then(container_id),
+        container_id: attribution.container.as_ref().map(|c| c.id.clone()),
+        attribution,
         cgroup,
         netns,
         listening: held.listening,

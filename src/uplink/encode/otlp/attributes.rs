@@ -66,6 +66,13 @@ impl Attributes {
         }
     }
 
+    /// A string attribute when its value is known.
+    pub(super) fn push_known(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.push(string(key, value));
+        }
+    }
+
     pub(super) fn extend(&mut self, kvs: impl IntoIterator<Item = KeyValue>) {
         for kv in kvs {
             self.push(kv);
@@ -131,11 +138,76 @@ pub(super) fn process_resource(p: &Process, identity: &[KeyValue]) -> Resource {
     attrs.push(string("process.owner", owner));
     attrs.push(int("process.user.id", p.uid));
     attrs.push(string("process.creation.time", rfc3339(p.start_time_ms)));
-    if let Some(id) = &p.container_id {
-        attrs.push(string("container.id", id.as_str()));
-    }
+    attribution(&mut attrs, p);
     attrs.extend(identity.iter().cloned());
     attrs.into_resource()
+}
+
+/// The process's container, pod and systemd unit, under the semantic conventions' `container.*`
+/// and `k8s.*` keys (systemd has none: `wiretop.systemd.unit`). What is unknown is left out.
+fn attribution(attrs: &mut Attributes, p: &Process) {
+    let a = &p.attribution;
+    let container = a.container.as_ref();
+    let id = container
+        .map(|c| c.id.as_str())
+        .or(p.container_id.as_deref());
+    attrs.push_known("container.id", id);
+    attrs.push_known("container.name", container.and_then(|c| c.name.as_deref()));
+    match container
+        .and_then(|c| c.image.as_deref())
+        .map(image_reference)
+    {
+        Some(ImageReference::Id(id)) => attrs.push(string("container.image.id", id)),
+        Some(ImageReference::Named { name, tag }) => {
+            attrs.push(string("container.image.name", name));
+            if let Some(tag) = tag {
+                attrs.push(strings("container.image.tags", &[tag.to_owned()]));
+            }
+        }
+        None => {}
+    }
+    let runtime = container.and_then(|c| c.runtime).map(|r| r.name());
+    attrs.push_known("container.runtime", runtime);
+    let pod = a.k8s.as_ref();
+    attrs.push_known("k8s.pod.uid", pod.map(|k| k.pod_uid.as_str()));
+    attrs.push_known("k8s.pod.name", pod.and_then(|k| k.pod.as_deref()));
+    attrs.push_known(
+        "k8s.namespace.name",
+        pod.and_then(|k| k.namespace.as_deref()),
+    );
+    attrs.push_known(
+        "k8s.container.name",
+        pod.and_then(|k| k.container.as_deref()),
+    );
+    attrs.push_known("wiretop.systemd.unit", a.systemd_unit.as_deref());
+}
+
+/// What a runtime's image field holds.
+#[derive(Debug, PartialEq, Eq)]
+enum ImageReference<'a> {
+    /// A name (`registry:5000/app`) without its tag or digest, and its tag (`2.3`).
+    Named { name: &'a str, tag: Option<&'a str> },
+    /// The image's id (`sha256:…`): what Docker shows once the tag moved to another image.
+    Id(&'a str),
+}
+
+fn image_reference(image: &str) -> ImageReference<'_> {
+    if image.starts_with("sha256:") {
+        return ImageReference::Id(image);
+    }
+    let without_digest = image.split_once('@').map_or(image, |(name, _)| name);
+    // A colon after the last slash starts the tag; one before it is a registry's port.
+    let last_part = without_digest.rfind('/').map_or(0, |slash| slash + 1);
+    match without_digest[last_part..].rfind(':') {
+        Some(colon) => ImageReference::Named {
+            name: &without_digest[..last_part + colon],
+            tag: Some(&without_digest[last_part + colon + 1..]),
+        },
+        None => ImageReference::Named {
+            name: without_digest,
+            tag: None,
+        },
+    }
 }
 
 /// The resource of a lifecycle event's process: the same keys as [`process_resource`] as far

@@ -13,8 +13,9 @@ use prost::Message;
 use super::*;
 use crate::model::examples::TAKEN_AT_MS;
 use crate::model::{
-    Connection, Counts, CpuTime, CpuUsage, Direction, DiskIo, Family, HostCpu, LifecycleKind,
-    Listening, LoadAverage, Memory, Proto, Role, SocketState, Traffic, TrafficGap,
+    Attribution, Connection, Container, ContainerRuntime, Counts, CpuTime, CpuUsage, Direction,
+    DiskIo, Family, HostCpu, KubernetesPod, LifecycleKind, Listening, LoadAverage, Memory, Proto,
+    Role, SocketState, Traffic, TrafficGap,
 };
 use crate::uplink::batch::{Compression, Encoding};
 

@@ -180,3 +180,122 @@ fn batches_respect_the_cap_and_hold_every_resource_exactly_once() {
     let expected: Vec<Option<i64>> = std::iter::once(None).chain((100..107).map(Some)).collect();
     assert_eq!(pids, expected);
 }
+
+const CONTAINER_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The attributes of the resource of the only process of a snapshot.
+fn resource_of(p: Process) -> Vec<KeyValue> {
+    let batches =
+        OtlpEncoder::new(Temporality::Cumulative, 100).encode_snapshot(&Snapshot::example(vec![p]));
+    metric_resources(&batches)
+        .into_iter()
+        .map(|r| resource_attrs(&r.resource).to_vec())
+        .find(|a| attr(a, "process.pid") == Some(&Any::IntValue(20)))
+        .expect("the process's resource")
+}
+
+#[test]
+fn containers_pods_and_units_are_resource_attributes_under_their_conventional_keys() {
+    let mut p = Process::example(20, "www");
+    p.container_id = Some(CONTAINER_ID.to_owned());
+    p.attribution = Attribution {
+        systemd_unit: Some(format!("cri-containerd-{CONTAINER_ID}.scope")),
+        systemd_slice: Some("kubepods-besteffort-pod1.slice".to_owned()),
+        container: Some(Container {
+            id: CONTAINER_ID.to_owned(),
+            runtime: Some(ContainerRuntime::CriO),
+            name: Some("payments".to_owned()),
+            image: Some("registry:5000/team/payments:2.3".to_owned()),
+            unknown_reason: None,
+        }),
+        k8s: Some(KubernetesPod {
+            pod_uid: "0b2c0d7e-1a5e-4bd6-9a3f-2f1c4a1e9b7d".to_owned(),
+            pod: Some("checkout-7f9c".to_owned()),
+            namespace: Some("prod".to_owned()),
+            container: Some("app".to_owned()),
+            unknown_reason: None,
+        }),
+    };
+    let attrs = resource_of(p);
+    for (key, value) in [
+        ("container.id", CONTAINER_ID),
+        ("container.name", "payments"),
+        ("container.image.name", "registry:5000/team/payments"),
+        ("container.runtime", "cri-o"),
+        ("k8s.pod.uid", "0b2c0d7e-1a5e-4bd6-9a3f-2f1c4a1e9b7d"),
+        ("k8s.pod.name", "checkout-7f9c"),
+        ("k8s.namespace.name", "prod"),
+        ("k8s.container.name", "app"),
+    ] {
+        assert_eq!(text(&attrs, key).as_deref(), Some(value), "{key}");
+    }
+    assert_eq!(
+        text(&attrs, "wiretop.systemd.unit"),
+        Some(format!("cri-containerd-{CONTAINER_ID}.scope"))
+    );
+    let Some(Any::ArrayValue(tags)) = attr(&attrs, "container.image.tags") else {
+        panic!("container.image.tags is not an array");
+    };
+    assert_eq!(tags.values.len(), 1);
+    assert_eq!(
+        tags.values[0].value,
+        Some(Any::StringValue("2.3".to_owned()))
+    );
+}
+
+#[test]
+fn unknown_names_are_left_out_and_image_references_split_as_the_conventions_say() {
+    let container = |image: Option<&str>| {
+        let mut p = Process::example(20, "www");
+        p.attribution.systemd_unit = Some("nginx.service".to_owned());
+        p.attribution.container = Some(Container {
+            id: CONTAINER_ID.to_owned(),
+            runtime: None,
+            name: None,
+            image: image.map(str::to_owned),
+            unknown_reason: Some("being looked up".to_owned()),
+        });
+        resource_of(p)
+    };
+    let unknown = container(None);
+    assert_eq!(
+        text(&unknown, "container.id").as_deref(),
+        Some(CONTAINER_ID)
+    );
+    assert_eq!(
+        text(&unknown, "wiretop.systemd.unit").as_deref(),
+        Some("nginx.service")
+    );
+    for key in [
+        "container.name",
+        "container.image.name",
+        "container.image.tags",
+        "container.runtime",
+        "k8s.pod.uid",
+        "k8s.pod.name",
+    ] {
+        assert!(
+            attr(&unknown, key).is_none(),
+            "{key} of an unknown container"
+        );
+    }
+    for (image, name, id) in [
+        ("nginx", Some("nginx"), None),
+        ("ghcr.io/o/app:v1@sha256:9b1c", Some("ghcr.io/o/app"), None),
+        ("ghcr.io/o/app@sha256:9b1c", Some("ghcr.io/o/app"), None),
+        ("sha256:9b1c", None, Some("sha256:9b1c")),
+    ] {
+        let attrs = container(Some(image));
+        assert_eq!(
+            text(&attrs, "container.image.name").as_deref(),
+            name,
+            "{image}"
+        );
+        assert_eq!(text(&attrs, "container.image.id").as_deref(), id, "{image}");
+    }
+    // A process outside any container and unit: none of these keys.
+    let plain = resource_of(Process::example(20, "www"));
+    assert!(plain.iter().all(|kv| !kv.key.starts_with("container.")
+        && !kv.key.starts_with("k8s.")
+        && !kv.key.starts_with("wiretop.")));
+}
