@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-use super::held_fds::{sampler_proc_fd_count, SamplerProcFds};
+use super::held_fds::{own_fds_outside_the_process_table, SamplerProcFds};
 use super::process::ProcessKey;
 use super::stat_text::decimal;
 use crate::model::{Ownership, RowOwners, SocketEntry};
@@ -103,15 +103,6 @@ fn change_hint(candidate: &FdCandidate, own_fds: Option<u32>) -> Option<u32> {
     }
 }
 
-/// This process's open fds that are not the process table's, counted now; None where the
-/// kernel does not count fds in the fd directory's size (before 6.2).
-fn own_fds_outside_the_process_table() -> Option<u32> {
-    let size = rustix::fs::stat("/proc/self/fd").ok()?.st_size;
-    let total = u64::try_from(size).ok().filter(|n| *n > 0)?;
-    let held = u64::try_from(sampler_proc_fd_count()).ok()?;
-    u32::try_from(total.saturating_sub(held)).ok()
-}
-
 /// This process's pid (a getpid per scanned process otherwise; wiretop never forks without
 /// exec'ing).
 fn own_pid() -> u32 {
@@ -175,8 +166,6 @@ pub struct OwnershipTracker {
     invisible: HashSet<u64>,
     /// Inodes unexplained in the last pass: looked for only if they are still there next time.
     pending: HashSet<u64>,
-    /// Our own fd count as the last pass saw it, when it differed from the cached one.
-    own_count_last_pass: Option<u32>,
     last_full_scan: Option<Instant>,
     /// The table built from `cache`, kept while no process's sockets changed: most ticks
     /// rescan nobody, and rebuilding (and sorting) tens of thousands of pairs would be most of
@@ -214,12 +203,6 @@ impl OwnershipTracker {
                 .cache
                 .get(&candidate.key)
                 .is_some_and(|cached| cached.fd_count == fd_count && fd_count.is_some());
-            if unchanged && candidate.key.pid == own_pid() {
-                self.own_count_last_pass = None;
-            }
-            if !unchanged && !self.own_count_settled(candidate, fd_count) {
-                continue;
-            }
             if !unchanged {
                 self.rescan(candidate, fd_count, &mut unreadable);
                 rescanned.insert(candidate.key);
@@ -264,20 +247,6 @@ impl OwnershipTracker {
             full_scan: false,
             unreadable,
         }
-    }
-
-    /// Whether a changed fd count is reason to read the fds again. For every process but
-    /// wiretop itself, yes. Our own count also moves with the fds other threads hold for a
-    /// moment (the process events reader opens a new process's files as it execs), and reading
-    /// our fd table means listing thousands of held /proc files: ours is read again only once
-    /// the new count has held for two passes. A socket of ours is listed a pass late.
-    fn own_count_settled(&mut self, candidate: &FdCandidate, fd_count: Option<u32>) -> bool {
-        if candidate.key.pid != own_pid() || !self.cache.contains_key(&candidate.key) {
-            return true;
-        }
-        let settled = self.own_count_last_pass == fd_count;
-        self.own_count_last_pass = fd_count;
-        settled
     }
 
     /// The inodes of `sockets` that no cached process holds and that were not already
@@ -481,11 +450,8 @@ mod tests {
             "our fds were read again for a file of the process table"
         );
 
-        // One fd more outside it: read again once the new count has held for two passes
-        // (another thread's file open for a moment is not worth listing our fds).
+        // One fd more outside it: read again.
         let noticed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let pass = tracker.pass(&[me()], &[]);
-        assert!(!pass.ownership.is_owned(inode_of(&noticed)), "not yet");
         let pass = tracker.pass(&[me()], &[]);
         assert!(pass.ownership.is_owned(inode_of(&noticed)));
         assert!(pass.ownership.is_owned(inode_of(&unnoticed)));

@@ -33,29 +33,66 @@ fn registered() -> std::sync::MutexGuard<'static, BTreeSet<RawFd>> {
     REGISTERED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// An fd of a /proc file or directory opened by the sampler, registered while it is open.
+/// An fd of a /proc file or directory opened by the sampler (or the process events reader),
+/// registered while it is open.
+///
+/// Opened and closed with the registry locked ([`ProcFd::open`], `Drop`), so that whoever
+/// counts our fds under the same lock ([`own_fds_outside_the_process_table`]) sees every /proc
+/// file either open and registered or neither: the process events reader opens a new
+/// process's files on its own thread as the process execs, and a count taken between its open
+/// and its registration would pass for a change of our sockets.
 #[derive(Debug)]
-pub struct ProcFd(OwnedFd);
+pub struct ProcFd(Option<OwnedFd>);
 
 impl ProcFd {
+    /// Registers an fd opened before (tests: files no other thread counts at that moment).
+    #[cfg(test)]
     pub fn new(fd: OwnedFd) -> Self {
         registered().insert(fd.as_raw_fd());
-        ProcFd(fd)
+        ProcFd(Some(fd))
+    }
+
+    /// Opens a /proc file with `open` and registers it, both under the registry's lock.
+    pub fn open<E>(open: impl FnOnce() -> Result<OwnedFd, E>) -> Result<Self, E> {
+        let mut registry = registered();
+        let fd = open()?;
+        registry.insert(fd.as_raw_fd());
+        Ok(ProcFd(Some(fd)))
     }
 }
 
 impl Drop for ProcFd {
     fn drop(&mut self) {
-        // Unregistered before the fd closes (the field drops after this): a number in the set
-        // always names a /proc file of ours, never a socket that reused the number.
-        registered().remove(&self.0.as_raw_fd());
+        // Unregistered and closed under the lock: a number in the set always names a /proc
+        // file of ours, never a socket that reused the number, and a count under the lock
+        // never sees the fd closed but registered, or open but not.
+        let mut registry = registered();
+        if let Some(fd) = self.0.take() {
+            registry.remove(&fd.as_raw_fd());
+            drop(fd);
+        }
     }
 }
 
 impl AsFd for ProcFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
+        match &self.0 {
+            Some(fd) => fd.as_fd(),
+            // Only `Drop` takes the fd out, and nothing can borrow a value being dropped.
+            None => unreachable!("a ProcFd is borrowed only while it holds its fd"),
+        }
     }
+}
+
+/// This process's open fds that are not /proc files of ours, counted now, under the registry's
+/// lock (see [`ProcFd`]); None where the kernel does not count fds in the fd directory's size
+/// (before 6.2).
+pub fn own_fds_outside_the_process_table() -> Option<u32> {
+    let registry = registered();
+    let size = rustix::fs::stat("/proc/self/fd").ok()?.st_size;
+    let total = u64::try_from(size).ok().filter(|n| *n > 0)?;
+    let held = u64::try_from(registry.len()).ok()?;
+    u32::try_from(total.saturating_sub(held)).ok()
 }
 
 /// The fds of this process that are /proc files the sampler holds (never sockets), as they

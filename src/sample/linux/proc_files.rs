@@ -293,14 +293,15 @@ impl Holdings {
 impl ProcFiles {
     /// Opens `/proc/<pid>` and its stat; io is opened when first read.
     fn open(root: BorrowedFd<'_>, pid: u32) -> Result<ProcFiles, ReadError> {
-        let dir = rustix::fs::openat(
-            root,
-            pid.to_string(),
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let dir = ProcFd::new(dir);
-        let stat = ProcFd::new(open_file(dir.as_fd(), "stat")?);
+        let dir = ProcFd::open(|| {
+            rustix::fs::openat(
+                root,
+                pid.to_string(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+        })?;
+        let stat = ProcFd::open(|| open_file(dir.as_fd(), "stat"))?;
         Ok(ProcFiles {
             dir,
             stat,
@@ -315,12 +316,13 @@ fn open_file(dir: BorrowedFd<'_>, name: &str) -> Result<std::os::fd::OwnedFd, Er
 }
 
 fn open_proc_root() -> Result<ProcFd, SampleError> {
-    rustix::fs::open(
-        "/proc",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map(ProcFd::new)
+    ProcFd::open(|| {
+        rustix::fs::open(
+            "/proc",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    })
     .map_err(|e| proc_error(e.into()))
 }
 
@@ -441,8 +443,8 @@ fn read_text<'b>(file: &ProcFd, buffer: &'b mut [u8]) -> Result<Text<'b>, Errno>
 fn read_io(files: &mut ProcFiles, buffer: &mut [u8]) -> Result<Field<(u64, u64)>, ReadError> {
     let io = match &files.io {
         Some(io) => io,
-        None => match open_file(files.dir.as_fd(), "io") {
-            Ok(io) => files.io.insert(ProcFd::new(io)),
+        None => match ProcFd::open(|| open_file(files.dir.as_fd(), "io")) {
+            Ok(io) => files.io.insert(io),
             Err(Errno::MFILE | Errno::NFILE) => return Err(ReadError::OutOfFds),
             Err(errno) => return Ok(Field::from_io(Err(errno.into()))),
         },
@@ -466,13 +468,16 @@ fn fd_count(
 ) -> Result<Field<u32>, ReadError> {
     let dir = files.dir.as_fd();
     if *sizes_count && matches!(files.fds, FdDir::NotTried) {
-        files.fds = match rustix::fs::openat(
-            dir,
-            "fd",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fds) => FdDir::Held(ProcFd::new(fds)),
+        let opened = ProcFd::open(|| {
+            rustix::fs::openat(
+                dir,
+                "fd",
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+        });
+        files.fds = match opened {
+            Ok(fds) => FdDir::Held(fds),
             Err(Errno::MFILE | Errno::NFILE) => return Err(ReadError::OutOfFds),
             Err(_) => FdDir::ThroughPath,
         };

@@ -8,7 +8,6 @@
 //! scrubbed text is ever cut, so a cut can never expose part of a secret the scrubber would
 //! have hidden.
 
-use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use regex::Regex;
@@ -17,6 +16,7 @@ use rustix::fs::{Mode, OFlags};
 use crate::sample::exclude::is_excluded;
 use crate::scrub::Scrubber;
 
+use super::super::held_fds::ProcFd;
 use super::super::process::{split_cmdline, Field};
 use super::{ExecDetails, Missing};
 
@@ -52,11 +52,15 @@ pub struct RawExec {
 
 /// Reads the files of process `pid`; a process already gone reads as gone everywhere.
 pub fn read_raw(pid: u32) -> RawExec {
-    let dir = rustix::fs::open(
-        format!("/proc/{pid}").as_str(),
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    );
+    // Registered like the process table's files (see `ProcFd`): opened on this thread while
+    // the sampler may be counting its own fds, they must not pass for a socket of ours.
+    let dir = ProcFd::open(|| {
+        rustix::fs::open(
+            format!("/proc/{pid}").as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    });
     let dir = match dir {
         Ok(dir) => dir,
         Err(e) => {
@@ -92,11 +96,20 @@ pub fn read_raw(pid: u32) -> RawExec {
 
 /// Up to `max` bytes of the file `name` in `dir`, and whether there was more.
 fn read_bounded(dir: BorrowedFd<'_>, name: &str, max: usize) -> std::io::Result<(Vec<u8>, bool)> {
-    let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    let mut content = Vec::new();
-    std::fs::File::from(fd)
-        .take(max as u64 + 1)
-        .read_to_end(&mut content)?;
+    let fd = ProcFd::open(|| {
+        rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    })?;
+    let mut content = vec![0; max + 1];
+    let mut filled = 0;
+    while filled < content.len() {
+        match rustix::io::read(&fd, &mut content[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    content.truncate(filled);
     let cut = content.len() > max;
     content.truncate(max);
     Ok((content, cut))
