@@ -183,7 +183,8 @@ fn a_process_that_lives_ten_milliseconds_is_printed_with_its_command_line_and_ex
     let exited = ours.iter().find(|e| e["kind"] == "exited").unwrap();
     assert_eq!(started["pid"], exited["pid"]);
     assert_eq!(exited["exit"]["code"], 3, "{exited}");
-    assert_eq!(exited["short_lived"], true, "{exited}");
+    // Short-lived unless a snapshot happened to be taken in its 10 ms: then it is a listed
+    // process whose exit the kernel's events completed. Either way the kernel reported it.
     assert_eq!(exited["source"], "kernel");
     let runtime = exited["runtime_ms"].as_u64().expect("a runtime");
     assert!((10..1_000).contains(&runtime), "ran {runtime} ms");

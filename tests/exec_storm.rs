@@ -108,13 +108,19 @@ fn an_exec_storm_keeps_memory_bounded_reports_what_was_lost_and_events_go_on() {
         after,
         "an event after the storm was printed ({printed} before it)"
     );
+    // Thousands lost: the bounded queue dropped them (the kernel's own overruns count once
+    // each, whatever they lost).
+    let lost: u64 = warnings
+        .iter()
+        .filter_map(|w| w.strip_prefix("wiretop events: "))
+        .filter_map(|w| w.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    assert!(lost > 5_000, "the loss is reported: {warnings:?}");
+    // Unbounded, 30,000 events of a few hundred bytes would take 8 MiB and, as the queue grows
+    // by doubling, up to 16 MiB (the sampler itself moves by a few MiB on a busy host); the queue holds
+    // 4,096 of them and the bookkeeping 8,192 processes.
     assert!(
-        warnings.iter().any(|w| w.contains("process events lost")),
-        "the loss is reported: {warnings:?}"
-    );
-    // The queue holds 4,096 events of at most a few KiB each, the bookkeeping 8,192 processes.
-    assert!(
-        peak_kib < before_kib + 64 * 1024,
+        peak_kib < before_kib + 12 * 1024,
         "memory stayed bounded: {before_kib} -> {peak_kib} KiB"
     );
 }

@@ -82,7 +82,13 @@ pub fn diff_snapshots(previous: &Snapshot, current: &Snapshot) -> Vec<LifecycleE
 /// when both snapshots could read what changed.
 fn identity_changes(old: &Process, new: &Process, at_ms: u64) -> Vec<LifecycleEvent> {
     let mut events = Vec::new();
-    if old.exe.is_some() && new.exe.is_some() && old.exe != new.exe {
+    // An upgrade that replaces a running binary makes its link read `… (deleted)`: the same
+    // program, no exec.
+    let program = |exe: &Option<String>| {
+        exe.as_deref()
+            .map(|e| e.strip_suffix(" (deleted)").unwrap_or(e).to_owned())
+    };
+    if old.exe.is_some() && new.exe.is_some() && program(&old.exe) != program(&new.exe) {
         let kind = LifecycleKind::ExeChanged {
             from: old.exe.clone(),
             to: new.exe.clone(),
@@ -120,13 +126,39 @@ fn listen_keys(p: &Process) -> BTreeSet<ListenKey> {
         .collect()
 }
 
+/// Bytes of command line an event keeps, at most: events are many and outlive their snapshot
+/// (the explorer keeps thousands, the uplink holds them while its backend is away), and a
+/// process may have megabytes of arguments.
+pub const EVENT_CMDLINE_BYTES: usize = 4096;
+
+/// The arguments of `cmdline` up to [`EVENT_CMDLINE_BYTES`] in all, the last one cut (at a
+/// character boundary) and marked with `…` when there was more.
+pub fn bounded_cmdline(cmdline: &[String]) -> Vec<String> {
+    let mut left = EVENT_CMDLINE_BYTES;
+    let mut kept = Vec::new();
+    for arg in cmdline {
+        if arg.len() <= left {
+            left -= arg.len();
+            kept.push(arg.clone());
+            continue;
+        }
+        let cut = (0..=left)
+            .rev()
+            .find(|i| arg.is_char_boundary(*i))
+            .unwrap_or(0);
+        kept.push(format!("{}…", &arg[..cut]));
+        break;
+    }
+    kept
+}
+
 /// An event of process `p`, seen in the snapshots at `observed_at_ms`.
 pub fn process_event(kind: LifecycleKind, p: &Process, observed_at_ms: u64) -> LifecycleEvent {
     LifecycleEvent {
         kind,
         pid: p.pid,
         name: p.name.clone(),
-        cmdline: p.cmdline.clone(),
+        cmdline: bounded_cmdline(&p.cmdline),
         user: p.user.clone(),
         start_time_ms: p.start_time_ms,
         observed_at_ms,
@@ -320,5 +352,37 @@ mod tests {
             &snapshot(2_000, vec![after]),
         );
         assert!(events.is_empty(), "{events:?}");
+    }
+
+    #[test]
+    fn a_replaced_binary_is_no_exec() {
+        let mut before = process(10, 5);
+        before.exe = Some("/usr/sbin/sshd".to_owned());
+        let mut after = before.clone();
+        after.exe = Some("/usr/sbin/sshd (deleted)".to_owned());
+        let events = diff_snapshots(
+            &snapshot(1_000, vec![before]),
+            &snapshot(2_000, vec![after]),
+        );
+        assert!(events.is_empty(), "{events:?}");
+    }
+
+    #[test]
+    fn an_event_keeps_a_bounded_command_line() {
+        let mut huge = process(10, 5);
+        huge.cmdline = vec!["prog".to_owned(), "é".repeat(10_000), "tail".to_owned()];
+        let b = snapshot(2_000, vec![huge]);
+        let events = diff_snapshots(&snapshot(1_000, vec![]), &b);
+        let kept = &events[0].cmdline;
+        let bytes: usize = kept.iter().map(String::len).sum();
+        assert!(bytes <= EVENT_CMDLINE_BYTES + '…'.len_utf8(), "{bytes}");
+        assert_eq!(
+            kept.len(),
+            2,
+            "the argument that did not fit is cut, the rest left out"
+        );
+        assert!(kept[1].ends_with('…'));
+        let short = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(bounded_cmdline(&short), short);
     }
 }

@@ -58,13 +58,12 @@ impl EventTracker {
         }
     }
 
-    /// Follows the kernel's events, or stops, as new settings say.
+    /// Follows the kernel's events under new settings, or stops: the listener is started
+    /// again, since it scrubs command lines and matches exclude patterns as it reads them, and
+    /// must do so with the new words and patterns from the first event on.
     pub fn reconfigure(&mut self, settings: &SamplerSettings) {
-        let wanted = settings.process_events;
-        let following = matches!(self.kernel, KernelFeed::On(_));
-        if wanted != following {
-            self.kernel = KernelFeed::start(settings);
-        }
+        self.kernel = KernelFeed::Off("restarting".to_owned());
+        self.kernel = KernelFeed::start(settings);
     }
 
     /// Why short-lived processes are missed (the kernel's events are not followed), if so.

@@ -13,9 +13,24 @@ use crate::model::{EventSource, ExitStatus, LifecycleEvent, LifecycleKind, Snaps
 
 /// The subscription, or why there is none.
 pub enum KernelFeed {
-    On(ProcEvents),
+    On(ProcEvents, Carried),
     Off(String),
 }
+
+/// What one drain hands to the next: the kernel's events arrive as they happen, the snapshots
+/// every interval, and a drain falls between a process's /proc read and its exit, or between
+/// its exec and its exit.
+#[derive(Default)]
+pub struct Carried {
+    /// Execs not yet matched: kept until the process exits, or a snapshot lists it.
+    execs: FxHashMap<u32, (u64, Option<u32>, ExecDetails)>,
+    /// Exits of processes the snapshot of their drain still listed (read just before they
+    /// exited, or zombies): matched when a later diff sees them go.
+    exits: FxHashMap<u32, (u64, Option<u32>, ExitDetails)>,
+}
+
+/// Processes carried between drains, at most (of each kind): the oldest go first.
+const MAX_CARRIED: usize = 4_096;
 
 impl KernelFeed {
     pub fn start(settings: &SamplerSettings) -> KernelFeed {
@@ -23,7 +38,7 @@ impl KernelFeed {
             return KernelFeed::Off("process_events is off".to_owned());
         }
         match ProcEvents::start(ProcEventsSettings::from_sampler(settings)) {
-            Ok(feed) => KernelFeed::On(feed),
+            Ok(feed) => KernelFeed::On(feed, Carried::default()),
             Err(why) => KernelFeed::Off(why.to_string()),
         }
     }
@@ -31,7 +46,7 @@ impl KernelFeed {
     /// Why the kernel's process events are not followed, if they are not.
     pub fn unavailable(&self) -> Option<&str> {
         match self {
-            KernelFeed::On(_) => None,
+            KernelFeed::On(..) => None,
             KernelFeed::Off(why) => Some(why),
         }
     }
@@ -46,7 +61,7 @@ impl KernelFeed {
         events: &mut Vec<LifecycleEvent>,
         users: &mut UserNames,
     ) {
-        let KernelFeed::On(feed) = self else {
+        let KernelFeed::On(feed, carried) = self else {
             snapshot.collection.process_events_unavailable = self.unavailable().map(str::to_owned);
             return;
         };
@@ -61,10 +76,12 @@ impl KernelFeed {
         }
         // A snapshot's first pass has nothing to compare with: what the kernel said before it
         // is the state the snapshot shows.
+        let mut reported = Reported::of(drained.events);
+        carried.carry_into(&mut reported);
         if let Some(previous) = previous {
-            let reported = Reported::of(drained.events);
-            merge(reported, previous, snapshot, events, users);
+            merge(&mut reported, previous, snapshot, events, users);
         }
+        carried.keep(reported, snapshot);
         if let Some(why) = drained.stopped {
             tracing::warn!("process events stopped: {why}");
             *self = KernelFeed::Off(format!("stopped: {why}"));
@@ -129,8 +146,51 @@ impl Reported {
     }
 }
 
+impl Carried {
+    /// Adds what earlier drains left unmatched to this drain's events (this drain's win).
+    fn carry_into(&mut self, reported: &mut Reported) {
+        for (pid, exec) in self.execs.drain() {
+            reported.execs.entry(pid).or_insert(exec);
+        }
+        for (pid, exit) in self.exits.drain() {
+            reported.exits.entry(pid).or_insert(exit);
+        }
+    }
+
+    /// Keeps, for the next drain, the execs of processes still running and not listed, and the
+    /// exits of processes the snapshot still lists.
+    fn keep(&mut self, reported: Reported, snapshot: &Snapshot) {
+        let listed: FxHashSet<u32> = snapshot.processes.iter().map(|p| p.pid).collect();
+        let exited: FxHashSet<u32> = reported.exits.keys().copied().collect();
+        self.execs = bounded(
+            reported
+                .execs
+                .into_iter()
+                .filter(|(pid, _)| !listed.contains(pid) && !exited.contains(pid)),
+        );
+        self.exits = bounded(
+            reported
+                .exits
+                .into_iter()
+                .filter(|(pid, _)| listed.contains(pid)),
+        );
+    }
+}
+
+/// The newest [`MAX_CARRIED`] of `items` (by their time, the first of each value).
+fn bounded<T>(
+    items: impl Iterator<Item = (u32, (u64, Option<u32>, T))>,
+) -> FxHashMap<u32, (u64, Option<u32>, T)> {
+    let mut items: Vec<_> = items.collect();
+    if items.len() > MAX_CARRIED {
+        items.sort_by_key(|(_, (at_ms, _, _))| std::cmp::Reverse(*at_ms));
+        items.truncate(MAX_CARRIED);
+    }
+    items.into_iter().collect()
+}
+
 fn merge(
-    mut reported: Reported,
+    reported: &mut Reported,
     previous: &Snapshot,
     snapshot: &Snapshot,
     events: &mut Vec<LifecycleEvent>,
@@ -141,15 +201,18 @@ fn merge(
         .iter_mut()
         .filter(|e| e.kind == LifecycleKind::Exited)
     {
+        // Gone: its exec (if the listener saw one) is no longer news either.
+        reported.execs.remove(&event.pid);
         let Some((at_ms, _, exit)) = reported.exits.remove(&event.pid) else {
             continue;
         };
         event.observed_at_ms = at_ms;
         event.exit = Some(model_status(exit.status));
-        event.runtime_ms = exit
-            .lifetime
-            .map(|l| duration_ms(l.runtime))
-            .or_else(|| at_ms.checked_sub(event.start_time_ms));
+        // The snapshots know when it really started; the listener only since it saw a fork or
+        // exec (an exec of a process forked before wiretop would count from the exec).
+        event.runtime_ms = at_ms
+            .checked_sub(event.start_time_ms)
+            .or_else(|| exit.lifetime.map(|l| duration_ms(l.runtime)));
         event.source = EventSource::Kernel;
     }
     let listed: FxHashSet<u32> = previous
@@ -158,12 +221,23 @@ fn merge(
         .chain(&snapshot.processes)
         .map(|p| p.pid)
         .collect();
-    // The processes no snapshot listed: each started and ended in between.
-    let mut short_lived: Vec<(u32, u64, Option<u32>, ExitDetails)> = reported
+    // The processes no snapshot listed: each started and ended in between. Only those whose
+    // exec the listener saw: it read (and scrubbed, and matched against the exclude patterns)
+    // their command line then. An exit with no exec is a fork that never exec'd, or a process
+    // started before wiretop that no snapshot listed because it is excluded: neither is news,
+    // and the second must stay unreported.
+    let gone: Vec<u32> = reported
         .exits
+        .keys()
+        .copied()
+        .filter(|pid| !listed.contains(pid) && reported.execs.contains_key(pid))
+        .collect();
+    let mut short_lived: Vec<(u32, u64, Option<u32>, ExitDetails)> = gone
         .into_iter()
-        .filter(|(pid, _)| !listed.contains(pid))
-        .map(|(pid, (at_ms, ppid, exit))| (pid, at_ms, ppid, exit))
+        .filter_map(|pid| {
+            let (at_ms, ppid, exit) = reported.exits.remove(&pid)?;
+            Some((pid, at_ms, ppid, exit))
+        })
         .collect();
     short_lived.sort_by_key(|(pid, at_ms, _, _)| (*at_ms, *pid));
     for (pid, ended_ms, ppid, exit) in short_lived {

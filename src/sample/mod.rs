@@ -128,7 +128,12 @@ impl Sampler {
 
 /// One snapshot with real CPU figures: a baseline reading, a short pause, then the snapshot.
 pub fn sample_once(settings: &SamplerSettings) -> Result<Snapshot, SampleError> {
-    let mut sampler = Sampler::new(settings.clone());
+    // One snapshot has no events: no subscription to the kernel's (a thread, and a wait for
+    // the kernel's answer) for nothing.
+    let mut sampler = Sampler::new(SamplerSettings {
+        process_events: false,
+        ..settings.clone()
+    });
     sampler.prime()?;
     std::thread::sleep(ONE_SHOT_GAP);
     sampler.sample()

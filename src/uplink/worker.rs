@@ -124,6 +124,8 @@ struct Worker {
     /// The newest snapshot not yet encoded (replaced by each newer one while waiting).
     slot: Option<Arc<Snapshot>>,
     events: Vec<LifecycleEvent>,
+    /// Events dropped because too many waited (see [`MAX_WAITING_EVENTS`]).
+    events_dropped: u64,
     /// When the front batch may be tried again.
     retry_at: Option<Instant>,
     /// The class of the batch being sent, while it is out of the queue.
@@ -152,6 +154,7 @@ pub(super) async fn run(
         rng: fastrand::Rng::new(),
         slot: None,
         events: Vec::new(),
+        events_dropped: 0,
         retry_at: None,
         in_flight: None,
         split_once: std::collections::HashSet::new(),
@@ -198,12 +201,27 @@ pub(super) async fn run(
     }
 }
 
+/// Lifecycle events kept while they wait for the backend, at most.
+const MAX_WAITING_EVENTS: usize = 10_000;
+
 impl Worker {
     fn receive(&mut self, snapshot: Arc<Snapshot>) {
         // The sampler worked the events out (one model for every consumer); each snapshot
         // carries those since the one before, so none is lost when snapshots coalesce here.
         if self.settings.encoder.carries_events() {
             self.events.extend(snapshot.events.iter().cloned());
+            // While the backend is away the events wait; an exec storm during an outage must
+            // not grow them without bound: the oldest go first.
+            let excess = self.events.len().saturating_sub(MAX_WAITING_EVENTS);
+            if excess > 0 {
+                self.events.drain(..excess);
+                self.events_dropped = self.events_dropped.saturating_add(excess as u64);
+                tracing::warn!(
+                    "{} lifecycle events dropped so far: more than {MAX_WAITING_EVENTS} waited \
+                     for the backend",
+                    self.events_dropped
+                );
+            }
         }
         if self.slot.replace(snapshot).is_some() {
             // The replaced snapshot was never encoded, so it was never produced either: the
