@@ -11,6 +11,7 @@ mod error;
 mod layers;
 mod nesting;
 pub mod remote;
+pub mod save_columns;
 mod url_secrets;
 mod value;
 pub(crate) mod yaml;

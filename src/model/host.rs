@@ -23,6 +23,10 @@ pub struct Host {
     /// Share of all CPU time spent in each mode since the previous sample (0-100, summing to 100).
     /// Null only when no earlier reading exists to take a difference from.
     pub cpu: Option<HostCpu>,
+    /// The same split for each online CPU, in /proc/stat's order (cpu0, cpu1, …). Empty when
+    /// `cpu` is null, and when the set of online CPUs changed during the interval.
+    #[serde(default)]
+    pub cpus: Vec<HostCpu>,
     /// When this snapshot was taken, unix time in milliseconds. Fixed at collection: a resent
     /// snapshot carries the same time.
     pub taken_at_ms: u64,
