@@ -90,7 +90,8 @@ pub struct Memory {
     pub swap_used_bytes: u64,
 }
 
-/// How all CPUs together spent the last interval, in percent (0-100 each, summing to ~100).
+/// How CPU time was spent over the last interval (all CPUs together in `cpu`, one CPU each in
+/// `cpus`), in percent (0-100 each, summing to ~100).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HostCpu {
     /// User mode, including nice.

@@ -1,6 +1,8 @@
 //! Drawing one frame from the app state. Reads only; never blocks.
 
 #[cfg(test)]
+mod chooser_tests;
+#[cfg(test)]
 mod column_tests;
 mod events;
 mod header;
