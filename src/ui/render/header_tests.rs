@@ -104,8 +104,8 @@ fn sixteen_cores_take_two_columns_or_four_on_80x24() {
     let text = screen(&mut app, 80, 24);
     assert_common(&text);
     let lines: Vec<&str> = text.lines().collect();
-    for row in 1..=4 {
-        assert_eq!(lines[row].matches(" [").count(), 4, "{}", lines[row]);
+    for line in &lines[1..=4] {
+        assert_eq!(line.matches(" [").count(), 4, "{line}");
     }
     assert!(lines[4].contains("15 ["), "{}", lines[4]);
     let title = title_row(&text);
