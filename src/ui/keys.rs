@@ -480,7 +480,7 @@ pub const MOUSE_HELP: [(&str, &str); 2] = [
 ];
 
 /// What the table's less obvious columns mean, for the help.
-pub const LEGEND: [(&str, &str); 4] = [
+pub const LEGEND: [(&str, &str); 5] = [
     (
         "+ -",
         "started since wiretop launched / exited (kept greyed for ui.exited_linger)",
@@ -491,6 +491,11 @@ pub const LEGEND: [(&str, &str); 4] = [
     ),
     ("LISTEN", "ports the process accepts on (u: = UDP)"),
     ("CONN", "connections it holds; expand to see peers"),
+    (
+        "SERVICE CONTAINER",
+        "systemd unit; container name, else short id (F2 adds NI PRI VIRT START (UTC) FDS, \
+         DISK R/s W/s, NETNS, CGROUP)",
+    ),
 ];
 
 /// What the remote-hosts view's columns mean, for its help.
@@ -545,12 +550,13 @@ pub fn help_notes(screen: Screen) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-const NOTES: [(&str, &str); 5] = [
+const NOTES: [(&str, &str); 6] = [
     MOUSE_HELP[0],
     MOUSE_HELP[1],
     LEGEND[0],
     LEGEND[1],
     LEGEND[2],
+    LEGEND[4],
 ];
 
 /// The help overlay's lines for `screen`: the keys (as labels) and what they do, from its

@@ -25,7 +25,7 @@ mod sock_diag;
 mod sockets;
 mod stat_text;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use signal::signal_process;
 
