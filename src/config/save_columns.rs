@@ -13,6 +13,7 @@
 //! symbolic link, never someone else's file or one others may read, a new one created 0600.
 
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
@@ -89,8 +90,6 @@ pub fn save_columns(path: Option<&Path>, columns: &[Column]) -> Result<PathBuf, 
     file.sync_all().map_err(io)?;
     Ok(path.to_owned())
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 /// `text` with its `ui.columns` set to `columns`; Err (why) when the edit cannot be made
 /// without touching anything else.

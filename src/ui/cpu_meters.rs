@@ -23,7 +23,8 @@ pub const OTHER_HEADER_LINES: u16 = 3;
 /// How the per-core meters are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CpuMeters {
-    /// One bar per core, `columns` side by side, filled row by row (cpu0 cpu1 on the first).
+    /// One bar per core, `columns` side by side, filled column by column as htop does (cpu0
+    /// to cpu7 down the first of two columns of 16 cores).
     Bars { columns: u16, rows: u16 },
     /// One cell per core, `per_row` cells to a row after the label.
     Strip { per_row: u16, rows: u16 },
