@@ -185,6 +185,15 @@ fn w_refuses_a_symlinked_config_file_and_leaves_its_target_alone() {
     let message = app.view.message.clone().unwrap_or_default();
     assert!(message.contains("yourself"), "{message}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "ui: {sort: mem}\n");
+
+    // A file others may read is refused as every file wiretop writes, and says how to fix it.
+    std::fs::write(&file, "tags: [x]\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    press(&mut app, KeyCode::F(2));
+    press(&mut app, KeyCode::Char('w'));
+    let message = app.view.message.clone().unwrap_or_default();
+    assert!(message.contains("chmod 600"), "{message}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "tags: [x]\n");
     let _ = std::fs::remove_dir_all(&home);
 }
 
