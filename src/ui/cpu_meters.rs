@@ -61,6 +61,13 @@ impl CpuMeters {
     }
 }
 
+/// How many meters `host` needs: its CPU count, or more if it reported more cores' splits.
+pub fn cores_of(host: &crate::model::Host) -> usize {
+    usize::try_from(host.cpu_count)
+        .unwrap_or(1)
+        .max(host.cpus.len())
+}
+
 /// The cells of each bar when `columns` share `width`, one blank between them.
 pub fn bar_width(width: u16, columns: u16) -> u16 {
     (width + 1) / columns.max(1) - 1

@@ -13,7 +13,7 @@ use crate::format::{human_bytes, rate_per_sec, uptime};
 use crate::model::{HostCpu, Snapshot};
 use crate::ui::app::App;
 use crate::ui::cpu_meters::{
-    bar_width, strip_cell, CpuMeters, OTHER_HEADER_LINES, STRIP_LABEL_WIDTH,
+    bar_width, cores_of, strip_cell, CpuMeters, OTHER_HEADER_LINES, STRIP_LABEL_WIDTH,
 };
 use crate::ui::theme::Theme;
 
@@ -211,9 +211,7 @@ fn full(buf: &mut Buffer, area: Rect, s: &Snapshot, app: &App, status_width: u16
     );
 
     let meter_rows = area.height.saturating_sub(OTHER_HEADER_LINES);
-    let cores = usize::try_from(s.host.cpu_count)
-        .unwrap_or(1)
-        .max(s.host.cpus.len());
+    let cores = cores_of(&s.host);
     let meters = CpuMeters::new(cores, area.width, meter_rows);
     let meters_area = Rect::new(area.x, area.y + 1, area.width, meters.rows());
     cpu_meters(buf, meters_area, meters, s, theme);
@@ -232,9 +230,7 @@ fn full(buf: &mut Buffer, area: Rect, s: &Snapshot, app: &App, status_width: u16
 /// One meter per core: bars filled column by column like htop (cpu0 to cpu7 down the left,
 /// cpu8 on down the next), or a heat strip of one cell per core.
 fn cpu_meters(buf: &mut Buffer, area: Rect, meters: CpuMeters, s: &Snapshot, theme: &Theme) {
-    let cores = usize::try_from(s.host.cpu_count)
-        .unwrap_or(1)
-        .max(s.host.cpus.len());
+    let cores = cores_of(&s.host);
     match meters {
         CpuMeters::Bars { columns, rows } => {
             let bar = bar_width(area.width, columns);

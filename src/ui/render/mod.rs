@@ -25,11 +25,9 @@ use super::theme::Theme;
 /// Lays out a frame of `area` and hands the table geometry to the app, so its paging and mouse
 /// hits match what is about to be drawn. Call before [`draw`].
 pub fn prepare(app: &mut App, area: Rect) -> ScreenLayout {
-    let cores = app.snapshot().map_or(1, |s| {
-        usize::try_from(s.host.cpu_count)
-            .unwrap_or(1)
-            .max(s.host.cpus.len())
-    });
+    let cores = app
+        .snapshot()
+        .map_or(1, |s| super::cpu_meters::cores_of(&s.host));
     let screen = super::layout::screen(area, cores);
     let layout = super::layout::TableLayout::new(screen.table, &app.columns());
     app.set_table_layout(layout);
