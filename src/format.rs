@@ -118,6 +118,40 @@ pub fn clock_time(unix_ms: u64) -> String {
     )
 }
 
+/// A unix time in milliseconds as `MM-DD HH:MM` in UTC: a process's start, short enough for
+/// a column and unambiguous across days.
+pub fn month_day_time(unix_ms: u64) -> String {
+    let days = unix_ms / 86_400_000;
+    let minutes_of_day = (unix_ms % 86_400_000) / 60_000;
+    let (_, month, day) = civil_date(days);
+    format!(
+        "{month:02}-{day:02} {:02}:{:02}",
+        minutes_of_day / 60,
+        minutes_of_day % 60
+    )
+}
+
+/// Year, month (1-12) and day (1-31) of the day `days` after 1970-01-01, proleptic Gregorian:
+/// counted in 400-year eras of 146,097 days, each starting on a March 1st so the leap day
+/// falls at the end of its year.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let shifted = days + 719_468; // days from 0000-03-01 to 1970-01-01
+    let era = shifted / 146_097;
+    let day_of_era = shifted % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +181,15 @@ mod tests {
     fn uptime_shows_days_once_past_one() {
         assert_eq!(uptime(59.0), "00:00:59");
         assert_eq!(uptime(90_061.0), "1d 01:01:01");
+    }
+
+    #[test]
+    fn start_times_are_month_day_and_minute_in_utc() {
+        assert_eq!(month_day_time(0), "01-01 00:00");
+        // 2024-02-29 13:45:59 UTC: a leap day.
+        assert_eq!(month_day_time(1_709_214_359_000), "02-29 13:45");
+        // 2023-12-31 23:59 UTC, the last minute of a year.
+        assert_eq!(month_day_time(1_704_067_140_000), "12-31 23:59");
+        assert_eq!(civil_date(19_783), (2024, 3, 1));
     }
 }

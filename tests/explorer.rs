@@ -684,3 +684,71 @@ fn with_a_baseline_the_explorer_marks_and_counts_what_is_outside_it() {
     drop(listener);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The header shows a meter per core of this machine; F2's chooser hides USER and `w` saves the
+/// choice to `$XDG_CONFIG_HOME/wiretop/config.yaml`, created 0600, which the next start reads.
+#[test]
+fn column_chooser_saves_to_the_users_config_file() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let home = std::env::temp_dir().join(format!("wiretop-explorer-xdg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let home_text = home.to_str().unwrap().to_owned();
+    let cores = std::fs::read_to_string("/proc/stat")
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+
+    let mut ui = Terminal::open_with_env(
+        &["--interval", "500ms"],
+        &[("XDG_CONFIG_HOME", home_text.as_str())],
+    );
+    let last_core = format!("{} [", cores - 1);
+    let screen = ui.wait_for("a meter per core", |s| {
+        s.contains("COMMAND") && s.lines().nth(1).is_some_and(|l| l.contains(&last_core))
+    });
+    assert!(screen.contains("USER"), "{screen}");
+
+    ui.press("\x1bOQ"); // F2
+    ui.wait_for("the chooser", |s| {
+        s.contains(" Columns ") && s.contains("[x] USER")
+    });
+    ui.press("j"); // onto USER
+    ui.press(" ");
+    ui.press("w");
+    let screen = ui.wait_for("the saved message", |s| s.contains("columns saved to"));
+    let title = screen
+        .lines()
+        .find(|l| l.contains("PID") && l.contains("COMMAND"))
+        .unwrap()
+        .to_owned();
+    assert!(!title.contains("USER"), "{title}");
+    let file = home.join("wiretop").join("config.yaml");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        written.starts_with("ui:\n  columns: [pid, cpu, mem,"),
+        "{written}"
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    ui.press("q");
+    assert!(ui.wait_exit().success());
+
+    // The next start reads it: no USER column.
+    let mut ui = Terminal::open_with_env(
+        &["--interval", "500ms"],
+        &[("XDG_CONFIG_HOME", home_text.as_str())],
+    );
+    let screen = ui.wait_for("the table", |s| s.contains("COMMAND"));
+    let title = screen
+        .lines()
+        .find(|l| l.contains("PID") && l.contains("COMMAND"))
+        .unwrap()
+        .to_owned();
+    assert!(!title.contains("USER"), "{title}");
+    ui.press("q");
+    assert!(ui.wait_exit().success());
+    let _ = std::fs::remove_dir_all(&home);
+}

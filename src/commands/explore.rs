@@ -58,6 +58,8 @@ pub fn run(effective: &Effective, baseline: Option<&Path>) -> anyhow::Result<Exi
         }),
         baseline,
         exited_linger: config.ui.exited_linger.0,
+        // The chooser saves where the user's own file is read from, whatever --config says.
+        config_file: crate::config::LoadOptions::from_environment(None, Vec::new()).user_file,
     };
     let reason = crate::ui::run(settings, options);
     if let Some((runtime, uplink)) = uplink {

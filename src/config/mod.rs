@@ -11,6 +11,7 @@ mod error;
 mod layers;
 mod nesting;
 pub mod remote;
+pub mod save_columns;
 mod url_secrets;
 mod value;
 pub(crate) mod yaml;
@@ -264,6 +265,21 @@ mod tests {
             assert!(
                 text.contains(&format!("{last}:")),
                 "config.example.yaml documents {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn example_file_names_every_column() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let ui = &text[text.find("\nui:").expect("a ui section")..];
+        for column in Column::ALL {
+            let name = column.config_name();
+            let mut words = ui.split(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            assert!(
+                words.any(|word| word == name),
+                "config.example.yaml's ui section names the column {name}"
             );
         }
     }

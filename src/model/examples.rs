@@ -27,6 +27,8 @@ impl Process {
             uid: 1000,
             state: ProcessState::Sleeping,
             threads: 1,
+            nice: Some(0),
+            priority: Some(20),
             start_time_ms: 0,
             kernel_thread: false,
             cpu: None,
@@ -145,6 +147,22 @@ impl Host {
                 idle_pct: 83.0,
                 steal_pct: 0.0,
             }),
+            cpus: vec![
+                HostCpu {
+                    user_pct: 16.0,
+                    system_pct: 6.0,
+                    iowait_pct: 2.0,
+                    idle_pct: 76.0,
+                    steal_pct: 0.0,
+                },
+                HostCpu {
+                    user_pct: 8.0,
+                    system_pct: 2.0,
+                    iowait_pct: 0.0,
+                    idle_pct: 90.0,
+                    steal_pct: 0.0,
+                },
+            ],
             taken_at_ms: TAKEN_AT_MS,
             interval_ms: 2000,
             counts: Counts {

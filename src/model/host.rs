@@ -23,6 +23,10 @@ pub struct Host {
     /// Share of all CPU time spent in each mode since the previous sample (0-100, summing to 100).
     /// Null only when no earlier reading exists to take a difference from.
     pub cpu: Option<HostCpu>,
+    /// The same split for each online CPU, in /proc/stat's order (cpu0, cpu1, …). Empty when
+    /// `cpu` is null, and when the set of online CPUs changed during the interval.
+    #[serde(default)]
+    pub cpus: Vec<HostCpu>,
     /// When this snapshot was taken, unix time in milliseconds. Fixed at collection: a resent
     /// snapshot carries the same time.
     pub taken_at_ms: u64,
@@ -86,7 +90,8 @@ pub struct Memory {
     pub swap_used_bytes: u64,
 }
 
-/// How all CPUs together spent the last interval, in percent (0-100 each, summing to ~100).
+/// How CPU time was spent over the last interval (all CPUs together in `cpu`, one CPU each in
+/// `cpus`), in percent (0-100 each, summing to ~100).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HostCpu {
     /// User mode, including nice.

@@ -30,6 +30,14 @@ pub struct Process {
     pub state: ProcessState,
     /// Threads in the process.
     pub threads: u32,
+    /// Nice value, -20 (most favoured) to 19 (`/proc/<pid>/stat` field 19); null in snapshots
+    /// written before wiretop read it.
+    #[serde(default)]
+    pub nice: Option<i32>,
+    /// The kernel's scheduling priority as top's PR shows it (`/proc/<pid>/stat` field 18: 20
+    /// plus nice for normal processes, -2 to -100 for real-time ones); null as `nice`.
+    #[serde(default)]
+    pub priority: Option<i32>,
     /// When the process started, unix time in milliseconds.
     pub start_time_ms: u64,
     /// A kernel thread (owns no memory map and no file descriptors).

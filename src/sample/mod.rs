@@ -282,4 +282,32 @@ mod tests {
             .filter(|p| p.kernel_thread)
             .all(|p| p.unexpected == Some(false)));
     }
+
+    /// A child started under `nice -n 7` is listed with its nice value and the priority the
+    /// kernel derives from it; the host has a CPU split for each of its cores.
+    #[test]
+    fn a_niced_child_and_each_core_are_in_the_snapshot() {
+        let mut child = std::process::Command::new("nice")
+            .args(["-n", "7", "sleep", "30"])
+            .spawn()
+            .expect("nice runs");
+        crate::sample::linux::test_support::wait_for_exec(&child);
+        let snapshot = sample_once(&SamplerSettings::default());
+        let _ = child.kill();
+        let _ = child.wait();
+        let snapshot = snapshot.unwrap();
+        let sleeper = snapshot.process(child.id()).expect("the child is listed");
+        assert_eq!(sleeper.name, "sleep");
+        assert_eq!((sleeper.nice, sleeper.priority), (Some(7), Some(27)));
+        let me = snapshot.process(std::process::id()).expect("this test");
+        assert_eq!(me.nice, Some(0));
+
+        let host = &snapshot.host;
+        assert_eq!(host.cpus.len(), host.cpu_count as usize);
+        for core in &host.cpus {
+            let sum =
+                core.user_pct + core.system_pct + core.iowait_pct + core.idle_pct + core.steal_pct;
+            assert!((sum - 100.0).abs() < 0.01, "{core:?}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::baseline::Baseline;
 use crate::model::{Filter, Process, Snapshot};
 use crate::uplink::UplinkStatus;
 
+use super::column_chooser::{self, ColumnChooser, Outcome};
 use super::columns::Column;
 use super::events::EventLog;
 use super::ghosts::Ghosts;
@@ -19,6 +21,7 @@ use super::keys::{action, Action};
 use super::layout::TableLayout;
 use super::rows::{self, Line};
 use super::state::{Cursor, KillDialog, Mode, ProcessId, Screen, Sort, ViewState, SIGNALS};
+use crate::config::save_columns::save_columns;
 
 /// What the event loop should do after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,8 @@ pub struct AppOptions {
     /// How long an exited process stays listed (`ui.exited_linger`; zero: one refresh).
     pub exited_linger: Duration,
     pub signaller: Box<dyn Signaller>,
+    /// Where the column chooser saves `ui.columns` when asked (the user's config file).
+    pub config_file: Option<PathBuf>,
 }
 
 impl AppOptions {
@@ -78,6 +83,7 @@ impl AppOptions {
             baseline: None,
             exited_linger: DEFAULT_EXITED_LINGER,
             signaller,
+            config_file: None,
         }
     }
 }
@@ -100,6 +106,10 @@ pub struct App {
     /// Where the table was drawn last, for paging and mouse hits.
     table: TableLayout,
     columns: Vec<Column>,
+    /// Set once the columns were picked in the chooser: shown as they are, with no SERVICE or
+    /// CONTAINER added (see [`super::columns::shown`]).
+    columns_chosen: bool,
+    config_file: Option<PathBuf>,
     disabled: Option<String>,
     uplink: Option<Arc<Mutex<UplinkStatus>>>,
     /// The baseline given with `--baseline` (the sampler judges each snapshot against it; here
@@ -149,6 +159,8 @@ impl App {
             },
             table: TableLayout::default(),
             columns: options.columns,
+            columns_chosen: false,
+            config_file: options.config_file,
             disabled: options.disabled,
             uplink: options.uplink,
             baseline: options.baseline,
@@ -173,9 +185,13 @@ impl App {
         &self.table
     }
 
-    /// The columns the user configured, in order.
-    pub fn columns(&self) -> &[Column] {
-        &self.columns
+    /// The columns shown, in order: those configured or chosen, with SERVICE and CONTAINER
+    /// added to the default list on a host that has them.
+    pub fn columns(&self) -> Vec<Column> {
+        if self.columns_chosen {
+            return self.columns.clone();
+        }
+        super::columns::shown(&self.columns, self.snapshot.as_deref())
     }
 
     /// Why collection is off, when it is.
@@ -289,7 +305,34 @@ impl App {
             },
             Mode::SortPicker(at) => self.sort_picker(at, act),
             Mode::Kill(dialog) => self.kill_dialog(dialog, act),
+            Mode::Columns(chooser) => self.choose_columns(chooser, act),
         }
+    }
+
+    fn choose_columns(&mut self, chooser: ColumnChooser, act: Action) -> Control {
+        if act == Action::Quit {
+            return Control::Quit;
+        }
+        self.view.mode = Mode::Normal;
+        match column_chooser::on_action(chooser, act) {
+            Outcome::Editing(chooser) => self.view.mode = Mode::Columns(chooser),
+            Outcome::Cancel => {}
+            Outcome::Apply(columns) => self.set_columns(columns),
+            Outcome::Save(columns) => {
+                let saved = save_columns(self.config_file.as_deref(), &columns);
+                self.view.message = Some(match saved {
+                    Ok(path) => format!("columns saved to {} (ui.columns)", path.display()),
+                    Err(error) => error.to_string(),
+                });
+                self.set_columns(columns);
+            }
+        }
+        Control::Redraw
+    }
+
+    fn set_columns(&mut self, columns: Vec<Column>) {
+        self.columns = columns;
+        self.columns_chosen = true;
     }
 
     fn normal(&mut self, act: Action) -> Control {
@@ -362,6 +405,9 @@ impl App {
                     .unwrap_or(0);
                 self.view.mode = Mode::SortPicker(at);
             }
+            Action::OpenColumnChooser => {
+                self.view.mode = Mode::Columns(ColumnChooser::new(&self.columns()))
+            }
             Action::OpenFilter => self.view.mode = Mode::Filter,
             Action::ClearFilter => self.view.clear_filter(),
             Action::ToggleTree => self.view.tree = !self.view.tree,
@@ -386,6 +432,10 @@ impl App {
             | Action::Yes
             | Action::Cancel
             | Action::SortHostsBy(_)
+            | Action::ToggleColumn
+            | Action::ColumnEarlier
+            | Action::ColumnLater
+            | Action::SaveColumns
             | Action::Back => {}
         }
         self.settle_cursor();

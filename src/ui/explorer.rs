@@ -36,6 +36,8 @@ pub struct ExplorerOptions {
     pub baseline: Option<Arc<Baseline>>,
     /// How long an exited process stays listed (`ui.exited_linger`).
     pub exited_linger: Duration,
+    /// Where the column chooser saves `ui.columns` when asked.
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// Why the explorer stopped.
@@ -77,6 +79,7 @@ pub fn run(settings: SamplerSettings, options: ExplorerOptions) -> anyhow::Resul
         baseline: options.baseline,
         exited_linger: options.exited_linger,
         signaller: Box::new(KillSignaller),
+        config_file: options.config_file,
     });
     let theme = Theme::from_env(options.no_color);
     let drawing = Drawing {

@@ -35,6 +35,8 @@ fn process(pid: u32, ppid: u32, name: &str, user: &str, cmdline: &[&str]) -> Pro
         uid: if user == "root" { 0 } else { 1000 + pid },
         state: ProcessState::Sleeping,
         threads: 1,
+        nice: Some(0),
+        priority: Some(20),
         start_time_ms: TAKEN_AT_MS - u64::from(pid) * 60_000,
         kernel_thread: false,
         cpu: Some(CpuUsage {

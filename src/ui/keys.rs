@@ -35,6 +35,14 @@ pub enum Action {
     SortPrevious,
     SortInvert,
     OpenSortPicker,
+    /// F2: the column chooser.
+    OpenColumnChooser,
+    /// In the column chooser: show or hide the column, move it left (up the list) or right,
+    /// save the choice to the user's configuration file.
+    ToggleColumn,
+    ColumnEarlier,
+    ColumnLater,
+    SaveColumns,
     OpenFilter,
     ClearFilter,
     ToggleTree,
@@ -70,6 +78,9 @@ pub enum Key {
     Ctrl(char),
     Up,
     Down,
+    /// Shift held with the arrow (Shift is part of a character, but not of an arrow).
+    ShiftUp,
+    ShiftDown,
     Left,
     Right,
     PageUp,
@@ -88,6 +99,11 @@ impl Key {
             Key::Ctrl(c) => {
                 event.code == KeyCode::Char(c) && event.modifiers.contains(KeyModifiers::CONTROL)
             }
+            Key::ShiftUp | Key::ShiftDown => {
+                !is_modified(event)
+                    && event.modifiers.contains(KeyModifiers::SHIFT)
+                    && event.code == self.code()
+            }
             key => !is_modified(event) && event.code == key.code(),
         }
     }
@@ -96,6 +112,7 @@ impl Key {
     pub fn event(self) -> KeyEvent {
         match self {
             Key::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            Key::ShiftUp | Key::ShiftDown => KeyEvent::new(self.code(), KeyModifiers::SHIFT),
             key => KeyEvent::new(key.code(), KeyModifiers::NONE),
         }
     }
@@ -104,8 +121,8 @@ impl Key {
         match self {
             Key::Char(c) | Key::Ctrl(c) => KeyCode::Char(c),
             Key::F(n) => KeyCode::F(n),
-            Key::Up => KeyCode::Up,
-            Key::Down => KeyCode::Down,
+            Key::Up | Key::ShiftUp => KeyCode::Up,
+            Key::Down | Key::ShiftDown => KeyCode::Down,
             Key::Left => KeyCode::Left,
             Key::Right => KeyCode::Right,
             Key::PageUp => KeyCode::PageUp,
@@ -126,6 +143,8 @@ impl Key {
             Key::F(n) => format!("F{n}"),
             Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
             Key::Up => "Up".to_owned(),
+            Key::ShiftUp => "Shift-Up".to_owned(),
+            Key::ShiftDown => "Shift-Down".to_owned(),
             Key::Down => "Down".to_owned(),
             Key::Left => "Left".to_owned(),
             Key::Right => "Right".to_owned(),
@@ -227,6 +246,11 @@ pub const NORMAL: &[Binding] = &[
     ),
     also(&[Key::Char('<'), Key::Char(',')], Action::SortPrevious),
     also(&[Key::Char('>'), Key::Char('.')], Action::SortNext),
+    bind(
+        &[Key::F(2)],
+        Action::OpenColumnChooser,
+        "choose the columns and their order (w there saves them to your config file)",
+    ),
     bind(
         &[Key::Char('I')],
         Action::SortInvert,
@@ -418,6 +442,34 @@ pub const DIALOG: &[Binding] = &[
     also(&[Key::Down, Key::Char('j')], Action::Down),
 ];
 
+/// The column chooser (F2).
+pub const COLUMN_CHOOSER: &[Binding] = &[
+    bind(
+        &[Key::Char(' ')],
+        Action::ToggleColumn,
+        "show / hide the column",
+    ),
+    // Before the plain arrows: Shift-Up is also an Up.
+    bind(
+        &[Key::ShiftUp, Key::Char('-')],
+        Action::ColumnEarlier,
+        "move the column left / right",
+    ),
+    also(
+        &[Key::ShiftDown, Key::Char('+'), Key::Char('=')],
+        Action::ColumnLater,
+    ),
+    bind(&[Key::Up, Key::Char('k')], Action::Up, "move"),
+    also(&[Key::Down, Key::Char('j')], Action::Down),
+    bind(&[Key::Enter], Action::Confirm, "apply"),
+    bind(&[Key::Esc, Key::Char('q')], Action::Cancel, "cancel"),
+    bind(
+        &[Key::Char('w')],
+        Action::SaveColumns,
+        "apply and save as ui.columns in your config file",
+    ),
+];
+
 /// The help overlay: these keys, and any other closes it.
 pub const HELP_MODE: &[Binding] = &[bind(&[Key::Char('q'), Key::F(10)], Action::Quit, "quit")];
 
@@ -428,7 +480,7 @@ pub const MOUSE_HELP: [(&str, &str); 2] = [
 ];
 
 /// What the table's less obvious columns mean, for the help.
-pub const LEGEND: [(&str, &str); 4] = [
+pub const LEGEND: [(&str, &str); 5] = [
     (
         "+ -",
         "started since wiretop launched / exited (kept greyed for ui.exited_linger)",
@@ -439,6 +491,11 @@ pub const LEGEND: [(&str, &str); 4] = [
     ),
     ("LISTEN", "ports the process accepts on (u: = UDP)"),
     ("CONN", "connections it holds; expand to see peers"),
+    (
+        "SERVICE CONTAINER",
+        "systemd unit; container name, else short id (F2 adds NI PRI VIRT START (UTC) FDS, \
+         DISK R/s W/s, NETNS, CGROUP)",
+    ),
 ];
 
 /// What the remote-hosts view's columns mean, for its help.
@@ -493,12 +550,13 @@ pub fn help_notes(screen: Screen) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-const NOTES: [(&str, &str); 5] = [
+const NOTES: [(&str, &str); 6] = [
     MOUSE_HELP[0],
     MOUSE_HELP[1],
     LEGEND[0],
     LEGEND[1],
     LEGEND[2],
+    LEGEND[4],
 ];
 
 /// The help overlay's lines for `screen`: the keys (as labels) and what they do, from its
@@ -531,6 +589,7 @@ pub fn bindings(mode: &Mode, screen: Screen) -> &'static [Binding] {
         Mode::Filter => FILTER,
         Mode::Help => HELP_MODE,
         Mode::SortPicker(_) | Mode::Kill(_) => DIALOG,
+        Mode::Columns(_) => COLUMN_CHOOSER,
     }
 }
 
@@ -595,6 +654,9 @@ mod tests {
             Mode::Help,
             Mode::SortPicker(0),
             Mode::Kill(dialog),
+            Mode::Columns(crate::ui::column_chooser::ColumnChooser::new(
+                &Column::DEFAULT,
+            )),
         ]
     }
 

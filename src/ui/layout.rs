@@ -8,7 +8,8 @@ use super::columns::Column;
 /// Below this the explorer shows only a "terminal too small" line.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 8;
-/// At this height and above the header gets its full four lines.
+/// At this height and above the header gets its full layout (identity, a CPU meter per core,
+/// memory and swap, status: see [`super::cpu_meters`]); below, one line.
 const FULL_HEADER_HEIGHT: u16 = 20;
 /// The command column keeps at least this many cells; other columns go first.
 const MIN_COMMAND_WIDTH: u16 = 16;
@@ -104,8 +105,9 @@ impl TableLayout {
     }
 }
 
-/// Splits the screen: header on top, one footer line, the table between.
-pub fn screen(area: Rect) -> ScreenLayout {
+/// Splits the screen: header on top (its height from the host's `cores`), one footer line,
+/// the table between.
+pub fn screen(area: Rect, cores: usize) -> ScreenLayout {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return ScreenLayout {
             header: Rect::default(),
@@ -115,7 +117,7 @@ pub fn screen(area: Rect) -> ScreenLayout {
         };
     }
     let header_height = if area.height >= FULL_HEADER_HEIGHT {
-        4
+        super::cpu_meters::header_height(cores, area.width, area.height)
     } else {
         1
     };
@@ -147,8 +149,10 @@ mod tests {
 
     #[test]
     fn narrow_terminals_drop_minor_columns_but_keep_the_command() {
-        let wide = TableLayout::new(Rect::new(0, 0, 160, 20), &Column::ALL);
-        assert_eq!(wide.columns.len(), Column::ALL.len());
+        let wide = TableLayout::new(Rect::new(0, 0, 160, 20), &Column::DEFAULT);
+        assert_eq!(wide.columns.len(), Column::DEFAULT.len());
+        let everything = TableLayout::new(Rect::new(0, 0, 400, 20), &Column::ALL);
+        assert_eq!(everything.columns.len(), Column::ALL.len());
         let narrow = TableLayout::new(Rect::new(0, 0, 60, 20), &Column::ALL);
         let names: Vec<Column> = narrow.columns.iter().map(|c| c.column).collect();
         assert!(names.contains(&Column::Pid) && names.contains(&Column::Listen));
@@ -174,10 +178,20 @@ mod tests {
 
     #[test]
     fn tiny_screens_are_flagged_not_laid_out() {
-        assert!(screen(Rect::new(0, 0, 30, 6)).too_small);
-        let small = screen(Rect::new(0, 0, 60, 15));
+        assert!(screen(Rect::new(0, 0, 30, 6), 2).too_small);
+        let small = screen(Rect::new(0, 0, 60, 15), 2);
         assert!(!small.too_small);
         assert_eq!(small.header.height, 1);
         assert_eq!(small.table.height, 13);
+    }
+
+    #[test]
+    fn the_header_grows_with_the_cores_within_its_share_of_the_screen() {
+        let two = screen(Rect::new(0, 0, 80, 24), 2);
+        assert_eq!(two.header.height, 4);
+        let many = screen(Rect::new(0, 0, 80, 24), 16);
+        assert_eq!(many.header.height, 7);
+        assert_eq!(many.table.height, 16);
+        assert_eq!(many.table.y, 7);
     }
 }

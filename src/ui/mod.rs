@@ -5,7 +5,9 @@
 //! something visible changed. Nothing here reads /proc or waits for a scan.
 
 pub mod app;
+pub mod column_chooser;
 pub mod columns;
+pub mod cpu_meters;
 pub mod event_loop;
 pub mod events;
 mod explorer;

@@ -113,6 +113,8 @@ pub enum Mode {
     /// Choosing the sort column from a list (F6); the index into [`Column::ALL`].
     SortPicker(usize),
     Kill(KillDialog),
+    /// Choosing the columns and their order (F2).
+    Columns(super::column_chooser::ColumnChooser),
 }
 
 /// Which view fills the space under the header: each keeps its own sort, cursor and expanded

@@ -25,7 +25,7 @@ mod sock_diag;
 mod sockets;
 mod stat_text;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use signal::signal_process;
 
@@ -56,7 +56,7 @@ use crate::sample::exclude::drop_excluded;
 use crate::sample::rates::{PassClock, ProcessCounters};
 use crate::sample::{SampleError, SamplerSettings};
 
-use host::{read_host, CpuCounters, HostReading};
+use host::{core_splits, read_host, CpuCounters, HostReading};
 use net_dev::{read_net_dev, InterfaceHistory};
 use proc_files::ProcFilesCache;
 use process::{ProcessKey, ProcessReading};
@@ -69,6 +69,8 @@ pub struct Collector {
     ticks_per_sec: f64,
     page_size: u64,
     prev_cpu: Option<CpuCounters>,
+    /// Each core's counters at the previous pass (empty before the first).
+    prev_cores: Vec<CpuCounters>,
     prev_uptime: Option<f64>,
     prev_counters: FxHashMap<ProcessKey, ProcessCounters>,
     /// Every process's /proc files, held open between passes.
@@ -94,6 +96,7 @@ impl Collector {
             ticks_per_sec: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size().max(1),
             prev_cpu: None,
+            prev_cores: Vec::new(),
             prev_uptime: None,
             prev_counters: FxHashMap::default(),
             files: ProcFilesCache::new(),
@@ -112,6 +115,7 @@ impl Collector {
     pub fn prime(&mut self, settings: &SamplerSettings) -> Result<(), SampleError> {
         let host = read_host()?;
         self.prev_cpu = Some(host.cpu);
+        self.prev_cores = host.cores;
         self.prev_uptime = Some(host.uptime_secs);
         let readings = self.details.read_all(&mut self.files, settings)?;
         self.observe_containers(&readings, settings);
@@ -225,6 +229,8 @@ impl Collector {
             .prev_cpu
             .and_then(|prev| reading.cpu.split_since(&prev));
         self.prev_cpu = Some(reading.cpu);
+        let cpus = core_splits(&reading.cores, &self.prev_cores);
+        self.prev_cores = reading.cores;
         self.prev_uptime = Some(reading.uptime_secs);
         let (listening_sockets, established_connections) =
             sockets.as_ref().map_or((0, 0), PassSockets::host_counts);
@@ -245,6 +251,7 @@ impl Collector {
             load_average: reading.load_average,
             memory: reading.memory,
             cpu,
+            cpus,
             taken_at_ms,
             interval_ms: clock
                 .window_secs

@@ -406,6 +406,8 @@ fn read_figures<'t>(
         threads: stat.threads,
         utime_ticks: stat.utime_ticks,
         stime_ticks: stat.stime_ticks,
+        priority: stat.priority,
+        nice: stat.nice,
         virtual_bytes: stat.virtual_bytes,
         rss_pages: stat.rss_pages,
         uid,

@@ -69,6 +69,8 @@ pub struct ProcessReading {
     pub threads: u32,
     pub utime_ticks: u64,
     pub stime_ticks: u64,
+    pub priority: i32,
+    pub nice: i32,
     pub virtual_bytes: u64,
     pub rss_pages: u64,
     pub uid: Option<u32>,

@@ -149,6 +149,8 @@ fn record(
         uid,
         state: reading.state,
         threads: reading.threads,
+        nice: Some(reading.nice),
+        priority: Some(reading.priority),
         start_time_ms: start_time_ms(pass.boot_time_secs, key.start_ticks, ticks_per_sec),
         kernel_thread: reading.kernel_thread,
         cpu,

@@ -21,6 +21,11 @@ pub struct StatFields<'a> {
     /// (14) utime and (15) stime, in clock ticks.
     pub utime_ticks: u64,
     pub stime_ticks: u64,
+    /// (18) priority: the kernel's scheduling priority (20 + nice for normal processes,
+    /// negative for real-time ones).
+    pub priority: i32,
+    /// (19) nice, -20 (most favoured) to 19.
+    pub nice: i32,
     /// (20) num_threads.
     pub threads: u32,
     /// (22) starttime, in clock ticks since boot.
@@ -36,6 +41,8 @@ const PPID: usize = 1;
 const FLAGS: usize = 6;
 const UTIME: usize = 11;
 const STIME: usize = 12;
+const PRIORITY: usize = 15;
+const NICE: usize = 16;
 const NUM_THREADS: usize = 17;
 const STARTTIME: usize = 19;
 const VSIZE: usize = 20;
@@ -53,6 +60,7 @@ pub fn parse_stat(text: &[u8]) -> Option<StatFields<'_>> {
     let comm = &text[open + 1..close];
     let rest = text[close + 1..].strip_prefix(b" ")?;
     let mut fields = [0u64; RSS + 1];
+    let mut signed = [0i64; RSS + 1];
     let mut state = None;
     let mut count = 0;
     for (index, field) in rest.split(|b| *b == b' ').take(RSS + 1).enumerate() {
@@ -64,6 +72,7 @@ pub fn parse_stat(text: &[u8]) -> Option<StatFields<'_>> {
                     _ => None,
                 }
             }
+            PRIORITY | NICE => signed[index] = signed_decimal(field)?,
             PPID | FLAGS | UTIME | STIME | NUM_THREADS | STARTTIME | VSIZE | RSS => {
                 fields[index] = decimal(field)?;
             }
@@ -82,6 +91,8 @@ pub fn parse_stat(text: &[u8]) -> Option<StatFields<'_>> {
         flags: u32::try_from(fields[FLAGS]).ok()?,
         utime_ticks: fields[UTIME],
         stime_ticks: fields[STIME],
+        priority: i32::try_from(signed[PRIORITY]).ok()?,
+        nice: i32::try_from(signed[NICE]).ok()?,
         threads: u32::try_from(fields[NUM_THREADS]).unwrap_or(u32::MAX),
         start_ticks: fields[STARTTIME],
         virtual_bytes: fields[VSIZE],
@@ -102,6 +113,15 @@ pub fn parse_io(text: &[u8]) -> Option<(u64, u64)> {
         }
     }
     Some((read?, written?))
+}
+
+/// A decimal number the kernel prints signed (priority, nice): an optional `-`, then as
+/// [`decimal`].
+fn signed_decimal(text: &[u8]) -> Option<i64> {
+    match text.strip_prefix(b"-") {
+        Some(digits) => i64::try_from(decimal(digits)?).ok().map(|v| -v),
+        None => i64::try_from(decimal(text)?).ok(),
+    }
 }
 
 /// A decimal number as the kernel prints unsigned fields and names pid directories: ASCII
@@ -142,6 +162,8 @@ mod tests {
             flags: 4_194_560,
             utime_ticks: 57,
             stime_ticks: 31,
+            priority: 20,
+            nice: 0,
             threads: 1,
             start_ticks: 918_273,
             virtual_bytes: 8_867_840,
@@ -194,9 +216,12 @@ mod tests {
         for case in cases {
             assert_eq!(parse_stat(case), None, "{}", String::from_utf8_lossy(case));
         }
-        // Negative fields the sampler does not use (priority, nice) are fine.
+        // Priority and nice are signed: a real-time priority and a negative nice parse.
         let niced = b"7 (w) S 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 -51 -10 1 0 3 0 0 1 2";
-        assert_eq!(parse_stat(niced).map(|s| s.start_ticks), Some(3));
+        let parsed = parse_stat(niced).map(|s| (s.start_ticks, s.priority, s.nice));
+        assert_eq!(parsed, Some((3, -51, -10)));
+        let bad_nice = b"7 (w) S 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 --1 1 0 3 0 0 1 2";
+        assert_eq!(parse_stat(bad_nice), None);
     }
 
     #[test]

@@ -1,7 +1,13 @@
 //! Drawing one frame from the app state. Reads only; never blocks.
 
+#[cfg(test)]
+mod chooser_tests;
+#[cfg(test)]
+mod column_tests;
 mod events;
 mod header;
+#[cfg(test)]
+mod header_tests;
 mod overlay;
 mod remote_hosts;
 mod table;
@@ -19,8 +25,11 @@ use super::theme::Theme;
 /// Lays out a frame of `area` and hands the table geometry to the app, so its paging and mouse
 /// hits match what is about to be drawn. Call before [`draw`].
 pub fn prepare(app: &mut App, area: Rect) -> ScreenLayout {
-    let screen = super::layout::screen(area);
-    let layout = super::layout::TableLayout::new(screen.table, app.columns());
+    let cores = app
+        .snapshot()
+        .map_or(1, |s| super::cpu_meters::cores_of(&s.host));
+    let screen = super::layout::screen(area, cores);
+    let layout = super::layout::TableLayout::new(screen.table, &app.columns());
     app.set_table_layout(layout);
     screen
 }
@@ -60,6 +69,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, layout: &ScreenLayout, theme: &The
         Mode::Help => overlay::help(buf, area, app.view.screen, theme),
         Mode::SortPicker(at) => overlay::sort_picker(buf, area, *at, app.view.sort, theme),
         Mode::Kill(dialog) => overlay::kill(buf, area, dialog, theme),
+        Mode::Columns(chooser) => overlay::column_chooser(buf, area, chooser, theme),
         Mode::Normal | Mode::Filter => {}
     }
 }
@@ -114,6 +124,7 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
     let hints: &[(&str, &str)] = match view.screen {
         Screen::Processes => &[
             ("F1", "Help"),
+            ("F2", "Columns"),
             ("F4", "Filter"),
             ("F5", "Tree"),
             ("F6", "Sort"),

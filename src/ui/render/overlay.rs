@@ -1,10 +1,12 @@
-//! Boxes drawn over the table: help, the sort-column picker, the kill dialog.
+//! Boxes drawn over the table: help, the sort-column picker, the column chooser, the kill
+//! dialog.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use crate::escape::for_terminal;
+use crate::ui::column_chooser::ColumnChooser;
 use crate::ui::columns::Column;
 use crate::ui::keys::help_lines;
 use crate::ui::state::{KillDialog, Screen, Sort, SIGNALS};
@@ -122,15 +124,73 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 pub fn sort_picker(buf: &mut Buffer, area: Rect, at: usize, sort: Sort, theme: &Theme) {
     let inner = popup(buf, area, 28, Column::ALL.len() as u16 + 2, " Sort by ");
-    for (row, column) in Column::ALL
+    let first = first_visible(at, usize::from(inner.height));
+    for (row, (index, column)) in Column::ALL
         .iter()
         .enumerate()
+        .skip(first)
         .take(usize::from(inner.height))
+        .enumerate()
     {
         let mark = if *column == sort.column { "•" } else { " " };
         let width = usize::from(inner.width) - 2;
         let text = format!("{mark} {:<width$}", column.title());
-        choice(buf, inner, row, text, row == at, theme);
+        choice(buf, inner, row, text, index == at, theme);
+    }
+}
+
+/// The first line of a list shown in `height` rows so that line `at` is on screen.
+fn first_visible(at: usize, height: usize) -> usize {
+    (at + 1).saturating_sub(height.max(1))
+}
+
+/// The column chooser: `[x] CPU%` per column, in the order they will be shown, the keys at
+/// the bottom.
+pub fn column_chooser(buf: &mut Buffer, area: Rect, chooser: &ColumnChooser, theme: &Theme) {
+    const KEYS: [&str; 3] = [
+        "Space show/hide  +/- move",
+        "Enter apply  Esc cancel",
+        "w apply and save to config",
+    ];
+    let height = chooser.entries.len() + KEYS.len() + 3;
+    let inner = popup(
+        buf,
+        area,
+        32,
+        u16::try_from(height).unwrap_or(u16::MAX),
+        " Columns ",
+    );
+    let list_rows = usize::from(inner.height).saturating_sub(KEYS.len() + 1);
+    let first = first_visible(chooser.at, list_rows);
+    for (row, (index, (column, on))) in chooser
+        .entries
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(list_rows)
+        .enumerate()
+    {
+        let mark = if *on { "[x]" } else { "[ ]" };
+        let width = usize::from(inner.width).saturating_sub(5);
+        let text = format!(" {mark} {:<width$}", column.title());
+        choice(buf, inner, row, text, index == chooser.at, theme);
+    }
+    let keys_y = inner.y + inner.height.saturating_sub(KEYS.len() as u16);
+    buf.set_stringn(
+        inner.x + 1,
+        keys_y.saturating_sub(1),
+        "COMMAND: always, last",
+        usize::from(inner.width.saturating_sub(1)),
+        theme.label(),
+    );
+    for (line, keys) in KEYS.iter().enumerate() {
+        buf.set_stringn(
+            inner.x + 1,
+            keys_y + line as u16,
+            keys,
+            usize::from(inner.width.saturating_sub(1)),
+            theme.key(),
+        );
     }
 }
 

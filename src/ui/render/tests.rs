@@ -17,7 +17,11 @@ fn expand(app: &mut crate::ui::app::App, pid: u32) {
 
 #[test]
 fn table_sorted_by_each_column_in_both_directions() {
-    for column in Column::ALL {
+    // The columns the fixture shows, and RX/TX; the others' sorts are in column_tests.rs.
+    let shown = Column::ALL
+        .into_iter()
+        .filter(|c| Column::DEFAULT.contains(c) || matches!(c, Column::Rx | Column::Tx));
+    for column in shown {
         for descending in [true, false] {
             let mut app = app();
             app.view.sort = crate::ui::state::Sort { column, descending };
