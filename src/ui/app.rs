@@ -18,7 +18,9 @@ use super::ghosts::Ghosts;
 use super::keys::{action, Action};
 use super::layout::TableLayout;
 use super::rows::{self, Line};
-use super::state::{Cursor, KillDialog, Mode, ProcessId, Screen, Sort, ViewState, SIGNALS};
+use super::state::{
+    Cursor, Grouping, KillDialog, Mode, ProcessId, Screen, Sort, ViewState, SIGNALS,
+};
 
 /// What the event loop should do after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,20 +32,43 @@ pub enum Control {
     Quit,
 }
 
-/// Sends signals for the kill dialog; a trait so tests can watch without killing anything.
+/// Acts on processes for the kill and renice dialogs; a trait so tests can watch without
+/// killing or renicing anything.
 pub trait Signaller {
     /// Sends `signal` to the process `target`; Err carries the message to show (EPERM, gone).
     fn send(&mut self, target: ProcessId, signal: i32) -> Result<(), String>;
+
+    /// Changes the nice value of `target`; Ok carries the value set, Err the message to show
+    /// (EACCES, EPERM, gone).
+    fn renice(&mut self, target: ProcessId, change: NiceChange) -> Result<i32, String>;
+}
+
+/// A change of nice value: by a step (F7, F8) or to a value (the renice dialog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NiceChange {
+    By(i32),
+    To(i32),
 }
 
 /// The real thing: a signal to the process with that pid *and* start time (through a pidfd),
-/// so a pid reused since the snapshot on screen is never signalled.
+/// so a pid reused since the snapshot on screen is never signalled; likewise a renice.
 pub struct KillSignaller;
 
 impl Signaller for KillSignaller {
     fn send(&mut self, target: ProcessId, signal: i32) -> Result<(), String> {
         crate::sample::signal_process(target.pid, target.start_time_ms, signal)
             .map_err(|e| e.to_string())
+    }
+
+    fn renice(&mut self, target: ProcessId, change: NiceChange) -> Result<i32, String> {
+        let (pid, started) = (target.pid, target.start_time_ms);
+        let nice = match change {
+            NiceChange::To(nice) => nice,
+            NiceChange::By(step) => crate::sample::nice_of(pid, started)
+                .map_err(|e| e.to_string())?
+                .saturating_add(step),
+        };
+        crate::sample::renice_process(pid, started, nice).map_err(|e| e.to_string())
     }
 }
 
@@ -121,6 +146,8 @@ struct OrderKey {
     filter: Filter,
     tree: bool,
     show_kernel_threads: bool,
+    hide_containers: bool,
+    grouping: Grouping,
 }
 
 impl OrderKey {
@@ -132,6 +159,8 @@ impl OrderKey {
             && self.filter == app.view.filter
             && self.tree == app.view.tree
             && self.show_kernel_threads == app.view.show_kernel_threads
+            && self.hide_containers == app.view.hide_containers
+            && self.grouping == app.view.grouping
     }
 }
 
@@ -213,6 +242,8 @@ impl App {
                 filter: self.view.filter.clone(),
                 tree: self.view.tree,
                 show_kernel_threads: self.view.show_kernel_threads,
+                hide_containers: self.view.hide_containers,
+                grouping: self.view.grouping,
             };
             let order = rows::order(&s.processes, self.ghosts.processes(), &self.view);
             *cached = Some((key, order));
@@ -289,6 +320,8 @@ impl App {
             },
             Mode::SortPicker(at) => self.sort_picker(at, act),
             Mode::Kill(dialog) => self.kill_dialog(dialog, act),
+            Mode::Renice(dialog) => self.renice_dialog(dialog, act),
+            Mode::Search => self.searching(act),
         }
     }
 
@@ -371,6 +404,12 @@ impl App {
             Action::TogglePause => return self.toggle_pause(),
             Action::OpenHelp => self.view.mode = Mode::Help,
             Action::OpenKill => self.open_kill(),
+            Action::NiceBy(step) => self.renice_selected(NiceChange::By(step)),
+            Action::OpenRenice => self.open_renice(),
+            Action::ToggleContainers => self.view.hide_containers = !self.view.hide_containers,
+            Action::CycleGrouping => self.view.grouping = self.view.grouping.next(),
+            Action::OpenSearch => self.view.mode = Mode::Search,
+            Action::SearchNext => self.search_next(1),
             Action::ToggleRemoteHosts => {
                 self.view.screen = Screen::RemoteHosts;
                 self.settle_host_cursor();
@@ -562,6 +601,12 @@ impl App {
         let Some(cursor) = self.view.cursor else {
             return;
         };
+        if let Some(group) = cursor.group {
+            if !self.view.expanded_groups.remove(&group) {
+                self.view.expanded_groups.insert(group);
+            }
+            return;
+        }
         match cursor.socket {
             None => self.view.toggle_expanded(cursor.process),
             Some(inode) => self.jump_to_peer(cursor.process, inode),
@@ -596,9 +641,12 @@ impl App {
             .or_else(|| self.ghosts.find(id))
     }
 
-    /// The process the cursor is on (or inside the detail block of).
+    /// The process the cursor is on (or inside the detail block of); None on a group row.
     pub fn selected_process(&self) -> Option<ProcessId> {
-        self.view.cursor.map(|c| c.process)
+        self.view
+            .cursor
+            .filter(|c| c.group.is_none())
+            .map(|c| c.process)
     }
 
     /// Moves the cursor `delta` selectable lines and scrolls to it. The lines it picks from are
@@ -693,5 +741,7 @@ impl App {
 
 mod events;
 mod remote_hosts;
+mod renice;
+mod search;
 #[cfg(test)]
 mod tests;

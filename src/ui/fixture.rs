@@ -15,7 +15,7 @@ use crate::model::{
     Listening, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot, Traffic,
 };
 
-use super::app::{App, AppOptions, Signaller};
+use super::app::{App, AppOptions, NiceChange, Signaller};
 use super::render;
 use super::state::ProcessId;
 use super::theme::Theme;
@@ -312,9 +312,12 @@ pub fn changed_app() -> App {
     app
 }
 
-/// Records signals instead of sending them; answers as the kernel would to a non-root user.
+/// Records signals and renices instead of doing them; answers as the kernel would to a
+/// non-root user when told to refuse.
 pub struct RecordingSignaller {
     pub sent: SentSignals,
+    /// The nice values set, as (pid, nice); every process starts at nice 0.
+    pub reniced: SentSignals,
     pub refuse: bool,
 }
 
@@ -329,6 +332,27 @@ impl Signaller for RecordingSignaller {
         }
         Ok(())
     }
+
+    fn renice(&mut self, target: ProcessId, change: NiceChange) -> Result<i32, String> {
+        if self.refuse {
+            return Err("permission denied (EACCES): only root may raise a priority".to_owned());
+        }
+        let Ok(mut reniced) = self.reniced.lock() else {
+            return Err("poisoned".to_owned());
+        };
+        let now = reniced
+            .iter()
+            .rev()
+            .find(|(pid, _)| *pid == target.pid)
+            .map_or(0, |(_, nice)| *nice);
+        let nice = match change {
+            NiceChange::By(step) => now + step,
+            NiceChange::To(nice) => nice,
+        }
+        .clamp(-20, 19);
+        reniced.push((target.pid, nice));
+        Ok(nice)
+    }
 }
 
 /// The signals a [`RecordingSignaller`] was asked to send, as (pid, signal).
@@ -336,14 +360,23 @@ pub type SentSignals = Arc<std::sync::Mutex<Vec<(u32, i32)>>>;
 
 /// An app showing the fixture snapshot whose kills are recorded (or refused with EPERM).
 pub fn recording_app(refuse: bool) -> (App, SentSignals) {
+    let (app, sent, _) = renice_app(refuse);
+    (app, sent)
+}
+
+/// An app showing the fixture snapshot whose kills and renices are recorded (or refused):
+/// the app, the signals sent, the nice values set.
+pub fn renice_app(refuse: bool) -> (App, SentSignals, SentSignals) {
     let sent = SentSignals::default();
+    let reniced = SentSignals::default();
     let signaller = RecordingSignaller {
         sent: Arc::clone(&sent),
+        reniced: Arc::clone(&reniced),
         refuse,
     };
     let mut app = App::new(AppOptions::new(Box::new(signaller)));
     app.on_snapshot(Arc::new(snapshot()));
-    (app, sent)
+    (app, sent, reniced)
 }
 
 /// An app showing the fixture snapshot.
@@ -364,6 +397,7 @@ pub fn remote_peers_app() -> App {
 pub fn app_with(configure: impl FnOnce(&mut AppOptions)) -> App {
     let mut options = AppOptions::new(Box::new(RecordingSignaller {
         sent: SentSignals::default(),
+        reniced: SentSignals::default(),
         refuse: false,
     }));
     configure(&mut options);

@@ -11,6 +11,7 @@ pub mod events;
 mod explorer;
 mod feeders;
 pub mod ghosts;
+pub mod groups;
 pub mod keys;
 pub mod layout;
 pub mod marks;

@@ -8,6 +8,7 @@ use crate::format::{bytes_or_dash, endpoint, proto, rate_per_sec};
 use crate::model::{Connection, Direction, Listening, Role, Traffic, TrafficGap};
 use crate::ui::app::App;
 use crate::ui::columns::Column;
+use crate::ui::groups;
 use crate::ui::layout::TableLayout;
 use crate::ui::marks;
 use crate::ui::rows::Line;
@@ -54,6 +55,21 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
             buf.set_style(ratatui::layout::Rect::new(area.x, y, area.width, 1), base);
         }
         match line {
+            Line::Group { group, expanded } => {
+                for placed in &layout.columns {
+                    let text =
+                        for_terminal(&groups::cell(group, placed.column, *expanded)).into_owned();
+                    cell(
+                        buf,
+                        placed.x,
+                        y,
+                        placed.width,
+                        &text,
+                        placed.column.right_aligned(),
+                        theme.label().patch(base),
+                    );
+                }
+            }
             Line::Process {
                 process,
                 tree_prefix,
