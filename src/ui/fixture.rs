@@ -236,6 +236,42 @@ pub fn processes_with_remote_peers() -> Vec<Process> {
     processes
 }
 
+/// The fixture host's processes in their units, and node in a container (`web-1`): sshd in
+/// `ssh.service`, bash and curl in `session-3.scope`, node and postgres in `app.service`
+/// (node inside docker's `web-1`, image `node:22`); init, kthreadd and the evil process in none.
+pub fn attributed_processes() -> Vec<Process> {
+    let mut processes = processes();
+    for p in &mut processes {
+        let unit = match p.pid {
+            812 => "ssh.service",
+            1250 | 1300 => "session-3.scope",
+            1200 | 1400 => "app.service",
+            _ => continue,
+        };
+        p.attribution.systemd_unit = Some(unit.to_owned());
+        p.attribution.systemd_slice = Some("system.slice".to_owned());
+        if p.pid == 1200 {
+            p.attribution.container = Some(crate::model::Container {
+                id: "c0ffee".repeat(10) + "beef",
+                runtime: Some(crate::model::ContainerRuntime::Docker),
+                name: Some("web-1".to_owned()),
+                image: Some("node:22".to_owned()),
+                unknown_reason: None,
+            });
+        }
+    }
+    processes
+}
+
+/// An app showing the fixture host with [`attributed_processes`].
+pub fn attributed_app() -> App {
+    let mut app = app();
+    let mut snapshot = Snapshot::example(attributed_processes());
+    snapshot.host.tags = vec!["env:test".to_owned()];
+    app.on_snapshot(Arc::new(snapshot));
+    app
+}
+
 /// The fixture snapshot: the example host (`web-1`, tagged `env:test`) running the processes.
 pub fn snapshot() -> Snapshot {
     let mut snapshot = Snapshot::example(processes());

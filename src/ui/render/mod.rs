@@ -4,6 +4,7 @@ mod events;
 mod header;
 mod overlay;
 mod remote_hosts;
+mod socket_columns;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,8 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
 use crate::escape::for_terminal;
-use crate::format::{bytes_or_dash, endpoint, proto, rate_per_sec};
-use crate::model::{Connection, Direction, Listening, Role, Traffic, TrafficGap};
+use crate::format::{bytes_or_dash, rate_per_sec};
+use crate::model::{Connection, Process, Traffic, TrafficGap};
 use crate::ui::app::App;
 use crate::ui::columns::Column;
 use crate::ui::groups;
@@ -14,8 +14,15 @@ use crate::ui::marks;
 use crate::ui::rows::Line;
 use crate::ui::theme::Theme;
 
-/// Width of the address columns in a detail block.
-const ADDR_WIDTH: usize = 26;
+use super::socket_columns::SocketColumns;
+
+/// Cells a detail line's indent takes (`   │ `).
+const DETAIL_INDENT: u16 = 5;
+
+/// The socket columns of `owner`'s detail block in a table `width` cells wide.
+fn socket_columns(owner: &Process, width: u16) -> SocketColumns {
+    SocketColumns::fit(owner, usize::from(width.saturating_sub(DETAIL_INDENT)))
+}
 
 pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
     let layout = app.table();
@@ -126,30 +133,23 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
                     theme.detail().patch(base),
                 );
             }
-            Line::SocketHeader { .. } => {
-                let text = format!(
-                    "{:<5} {:<aw$} {:<aw$} {:<11} {:<8} PEER",
-                    "PROTO",
-                    "LOCAL",
-                    "REMOTE",
-                    "STATE",
-                    "DIR",
-                    aw = ADDR_WIDTH
-                );
+            Line::SocketHeader { owner } => {
+                let text = socket_columns(owner, area.width).header();
                 detail(buf, area.x, y, area.width, &text, theme.label().patch(base));
             }
-            Line::Listening { socket, .. } => {
+            Line::Listening { owner, socket } => {
                 detail(
                     buf,
                     area.x,
                     y,
                     area.width,
-                    &listening_text(socket),
+                    &socket_columns(owner, area.width).listening(socket),
                     theme.listening().patch(base),
                 );
             }
-            Line::Connection { socket, .. } => {
-                connection_line(buf, (area.x, y, area.width), socket, theme, base);
+            Line::Connection { owner, socket } => {
+                let columns = socket_columns(owner, area.width);
+                connection_line(buf, (area.x, y, area.width), &columns, socket, theme, base);
             }
             Line::NoSockets { why, .. } => {
                 detail(buf, area.x, y, area.width, why, theme.detail().patch(base));
@@ -229,17 +229,17 @@ pub(super) fn cell(
     buf.set_stringn(x, y, text, width, style);
 }
 
-/// A detail line: indented under its process with a bar joining the block.
 /// One connection of an expanded row: where it goes, the process on the other end, then its
 /// traffic (the peer first: who is on the other end matters more than how much).
 fn connection_line(
     buf: &mut Buffer,
     (x, y, width): (u16, u16, u16),
+    columns: &SocketColumns,
     socket: &Connection,
     theme: &Theme,
     base: Style,
 ) {
-    let (text, peer) = connection_text(socket);
+    let (text, peer) = columns.connection(socket);
     let end = x.saturating_add(width);
     let (mut x, _) = detail(buf, x, y, width, &text, theme.detail().patch(base));
     if let Some(peer) = peer {
@@ -256,6 +256,7 @@ fn connection_line(
     );
 }
 
+/// A detail line: indented under its process with a bar joining the block.
 pub(super) fn detail(
     buf: &mut Buffer,
     x: u16,
@@ -268,27 +269,6 @@ pub(super) fn detail(
     buf.set_stringn(x, y, line, usize::from(width), style)
 }
 
-fn listening_text(l: &Listening) -> String {
-    let any = if l.addr.is_ipv4() {
-        "0.0.0.0:*"
-    } else {
-        "[::]:*"
-    };
-    format!(
-        "{:<5} {:<aw$} {:<aw$} {:<11}",
-        proto(l.proto),
-        endpoint(l.addr, l.port),
-        any,
-        if l.proto == crate::model::Proto::Udp {
-            "UNCONN"
-        } else {
-            "LISTEN"
-        },
-        aw = ADDR_WIDTH
-    )
-}
-
-/// The connection's columns, and its peer (`-> 1234 node`) for a local other end.
 /// A connection's traffic in one short run: rates (`-` until a second reading), totals, rtt
 /// and retransmits; nothing for UDP, which has no counters, and why when TCP has none.
 pub(super) fn traffic_text(t: &Traffic) -> String {
@@ -314,29 +294,5 @@ pub(super) fn traffic_text(t: &Traffic) -> String {
     text
 }
 
-fn connection_text(c: &Connection) -> (String, Option<String>) {
-    let direction = match c.direction {
-        Direction::Inbound => "in",
-        Direction::Outbound => "out",
-        Direction::Local => "local",
-    };
-    let text = format!(
-        "{:<5} {:<aw$} {:<aw$} {:<11} {:<8} ",
-        proto(c.proto),
-        endpoint(c.local_addr, c.local_port),
-        endpoint(c.remote_addr, c.remote_port),
-        c.state.as_str(),
-        direction,
-        aw = ADDR_WIDTH
-    );
-    let arrow = if c.role == Some(Role::Server) {
-        "<-"
-    } else {
-        "->"
-    };
-    let peer = c.peer_pid.map(|pid| {
-        let name = c.peer_name.as_deref().map(for_terminal).unwrap_or_default();
-        format!("{arrow} {pid} {name}")
-    });
-    (text, peer)
-}
+#[cfg(test)]
+mod tests;
