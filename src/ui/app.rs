@@ -407,7 +407,7 @@ impl App {
             Action::NiceBy(step) => self.renice_selected(NiceChange::By(step)),
             Action::OpenRenice => self.open_renice(),
             Action::ToggleContainers => self.view.hide_containers = !self.view.hide_containers,
-            Action::CycleGrouping => self.view.grouping = self.view.grouping.next(),
+            Action::CycleGrouping => self.cycle_grouping(),
             Action::OpenSearch => self.view.mode = Mode::Search,
             Action::SearchNext => self.search_next(1),
             Action::ToggleRemoteHosts => {
@@ -429,6 +429,20 @@ impl App {
         }
         self.settle_cursor();
         Control::Redraw
+    }
+
+    /// Groups the rows the next way; the selected process's group opens, so it stays selected.
+    fn cycle_grouping(&mut self) {
+        let grouping = self.view.grouping.next();
+        self.view.grouping = grouping;
+        let Some(process) = self.selected_process().and_then(|id| self.find(id)) else {
+            return;
+        };
+        if grouping != Grouping::Off {
+            let name = super::groups::group_name(process, grouping);
+            let id = super::groups::group_id(grouping, name);
+            self.view.expanded_groups.insert(id);
+        }
     }
 
     /// Freezes the display, or thaws it with the newest snapshot held back meanwhile.
