@@ -402,7 +402,7 @@ pub const EVENTS: &[Binding] = &[
         Action::OpenFilter,
         "filter: words (also the kind: exited, listen), pid:1 name:x user:x port:8080 \
          remote:10.0.0.0/8 state:listen new !term; terms about what an event does not \
-         carry (cpu>5) match none",
+         carry (cpu>5, unit:x) match none",
     ),
     bind(
         &[Key::Esc],
