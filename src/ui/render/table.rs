@@ -12,6 +12,7 @@ use crate::ui::groups;
 use crate::ui::layout::TableLayout;
 use crate::ui::marks;
 use crate::ui::rows::Line;
+use crate::ui::state::ProcessId;
 use crate::ui::theme::Theme;
 
 use super::socket_columns::SocketColumns;
@@ -45,6 +46,20 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
         return;
     }
     let selected = app.view.cursor;
+    // A detail block's lines are contiguous: its columns are fitted once, not per line (a
+    // process can hold thousands of sockets).
+    let mut fitted: Option<(ProcessId, SocketColumns)> = None;
+    let mut columns_of = |owner: &Process| -> SocketColumns {
+        let id = ProcessId::of(owner);
+        match fitted {
+            Some((was, columns)) if was == id => columns,
+            _ => {
+                let columns = socket_columns(owner, area.width);
+                fitted = Some((id, columns));
+                columns
+            }
+        }
+    };
     for (row, line) in lines
         .iter()
         .skip(app.view.scroll)
@@ -134,7 +149,7 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
                 );
             }
             Line::SocketHeader { owner } => {
-                let text = socket_columns(owner, area.width).header();
+                let text = columns_of(owner).header();
                 detail(buf, area.x, y, area.width, &text, theme.label().patch(base));
             }
             Line::Listening { owner, socket } => {
@@ -143,12 +158,12 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
                     area.x,
                     y,
                     area.width,
-                    &socket_columns(owner, area.width).listening(socket),
+                    &columns_of(owner).listening(socket),
                     theme.listening().patch(base),
                 );
             }
             Line::Connection { owner, socket } => {
-                let columns = socket_columns(owner, area.width);
+                let columns = columns_of(owner);
                 connection_line(buf, (area.x, y, area.width), &columns, socket, theme, base);
             }
             Line::NoSockets { why, .. } => {
