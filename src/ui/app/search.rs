@@ -37,8 +37,16 @@ impl App {
         Control::Redraw
     }
 
+    /// A half-typed term (`port:80x`) leaves no search in force and says why, as the filter
+    /// does.
     fn set_search_text(&mut self, text: String) {
-        self.view.search = Filter::parse(&text).ok().filter(|f| !f.is_empty());
+        match Filter::parse(&text) {
+            Ok(search) => self.view.search = Some(search).filter(|f| !f.is_empty()),
+            Err(e) => {
+                self.view.search = None;
+                self.view.message = Some(format!("✗ {e}"));
+            }
+        }
         self.view.search_text = text;
     }
 
