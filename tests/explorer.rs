@@ -752,3 +752,119 @@ fn column_chooser_saves_to_the_users_config_file() {
     assert!(ui.wait_exit().success());
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// The nice value of `pid`, from /proc/<pid>/stat (the 19th field; the name before it is in
+/// parentheses and may hold spaces).
+fn nice_of(pid: u32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+    after_name
+        .split_whitespace()
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The table's rows between its title row and the footer, blank ones left out.
+fn table_rows(rows: &[String]) -> Vec<&String> {
+    let title = rows.iter().position(|r| r.contains("COMMAND")).unwrap_or(0);
+    rows[title + 1..rows.len().saturating_sub(1)]
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .collect()
+}
+
+/// A real child moved into a cgroup `system.slice/demo.service` made by the test: the filter
+/// `unit:demo.service` lists exactly it; grouped by service (`v`) it is the one process of a
+/// `demo.service` group; F8 renices it a step at a time and the dialog (`r`) to a typed value,
+/// as /proc says; and an explorer run as nobody is refused by the kernel, and says so.
+#[test]
+fn filter_by_unit_group_by_service_and_renice_a_child_in_a_real_cgroup() {
+    use common::cgroups::{Hierarchy, TestCgroup};
+    let test = "filter_by_unit_group_by_service_and_renice_a_child_in_a_real_cgroup";
+    if !common::not_run::runs_as_root(test) {
+        return;
+    }
+    let cgroup = TestCgroup::create(Hierarchy::Unified, "system.slice/demo.service");
+    let unavailable = cgroup.as_ref().err().cloned();
+    if !common::not_run::runs_here(
+        test,
+        unavailable.is_none(),
+        &format!("cgroups it can make ({})", unavailable.unwrap_or_default()),
+    ) {
+        return;
+    }
+    let cgroup = cgroup.expect("checked above");
+    // Declared after the cgroup, so dropped (killed) before it is removed.
+    let mut sleep = Command::new("sleep");
+    sleep.arg("600");
+    let child = Child::start(sleep);
+    let pid = child.pid();
+    cgroup.add(pid).expect("the child moves into demo.service");
+
+    let mut ui = Terminal::open(&["--interval", "500ms"]);
+    let rows = ui.filter("unit:demo.service", |rows| row_of(rows, pid).is_some());
+    let listed = table_rows(&rows);
+    assert_eq!(listed.len(), 1, "exactly the child: {listed:#?}");
+
+    ui.press("v");
+    let rows = ui.until("the demo.service group", |rows| {
+        rows.iter().any(|r| r.contains("demo.service (1 process)"))
+            && rows
+                .last()
+                .is_some_and(|r| r.contains("[grouped by service]"))
+            && row_of(rows, pid).is_some()
+    });
+    let group = rows
+        .iter()
+        .position(|r| r.contains("demo.service (1 process)"));
+    let member = rows
+        .iter()
+        .position(|r| row_of(std::slice::from_ref(r), pid).is_some());
+    assert!(
+        matches!((group, member), (Some(g), Some(m)) if g < m),
+        "the child is listed under its group, selected: {rows:#?}"
+    );
+
+    // F8 (`ESC [ 19 ~`) three times: three steps down in priority.
+    let before = nice_of(pid);
+    for _ in 0..3 {
+        ui.press("\x1b[19~");
+    }
+    let expected = (before + 3).min(19);
+    let message = format!("{pid} (sleep) now runs at nice {expected}");
+    ui.until("the renice's result", |rows| {
+        rows.last().is_some_and(|r| r.contains(&message))
+    });
+    assert_eq!(nice_of(pid), expected);
+    ui.press("r");
+    ui.until("the renice dialog", |rows| {
+        rows.iter()
+            .any(|r| r.contains(&format!("Renice {pid} (sleep)")))
+    });
+    ui.press("12\r");
+    let message = format!("{pid} (sleep) now runs at nice 12");
+    ui.until("the dialog's result", |rows| {
+        rows.last().is_some_and(|r| r.contains(&message))
+    });
+    assert_eq!(nice_of(pid), 12);
+    ui.quit();
+
+    // Root's child, from an explorer run as nobody: the kernel refuses, the footer says why.
+    let binary = common::NobodyBinary::new("nobody-renice");
+    let mut ui = Terminal::open_program(
+        common::as_nobody(&binary.path),
+        &["--interval", "500ms"],
+        &[("HOME", "/nonexistent")],
+    );
+    ui.show_only(pid);
+    ui.press("\x1b[19~");
+    let refused = format!("renice of {pid} (sleep) failed: operation not permitted (EPERM)");
+    ui.until("the kernel's refusal", |rows| {
+        rows.last().is_some_and(|r| r.contains(&refused))
+    });
+    assert_eq!(nice_of(pid), 12, "unchanged");
+    ui.quit();
+    drop(child);
+}

@@ -17,7 +17,7 @@ mod settings;
 mod traffic;
 
 pub use attribution::AttributionSettings;
-pub use linux::proc_events;
+pub use linux::{proc_events, NICE_RANGE};
 pub use settings::SamplerSettings;
 
 /// The parsers of process-controlled `/proc` text, reachable only for the fuzz targets in
@@ -75,6 +75,36 @@ pub enum SignalError {
 /// `start_time_ms` (as snapshots report it): a pid reused since the snapshot is never signalled.
 pub fn signal_process(pid: u32, start_time_ms: u64, signal: i32) -> Result<(), SignalError> {
     linux::signal_process(pid, start_time_ms, signal)
+}
+
+/// Why a process's nice value was not changed (or read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReniceError {
+    #[error("has exited")]
+    Exited,
+    /// The pid now belongs to a process that started later.
+    #[error("has exited and its pid belongs to another process now")]
+    Replaced,
+    /// A lower nice value (more priority) needs CAP_SYS_NICE.
+    #[error("permission denied (EACCES): only root may raise a priority")]
+    NeedsPrivilege,
+    /// Another user's process.
+    #[error("operation not permitted (EPERM)")]
+    Denied,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sets the nice value of the process `pid` (clamped to -20..=19) only if it is still the one
+/// that started at `start_time_ms`, as [`signal_process`] does; returns the value set.
+pub fn renice_process(pid: u32, start_time_ms: u64, nice: i32) -> Result<i32, ReniceError> {
+    linux::renice_process(pid, start_time_ms, nice)
+}
+
+/// The nice value of the process `pid`, only if it is still the one that started at
+/// `start_time_ms`.
+pub fn nice_of(pid: u32, start_time_ms: u64) -> Result<i32, ReniceError> {
+    linux::nice_of(pid, start_time_ms)
 }
 
 /// Takes snapshots on demand, keeping what rates and caches need between calls.

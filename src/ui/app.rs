@@ -20,7 +20,9 @@ use super::ghosts::Ghosts;
 use super::keys::{action, Action};
 use super::layout::TableLayout;
 use super::rows::{self, Line};
-use super::state::{Cursor, KillDialog, Mode, ProcessId, Screen, Sort, ViewState, SIGNALS};
+use super::state::{
+    Cursor, Grouping, KillDialog, Mode, ProcessId, Screen, Sort, ViewState, SIGNALS,
+};
 use crate::config::save_columns::save_columns;
 
 /// What the event loop should do after an event.
@@ -33,20 +35,43 @@ pub enum Control {
     Quit,
 }
 
-/// Sends signals for the kill dialog; a trait so tests can watch without killing anything.
+/// Acts on processes for the kill and renice dialogs; a trait so tests can watch without
+/// killing or renicing anything.
 pub trait Signaller {
     /// Sends `signal` to the process `target`; Err carries the message to show (EPERM, gone).
     fn send(&mut self, target: ProcessId, signal: i32) -> Result<(), String>;
+
+    /// Changes the nice value of `target`; Ok carries the value set, Err the message to show
+    /// (EACCES, EPERM, gone).
+    fn renice(&mut self, target: ProcessId, change: NiceChange) -> Result<i32, String>;
+}
+
+/// A change of nice value: by a step (F7, F8) or to a value (the renice dialog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NiceChange {
+    By(i32),
+    To(i32),
 }
 
 /// The real thing: a signal to the process with that pid *and* start time (through a pidfd),
-/// so a pid reused since the snapshot on screen is never signalled.
+/// so a pid reused since the snapshot on screen is never signalled; likewise a renice.
 pub struct KillSignaller;
 
 impl Signaller for KillSignaller {
     fn send(&mut self, target: ProcessId, signal: i32) -> Result<(), String> {
         crate::sample::signal_process(target.pid, target.start_time_ms, signal)
             .map_err(|e| e.to_string())
+    }
+
+    fn renice(&mut self, target: ProcessId, change: NiceChange) -> Result<i32, String> {
+        let (pid, started) = (target.pid, target.start_time_ms);
+        let nice = match change {
+            NiceChange::To(nice) => nice,
+            NiceChange::By(step) => crate::sample::nice_of(pid, started)
+                .map_err(|e| e.to_string())?
+                .saturating_add(step),
+        };
+        crate::sample::renice_process(pid, started, nice).map_err(|e| e.to_string())
     }
 }
 
@@ -131,6 +156,8 @@ struct OrderKey {
     filter: Filter,
     tree: bool,
     show_kernel_threads: bool,
+    hide_containers: bool,
+    grouping: Grouping,
 }
 
 impl OrderKey {
@@ -142,6 +169,8 @@ impl OrderKey {
             && self.filter == app.view.filter
             && self.tree == app.view.tree
             && self.show_kernel_threads == app.view.show_kernel_threads
+            && self.hide_containers == app.view.hide_containers
+            && self.grouping == app.view.grouping
     }
 }
 
@@ -229,6 +258,8 @@ impl App {
                 filter: self.view.filter.clone(),
                 tree: self.view.tree,
                 show_kernel_threads: self.view.show_kernel_threads,
+                hide_containers: self.view.hide_containers,
+                grouping: self.view.grouping,
             };
             let order = rows::order(&s.processes, self.ghosts.processes(), &self.view);
             *cached = Some((key, order));
@@ -306,6 +337,8 @@ impl App {
             Mode::SortPicker(at) => self.sort_picker(at, act),
             Mode::Kill(dialog) => self.kill_dialog(dialog, act),
             Mode::Columns(chooser) => self.choose_columns(chooser, act),
+            Mode::Renice(dialog) => self.renice_dialog(dialog, act),
+            Mode::Search => self.searching(act),
         }
     }
 
@@ -417,6 +450,12 @@ impl App {
             Action::TogglePause => return self.toggle_pause(),
             Action::OpenHelp => self.view.mode = Mode::Help,
             Action::OpenKill => self.open_kill(),
+            Action::NiceBy(step) => self.renice_selected(NiceChange::By(step)),
+            Action::OpenRenice => self.open_renice(),
+            Action::ToggleContainers => self.view.hide_containers = !self.view.hide_containers,
+            Action::CycleGrouping => self.cycle_grouping(),
+            Action::OpenSearch => self.view.mode = Mode::Search,
+            Action::SearchNext => self.search_next(1),
             Action::ToggleRemoteHosts => {
                 self.view.screen = Screen::RemoteHosts;
                 self.settle_host_cursor();
@@ -440,6 +479,20 @@ impl App {
         }
         self.settle_cursor();
         Control::Redraw
+    }
+
+    /// Groups the rows the next way; the selected process's group opens, so it stays selected.
+    fn cycle_grouping(&mut self) {
+        let grouping = self.view.grouping.next();
+        self.view.grouping = grouping;
+        let Some(process) = self.selected_process().and_then(|id| self.find(id)) else {
+            return;
+        };
+        if grouping != Grouping::Off {
+            let name = super::groups::group_name(process, grouping);
+            let id = super::groups::group_id(grouping, name);
+            self.view.expanded_groups.insert(id);
+        }
     }
 
     /// Freezes the display, or thaws it with the newest snapshot held back meanwhile.
@@ -612,6 +665,12 @@ impl App {
         let Some(cursor) = self.view.cursor else {
             return;
         };
+        if let Some(group) = cursor.group {
+            if !self.view.expanded_groups.remove(&group) {
+                self.view.expanded_groups.insert(group);
+            }
+            return;
+        }
         match cursor.socket {
             None => self.view.toggle_expanded(cursor.process),
             Some(inode) => self.jump_to_peer(cursor.process, inode),
@@ -646,9 +705,12 @@ impl App {
             .or_else(|| self.ghosts.find(id))
     }
 
-    /// The process the cursor is on (or inside the detail block of).
+    /// The process the cursor is on (or inside the detail block of); None on a group row.
     pub fn selected_process(&self) -> Option<ProcessId> {
-        self.view.cursor.map(|c| c.process)
+        self.view
+            .cursor
+            .filter(|c| c.group.is_none())
+            .map(|c| c.process)
     }
 
     /// Moves the cursor `delta` selectable lines and scrolls to it. The lines it picks from are
@@ -743,5 +805,7 @@ impl App {
 
 mod events;
 mod remote_hosts;
+mod renice;
+mod search;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ use crate::model::{
     Listening, Process, ProcessMemory, ProcessState, Proto, Role, Snapshot, Traffic,
 };
 
-use super::app::{App, AppOptions, Signaller};
+use super::app::{App, AppOptions, NiceChange, Signaller};
 use super::render;
 use super::state::ProcessId;
 use super::theme::Theme;
@@ -238,6 +238,42 @@ pub fn processes_with_remote_peers() -> Vec<Process> {
     processes
 }
 
+/// The fixture host's processes in their units, and node in a container (`web-1`): sshd in
+/// `ssh.service`, bash and curl in `session-3.scope`, node and postgres in `app.service`
+/// (node inside docker's `web-1`, image `node:22`); init, kthreadd and the evil process in none.
+pub fn attributed_processes() -> Vec<Process> {
+    let mut processes = processes();
+    for p in &mut processes {
+        let unit = match p.pid {
+            812 => "ssh.service",
+            1250 | 1300 => "session-3.scope",
+            1200 | 1400 => "app.service",
+            _ => continue,
+        };
+        p.attribution.systemd_unit = Some(unit.to_owned());
+        p.attribution.systemd_slice = Some("system.slice".to_owned());
+        if p.pid == 1200 {
+            p.attribution.container = Some(crate::model::Container {
+                id: "c0ffee".repeat(10) + "beef",
+                runtime: Some(crate::model::ContainerRuntime::Docker),
+                name: Some("web-1".to_owned()),
+                image: Some("node:22".to_owned()),
+                unknown_reason: None,
+            });
+        }
+    }
+    processes
+}
+
+/// An app showing the fixture host with [`attributed_processes`].
+pub fn attributed_app() -> App {
+    let mut app = app();
+    let mut snapshot = Snapshot::example(attributed_processes());
+    snapshot.host.tags = vec!["env:test".to_owned()];
+    app.on_snapshot(Arc::new(snapshot));
+    app
+}
+
 /// The fixture snapshot: the example host (`web-1`, tagged `env:test`) running the processes.
 pub fn snapshot() -> Snapshot {
     let mut snapshot = Snapshot::example(processes());
@@ -314,9 +350,12 @@ pub fn changed_app() -> App {
     app
 }
 
-/// Records signals instead of sending them; answers as the kernel would to a non-root user.
+/// Records signals and renices instead of doing them; answers as the kernel would to a
+/// non-root user when told to refuse.
 pub struct RecordingSignaller {
     pub sent: SentSignals,
+    /// The nice values set, as (pid, nice); every process starts at nice 0.
+    pub reniced: SentSignals,
     pub refuse: bool,
 }
 
@@ -331,6 +370,27 @@ impl Signaller for RecordingSignaller {
         }
         Ok(())
     }
+
+    fn renice(&mut self, target: ProcessId, change: NiceChange) -> Result<i32, String> {
+        if self.refuse {
+            return Err("permission denied (EACCES): only root may raise a priority".to_owned());
+        }
+        let Ok(mut reniced) = self.reniced.lock() else {
+            return Err("poisoned".to_owned());
+        };
+        let now = reniced
+            .iter()
+            .rev()
+            .find(|(pid, _)| *pid == target.pid)
+            .map_or(0, |(_, nice)| *nice);
+        let nice = match change {
+            NiceChange::By(step) => now + step,
+            NiceChange::To(nice) => nice,
+        }
+        .clamp(-20, 19);
+        reniced.push((target.pid, nice));
+        Ok(nice)
+    }
 }
 
 /// The signals a [`RecordingSignaller`] was asked to send, as (pid, signal).
@@ -338,14 +398,23 @@ pub type SentSignals = Arc<std::sync::Mutex<Vec<(u32, i32)>>>;
 
 /// An app showing the fixture snapshot whose kills are recorded (or refused with EPERM).
 pub fn recording_app(refuse: bool) -> (App, SentSignals) {
+    let (app, sent, _) = renice_app(refuse);
+    (app, sent)
+}
+
+/// An app showing the fixture snapshot whose kills and renices are recorded (or refused):
+/// the app, the signals sent, the nice values set.
+pub fn renice_app(refuse: bool) -> (App, SentSignals, SentSignals) {
     let sent = SentSignals::default();
+    let reniced = SentSignals::default();
     let signaller = RecordingSignaller {
         sent: Arc::clone(&sent),
+        reniced: Arc::clone(&reniced),
         refuse,
     };
     let mut app = App::new(AppOptions::new(Box::new(signaller)));
     app.on_snapshot(Arc::new(snapshot()));
-    (app, sent)
+    (app, sent, reniced)
 }
 
 /// An app showing the fixture snapshot.
@@ -366,6 +435,7 @@ pub fn remote_peers_app() -> App {
 pub fn app_with(configure: impl FnOnce(&mut AppOptions)) -> App {
     let mut options = AppOptions::new(Box::new(RecordingSignaller {
         sent: SentSignals::default(),
+        reniced: SentSignals::default(),
         refuse: false,
     }));
     configure(&mut options);

@@ -50,6 +50,18 @@ pub enum Action {
     TogglePause,
     OpenHelp,
     OpenKill,
+    /// Change the selected process's nice value by this much (htop's F7 / F8).
+    NiceBy(i32),
+    /// The renice dialog: type a nice value.
+    OpenRenice,
+    /// Hide or show the processes that run in a container.
+    ToggleContainers,
+    /// Group rows: off, by service, by container.
+    CycleGrouping,
+    /// Open the search prompt (htop's F3); in it, the next match.
+    OpenSearch,
+    /// The next row matching the search, wrapping.
+    SearchNext,
     /// Between the process table and the remote-hosts view.
     ToggleRemoteHosts,
     /// Between the process table and the events pane.
@@ -228,12 +240,19 @@ pub const NORMAL: &[Binding] = &[
     ),
     also(&[Key::Char('E')], Action::CollapseAll),
     bind(
-        &[Key::Char('/'), Key::F(4), Key::F(3)],
+        &[Key::Char('/'), Key::F(4)],
         Action::OpenFilter,
         "filter as you type: words, port:8080 user:x pid:1 state:listen \
          remote:10.0.0.0/8 peer:node cpu>5 mem>100M rate>1M rx> tx> rtt>100ms \
-         retrans>0 new (started since launch) !term (terms AND together)",
+         retrans>0 unit:nginx container:web-1 pod:prod/checkout image:nginx \
+         new (started since launch) !term (terms AND together)",
     ),
+    bind(
+        &[Key::F(3)],
+        Action::OpenSearch,
+        "search: the next row matching (the filter's terms), hiding nothing; n: the next",
+    ),
+    also(&[Key::Char('n')], Action::SearchNext),
     bind(
         &[Key::Esc],
         Action::ClearFilter,
@@ -278,6 +297,16 @@ pub const NORMAL: &[Binding] = &[
         "show / hide kernel threads",
     ),
     bind(
+        &[Key::Char('c')],
+        Action::ToggleContainers,
+        "hide / show processes in containers",
+    ),
+    bind(
+        &[Key::Char('v')],
+        Action::CycleGrouping,
+        "group rows by service, by container, or not (Enter on a group lists its processes)",
+    ),
+    bind(
         &[Key::Char('z'), Key::Char(' ')],
         Action::TogglePause,
         "pause (freeze the display); again to resume",
@@ -289,6 +318,13 @@ pub const NORMAL: &[Binding] = &[
         Action::OpenKill,
         "send a signal to the selected process (confirmed with y)",
     ),
+    bind(
+        &[Key::F(7)],
+        Action::NiceBy(-1),
+        "renice the selected process: nice -1 (more priority; needs root) / +1 / type a value",
+    ),
+    also(&[Key::F(8)], Action::NiceBy(1)),
+    also(&[Key::Char('r')], Action::OpenRenice),
     bind(
         &[Key::Char('H')],
         Action::ToggleRemoteHosts,
@@ -390,7 +426,7 @@ pub const EVENTS: &[Binding] = &[
         Action::OpenFilter,
         "filter: words (also the kind: exited, listen), pid:1 name:x user:x port:8080 \
          remote:10.0.0.0/8 state:listen new !term; terms about what an event does not \
-         carry (cpu>5) match none",
+         carry (cpu>5, unit:x) match none",
     ),
     bind(
         &[Key::Esc],
@@ -427,6 +463,26 @@ pub const FILTER: &[Binding] = &[
     bind(&[Key::Up], Action::Up, "move the selection"),
     also(&[Key::Down], Action::Down),
     bind(&[Key::F(10)], Action::Quit, "quit"),
+];
+
+/// Typing the search text: these keys, and any other character is typed.
+pub const SEARCH: &[Binding] = &[
+    bind(&[Key::Esc], Action::Cancel, "close the search"),
+    bind(
+        &[Key::Enter],
+        Action::Confirm,
+        "keep the search, back to the table",
+    ),
+    bind(&[Key::F(3)], Action::SearchNext, "the next match"),
+    bind(&[Key::Backspace], Action::Backspace, "delete a character"),
+    bind(&[Key::F(10)], Action::Quit, "quit"),
+];
+
+/// The renice dialog: these keys, and digits and a sign are typed.
+pub const RENICE: &[Binding] = &[
+    bind(&[Key::Esc], Action::Cancel, "close"),
+    bind(&[Key::Enter], Action::Confirm, "set the nice value"),
+    bind(&[Key::Backspace], Action::Backspace, "delete a character"),
 ];
 
 /// The sort picker and the kill dialog: these keys, and digits pick a line.
@@ -587,6 +643,8 @@ pub fn bindings(mode: &Mode, screen: Screen) -> &'static [Binding] {
     match mode {
         Mode::Normal => screen_bindings(screen),
         Mode::Filter => FILTER,
+        Mode::Search => SEARCH,
+        Mode::Renice(_) => RENICE,
         Mode::Help => HELP_MODE,
         Mode::SortPicker(_) | Mode::Kill(_) => DIALOG,
         Mode::Columns(_) => COLUMN_CHOOSER,
@@ -609,7 +667,10 @@ pub fn action(mode: &Mode, screen: Screen, key: KeyEvent) -> Action {
         return Action::Ignore;
     }
     match (mode, key.code) {
-        (Mode::Filter, KeyCode::Char(c)) => Action::Type(c),
+        (Mode::Filter | Mode::Search, KeyCode::Char(c)) => Action::Type(c),
+        (Mode::Renice(_), KeyCode::Char(c)) if c.is_ascii_digit() || c == '-' || c == '+' => {
+            Action::Type(c)
+        }
         (Mode::SortPicker(_) | Mode::Kill(_), KeyCode::Char(c)) if c.is_ascii_digit() => {
             Action::Type(c)
         }
@@ -632,7 +693,7 @@ fn is_modified(key: KeyEvent) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::state::{KillDialog, ProcessId};
+    use crate::ui::state::{KillDialog, ProcessId, ReniceDialog};
 
     fn press(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -648,15 +709,22 @@ mod tests {
             signal: 0,
             confirming: false,
         };
+        let renice = ReniceDialog {
+            target: dialog.target,
+            name: dialog.name.clone(),
+            text: String::new(),
+        };
         vec![
             Mode::Normal,
             Mode::Filter,
+            Mode::Search,
             Mode::Help,
             Mode::SortPicker(0),
             Mode::Kill(dialog),
             Mode::Columns(crate::ui::column_chooser::ColumnChooser::new(
                 &Column::DEFAULT,
             )),
+            Mode::Renice(renice),
         ]
     }
 

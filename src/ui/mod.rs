@@ -13,6 +13,7 @@ pub mod events;
 mod explorer;
 mod feeders;
 pub mod ghosts;
+pub mod groups;
 pub mod keys;
 pub mod layout;
 pub mod marks;

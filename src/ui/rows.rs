@@ -6,11 +6,14 @@ use std::collections::HashMap;
 
 use crate::model::{ClosedConnection, Connection, Filter, Listening, Process, Role};
 
-use super::state::{Cursor, ProcessId, ViewState};
+use super::groups::{self, Group, GroupRow};
+use super::state::{Cursor, Grouping, ProcessId, ViewState};
 
 /// What one line of the table shows.
 #[derive(Debug, Clone)]
 pub enum Line<'a> {
+    /// A group of the grouped view: its processes summed.
+    Group { group: GroupRow, expanded: bool },
     /// A process row.
     Process {
         process: &'a Process,
@@ -50,13 +53,14 @@ impl Line<'_> {
     pub fn cursor(&self) -> Option<Cursor> {
         match self {
             Line::Process { process, .. } => Some(Cursor::process(ProcessId::of(process))),
+            Line::Group { group, .. } => Some(Cursor::group(group.id)),
             Line::Listening { owner, socket } => Some(Cursor {
-                process: ProcessId::of(owner),
                 socket: Some(socket.inode),
+                ..Cursor::process(ProcessId::of(owner))
             }),
             Line::Connection { owner, socket } => Some(Cursor {
-                process: ProcessId::of(owner),
                 socket: Some(socket.inode),
+                ..Cursor::process(ProcessId::of(owner))
             }),
             _ => None,
         }
@@ -71,10 +75,18 @@ pub enum Source {
     Ghost(usize),
 }
 
-/// The table's processes in order (filtered, sorted, or as a tree with its glyphs): the costly
-/// part of a frame at tens of thousands of processes, which the explorer keeps until the
-/// snapshot or the view's order changes.
-pub type Order = Vec<(Source, String)>;
+/// One entry of the table's order: a process with its tree glyphs, or a group of the grouped
+/// view with its processes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Process(Source, String),
+    Group(Group),
+}
+
+/// The table's processes in order (filtered, sorted, as a tree with its glyphs, or grouped):
+/// the costly part of a frame at tens of thousands of processes, which the explorer keeps until
+/// the snapshot or the view's order changes.
+pub type Order = Vec<Entry>;
 
 /// Filters and sorts the processes (and lays them out as a tree when the view says so).
 pub fn order(processes: &[Process], ghosts: &[Process], view: &ViewState) -> Order {
@@ -90,6 +102,7 @@ pub fn order(processes: &[Process], ghosts: &[Process], view: &ViewState) -> Ord
                 .map(|(i, p)| (p, Source::Ghost(i))),
         )
         .filter(|(p, _)| view.show_kernel_threads || !p.kernel_thread)
+        .filter(|(p, _)| !view.hide_containers || p.attribution.container.is_none())
         .filter(|(p, _)| filter.matches(p))
         .collect();
     let sort = view.sort;
@@ -102,12 +115,22 @@ pub fn order(processes: &[Process], ghosts: &[Process], view: &ViewState) -> Ord
         };
         order.then(a.pid.cmp(&b.pid))
     });
-    if view.tree {
+    // Grouped, the processes of a group are listed flat under it: a tree would cut across
+    // groups.
+    if view.grouping != Grouping::Off {
+        groups::gather(&visible, view.grouping, sort)
+            .into_iter()
+            .map(Entry::Group)
+            .collect()
+    } else if view.tree {
         tree_order(&visible)
+            .into_iter()
+            .map(|(source, glyphs)| Entry::Process(source, glyphs))
+            .collect()
     } else {
         visible
             .into_iter()
-            .map(|(_, source)| (source, String::new()))
+            .map(|(_, source)| Entry::Process(source, String::new()))
             .collect()
     }
 }
@@ -134,7 +157,7 @@ pub fn build<'a>(
 
 /// [`build`] over an [`Order`] already made.
 pub fn build_in_order<'a>(
-    order: &[(Source, String)],
+    order: &[Entry],
     processes: &'a [Process],
     ghosts: &'a [Process],
     view: &ViewState,
@@ -142,26 +165,76 @@ pub fn build_in_order<'a>(
     width: usize,
 ) -> Vec<Line<'a>> {
     let mut lines = Vec::with_capacity(order.len());
-    for (source, tree_prefix) in order {
-        let (process, exited) = match *source {
-            Source::Live(i) => (processes.get(i), false),
-            Source::Ghost(i) => (ghosts.get(i), true),
+    let sources = Sources { processes, ghosts };
+    for entry in order {
+        match entry {
+            Entry::Process(source, tree_prefix) => sources.push(
+                *source,
+                tree_prefix,
+                view,
+                connections_collected,
+                width,
+                &mut lines,
+            ),
+            Entry::Group(group) => {
+                let expanded = view.expanded_groups.contains(&group.row.id);
+                lines.push(Line::Group {
+                    group: group.row.clone(),
+                    expanded,
+                });
+                if expanded {
+                    for source in &group.members {
+                        sources.push(
+                            *source,
+                            "  ",
+                            view,
+                            connections_collected,
+                            width,
+                            &mut lines,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// Where the order's [`Source`]s point.
+struct Sources<'a> {
+    processes: &'a [Process],
+    ghosts: &'a [Process],
+}
+
+impl<'a> Sources<'a> {
+    /// Pushes the row of the process at `source`, and its detail block when it is expanded.
+    fn push(
+        &self,
+        source: Source,
+        tree_prefix: &str,
+        view: &ViewState,
+        connections_collected: bool,
+        width: usize,
+        lines: &mut Vec<Line<'a>>,
+    ) {
+        let (process, exited) = match source {
+            Source::Live(i) => (self.processes.get(i), false),
+            Source::Ghost(i) => (self.ghosts.get(i), true),
         };
         let Some(process) = process else {
-            continue;
+            return;
         };
         let expanded = view.expanded.contains(&ProcessId::of(process));
         lines.push(Line::Process {
             process,
-            tree_prefix: tree_prefix.clone(),
+            tree_prefix: tree_prefix.to_owned(),
             exited,
             expanded,
         });
         if expanded {
-            detail_lines(process, connections_collected, width, &mut lines);
+            detail_lines(process, connections_collected, width, lines);
         }
     }
-    lines
 }
 
 /// Room left for text on a detail line: `   │ ` plus a 9-wide label and `: `.

@@ -25,12 +25,16 @@ impl ProcessId {
     }
 }
 
-/// Where the selection is: a process row, or one socket line in its detail block.
+/// Where the selection is: a process row, one socket line in its detail block, or a group row
+/// of the grouped view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
+    /// The process; on a group row, [`ProcessId`] of pid 0, which no listed process has.
     pub process: ProcessId,
     /// The socket's inode when the cursor is on a socket line.
     pub socket: Option<u64>,
+    /// The group when the cursor is on a group row.
+    pub group: Option<GroupId>,
 }
 
 impl Cursor {
@@ -38,6 +42,55 @@ impl Cursor {
         Cursor {
             process,
             socket: None,
+            group: None,
+        }
+    }
+
+    /// The cursor on a group row.
+    pub fn group(group: GroupId) -> Self {
+        Cursor {
+            process: ProcessId {
+                pid: 0,
+                start_time_ms: 0,
+            },
+            socket: None,
+            group: Some(group),
+        }
+    }
+}
+
+/// A group of the grouped view, by its kind and name (a hash: kept `Copy` like the cursor that
+/// holds it; two names colliding in 64 bits is not a case worth a `String` per key press).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupId(pub u64);
+
+/// How the process table groups its rows (`v` cycles through them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grouping {
+    #[default]
+    Off,
+    /// By systemd unit.
+    Service,
+    /// By container.
+    Container,
+}
+
+impl Grouping {
+    /// The next in the cycle off -> service -> container -> off.
+    pub fn next(self) -> Grouping {
+        match self {
+            Grouping::Off => Grouping::Service,
+            Grouping::Service => Grouping::Container,
+            Grouping::Container => Grouping::Off,
+        }
+    }
+
+    /// What the footer calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Grouping::Off => "off",
+            Grouping::Service => "by service",
+            Grouping::Container => "by container",
         }
     }
 }
@@ -103,6 +156,15 @@ pub struct KillDialog {
     pub confirming: bool,
 }
 
+/// The renice dialog: the nice value being typed for one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReniceDialog {
+    pub target: ProcessId,
+    pub name: String,
+    /// As typed: digits and a sign.
+    pub text: String,
+}
+
 /// Which overlay or input owns the keyboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -115,6 +177,10 @@ pub enum Mode {
     Kill(KillDialog),
     /// Choosing the columns and their order (F2).
     Columns(super::column_chooser::ColumnChooser),
+    /// Typing a nice value for a process (`r`).
+    Renice(ReniceDialog),
+    /// Typing the search text (F3): the cursor goes to the next match, nothing is hidden.
+    Search,
 }
 
 /// Which view fills the space under the header: each keeps its own sort, cursor and expanded
@@ -156,6 +222,16 @@ pub struct ViewState {
     pub events: EventsView,
     /// A one-line message for the footer (a kill's outcome), cleared by the next key.
     pub message: Option<String>,
+    /// Processes in a container are hidden (`c`).
+    pub hide_containers: bool,
+    /// How rows are grouped (`v`).
+    pub grouping: Grouping,
+    /// The groups expanded into their processes.
+    pub expanded_groups: HashSet<GroupId>,
+    /// The search text (F3), in the filter's language; it moves the cursor, it hides nothing.
+    pub search_text: String,
+    /// The search text parsed; None while it is empty or does not parse.
+    pub search: Option<Filter>,
 }
 
 impl Default for ViewState {
@@ -181,6 +257,11 @@ impl Default for ViewState {
             hosts: HostsView::default(),
             events: EventsView::default(),
             message: None,
+            hide_containers: false,
+            grouping: Grouping::Off,
+            expanded_groups: HashSet::new(),
+            search_text: String::new(),
+            search: None,
         }
     }
 }

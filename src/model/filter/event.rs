@@ -3,7 +3,7 @@
 //! of a socket event.
 //!
 //! A term about something an event does not carry (CPU, memory, a peer, a scheduler state, a
-//! uid without a name) matches no event, as an unknown figure matches no comparison in the
+//! uid without a name, a unit, container, pod or image) matches no event, as an unknown figure matches no comparison in the
 //! table: `cpu>5` never lists an event whose process nobody measured then. Negation stays plain
 //! logical not, so `!cpu>5` lists them all.
 
@@ -53,7 +53,12 @@ fn subject_matches(kind: &TermKind, subject: EventSubject<'_>) -> bool {
             LifecycleKind::FirstConnection { addr, .. } => network.contains(*addr),
             _ => false,
         },
+        // Events carry no attribution: the processes' rows do.
         TermKind::Process(_)
+        | TermKind::Unit(_)
+        | TermKind::Container(_)
+        | TermKind::Pod(_)
+        | TermKind::Image(_)
         | TermKind::PeerPid(_)
         | TermKind::PeerName(_)
         | TermKind::Compare { .. }

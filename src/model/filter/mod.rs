@@ -24,6 +24,10 @@
 //! | `rtt>100ms`, `rtt>0.5s`, `rtt<250us` | one of its connections has a smoothed round-trip time that compares so (a bare number is ms) |
 //! | `retrans>0` | one of its connections has retransmitted that many segments over its life |
 //! | `new` | it started since wiretop launched ([`Process::new`]); quoted, `"new"` is a word |
+//! | `unit:nginx`, `unit:user@1000.service/app` | its systemd unit ([`Attribution::systemd_unit`](crate::model::Attribution)) contains the text |
+//! | `container:web-1`, `container:3f2a9c` | its container's name contains the text, or its id starts with it |
+//! | `pod:checkout`, `pod:prod/checkout` | its Kubernetes pod's name contains the text (after `namespace/`: in exactly that namespace) |
+//! | `image:nginx` | its container's image contains the text |
 //! | `unexpected` | it is outside the baseline given with `--baseline` ([`Process::unexpected`]) |
 //!
 //! A figure the snapshot does not know (no CPU reading yet, unreadable fds, a rate not yet
@@ -40,7 +44,8 @@
 //! The same filter narrows the explorer's events pane ([`Filter::matches_event`]): each term is
 //! asked of what the event carries of its process (pid, parent, name, command line, user name,
 //! the address and port of a socket event), and a bare word also finds the event's kind
-//! (`exited`, `listen`); see `event.rs` for the terms an event cannot answer.
+//! (`exited`, `listen`); see `event.rs` for the terms an event cannot answer (an event carries
+//! no unit, container, pod or image, so `unit:`, `container:`, `pod:` and `image:` match none).
 
 mod event;
 mod numbers;

@@ -246,6 +246,10 @@ fn field_term(
         Field::Pid => TermKind::Pid(parse_digits(value).ok_or_else(bad_number)?),
         Field::Ppid => TermKind::Ppid(parse_digits(value).ok_or_else(bad_number)?),
         Field::Name => TermKind::Name(value.to_lowercase()),
+        Field::Unit => TermKind::Unit(value.to_lowercase()),
+        Field::Container => TermKind::Container(value.to_lowercase()),
+        Field::Pod => TermKind::Pod(value.to_lowercase()),
+        Field::Image => TermKind::Image(value.to_lowercase()),
         Field::State => parse_state(value).ok_or_else(|| {
             error_at!(
                 token,
@@ -339,10 +343,14 @@ enum Field {
     Tx,
     Rtt,
     Retrans,
+    Unit,
+    Container,
+    Pod,
+    Image,
 }
 
 impl Field {
-    const ALL: [Field; 18] = [
+    const ALL: [Field; 22] = [
         Self::Port,
         Self::User,
         Self::Pid,
@@ -361,6 +369,10 @@ impl Field {
         Self::Tx,
         Self::Rtt,
         Self::Retrans,
+        Self::Unit,
+        Self::Container,
+        Self::Pod,
+        Self::Image,
     ];
 
     fn name(self) -> &'static str {
@@ -383,6 +395,10 @@ impl Field {
             Self::Tx => "tx",
             Self::Rtt => "rtt",
             Self::Retrans => "retrans",
+            Self::Unit => "unit",
+            Self::Container => "container",
+            Self::Pod => "pod",
+            Self::Image => "image",
         }
     }
 
@@ -407,6 +423,10 @@ impl Field {
             Self::Tx => "tx>1M",
             Self::Rtt => "rtt>100ms or rtt>0.5s",
             Self::Retrans => "retrans>0",
+            Self::Unit => "unit:nginx.service",
+            Self::Container => "container:web-1",
+            Self::Pod => "pod:checkout or pod:prod/checkout",
+            Self::Image => "image:nginx",
         }
     }
 

@@ -43,6 +43,14 @@ pub(super) enum TermKind {
     New,
     /// Outside the baseline given with `--baseline` (none is, without one).
     Unexpected,
+    /// Its systemd unit contains this.
+    Unit(String),
+    /// Its container's name contains this, or its id starts with it.
+    Container(String),
+    /// Its pod's name contains this, or (with a `/`) `namespace/pod` does.
+    Pod(String),
+    /// Its container's image contains this.
+    Image(String),
     Compare {
         metric: Metric,
         op: Op,
@@ -149,6 +157,37 @@ impl TermKind {
             Self::PeerPid(pid) => p.connections.iter().any(|c| c.peer_pid == Some(*pid)),
             Self::New => p.new,
             Self::Unexpected => p.unexpected == Some(true),
+            Self::Unit(needle) => p
+                .attribution
+                .systemd_unit
+                .as_deref()
+                .is_some_and(|unit| contains_folded(unit, needle)),
+            Self::Container(needle) => p.attribution.container.as_ref().is_some_and(|c| {
+                c.name
+                    .as_deref()
+                    .is_some_and(|n| contains_folded(n, needle))
+                    || c.id.to_lowercase().starts_with(needle.as_str())
+            }),
+            Self::Pod(needle) => p.attribution.k8s.as_ref().is_some_and(|k8s| {
+                let Some(pod) = k8s.pod.as_deref() else {
+                    return false;
+                };
+                // `prod/checkout` names the pod in its namespace; a bare word only the pod.
+                match needle.split_once('/') {
+                    Some((namespace, name)) => {
+                        k8s.namespace
+                            .as_deref()
+                            .is_some_and(|ns| ns.eq_ignore_ascii_case(namespace))
+                            && contains_folded(pod, name)
+                    }
+                    None => contains_folded(pod, needle),
+                }
+            }),
+            Self::Image(needle) => p.attribution.container.as_ref().is_some_and(|c| {
+                c.image
+                    .as_deref()
+                    .is_some_and(|image| contains_folded(image, needle))
+            }),
             Self::PeerName(needle) => p.connections.iter().any(|c| {
                 c.peer_name
                     .as_deref()

@@ -319,6 +319,69 @@ fn remote_term_matches_connection_addresses_and_networks_of_both_families() {
     ]);
 }
 
+/// `web` in `nginx.service`, in the container `web-1` (image `nginx:1.27`) of the pod
+/// `checkout-7f9c` in `prod`; a sibling container whose name is unknown, by id alone.
+fn attributed() -> (Process, Process) {
+    let mut web = web();
+    web.attribution = crate::model::Attribution {
+        systemd_unit: Some("nginx.service".into()),
+        systemd_slice: Some("system.slice".into()),
+        container: Some(crate::model::Container {
+            id: "3f2a9c".repeat(10) + "abcd",
+            runtime: Some(crate::model::ContainerRuntime::Docker),
+            name: Some("web-1".into()),
+            image: Some("nginx:1.27".into()),
+            unknown_reason: None,
+        }),
+        k8s: Some(crate::model::KubernetesPod {
+            pod_uid: "0b5e".into(),
+            pod: Some("checkout-7f9c".into()),
+            namespace: Some("prod".into()),
+            container: Some("web".into()),
+            unknown_reason: None,
+        }),
+    };
+    let mut unnamed = quiet();
+    unnamed.attribution.container = Some(crate::model::Container {
+        id: "be11".repeat(16),
+        runtime: None,
+        name: None,
+        image: None,
+        unknown_reason: Some("no API socket".into()),
+    });
+    (web, unnamed)
+}
+
+#[test]
+fn unit_container_pod_and_image_terms_match_the_attribution() {
+    let (web, unnamed) = attributed();
+    let plain = quiet();
+    // (filter, web, the unnamed container, a process outside any unit or container)
+    let cases = [
+        ("unit:nginx.service", true, false, false),
+        ("unit:NGINX", true, false, false),
+        ("unit:postgres", false, false, false),
+        ("container:web", true, false, false),
+        ("container:3F2A9C3f", true, false, false),
+        ("container:be11be11", false, true, false),
+        ("container:2a9c", false, false, false),
+        ("pod:checkout", true, false, false),
+        ("pod:prod/checkout", true, false, false),
+        ("pod:staging/checkout", false, false, false),
+        ("pod:prod", false, false, false),
+        ("image:nginx", true, false, false),
+        ("image:1.27", true, false, false),
+        ("image:redis", false, false, false),
+        ("!container:web", false, true, true),
+    ];
+    for (text, on_web, on_unnamed, on_plain) in cases {
+        let filter = Filter::parse(text).unwrap_or_else(|e| panic!("`{text}`: {e}"));
+        assert_eq!(filter.matches(&web), on_web, "`{text}` on web");
+        assert_eq!(filter.matches(&unnamed), on_unnamed, "`{text}` on unnamed");
+        assert_eq!(filter.matches(&plain), on_plain, "`{text}` on plain");
+    }
+}
+
 #[test]
 fn peer_term_matches_peer_name_substring_or_peer_pid() {
     check(&[
@@ -678,13 +741,13 @@ fn each_error_names_the_term_and_what_was_expected() {
             "prot:80",
             "`prot:80`: unknown field `prot` (did you mean `port`?); fields: port, user, pid, \
              ppid, name, state, remote, peer, cpu, mem, threads, conns, fds, rate, rx, tx, rtt, \
-             retrans (quote the term to search for the text)",
+             retrans, unit, container, pod, image (quote the term to search for the text)",
         ),
         (
             "foo:bar",
             "`foo:bar`: unknown field `foo`; fields: port, user, pid, ppid, name, state, remote, \
-             peer, cpu, mem, threads, conns, fds, rate, rx, tx, rtt, retrans (quote the term to \
-             search for the text)",
+             peer, cpu, mem, threads, conns, fds, rate, rx, tx, rtt, retrans, unit, container, \
+             pod, image (quote the term to search for the text)",
         ),
     ];
     for (text, message) in cases {
@@ -783,6 +846,10 @@ fn every_field_in_the_unknown_field_message_parses_with_its_example() {
         "tx>1M",
         "rtt>100ms",
         "retrans>0",
+        "unit:nginx.service",
+        "container:web-1",
+        "pod:checkout",
+        "image:nginx",
     ];
     let message = error("foo:bar").to_string();
     for example in examples {
@@ -988,6 +1055,10 @@ mod events {
             ("state:running", false, false, false),
             ("state:established", false, false, false),
             ("user:33", false, false, false),
+            ("unit:nginx", false, false, false),
+            ("container:web", false, false, false),
+            ("pod:checkout", false, false, false),
+            ("image:nginx", false, false, false),
         ]);
     }
 }

@@ -19,6 +19,7 @@ mod proc_files;
 mod process;
 mod process_table;
 mod records;
+mod renice;
 mod signal;
 mod sock_destroy;
 mod sock_diag;
@@ -27,6 +28,7 @@ mod stat_text;
 #[cfg(test)]
 pub(crate) mod test_support;
 
+pub use renice::{nice_of, renice_process, NICE_RANGE};
 pub use signal::signal_process;
 
 /// See `sample::fuzzing`.

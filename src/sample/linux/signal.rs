@@ -37,7 +37,7 @@ pub fn signal_process(pid: u32, start_time_ms: u64, signal: i32) -> Result<(), S
 }
 
 /// The start time of whatever process has `pid` now, as the sampler reports it.
-fn current_start_time_ms(pid: u32) -> Option<u64> {
+pub(super) fn current_start_time_ms(pid: u32) -> Option<u64> {
     let process = procfs::process::Process::new(i32::try_from(pid).ok()?).ok()?;
     let start_ticks = process.stat().ok()?.starttime;
     let boot_time_secs = procfs::KernelStats::current().ok()?.btime;

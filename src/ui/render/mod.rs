@@ -10,6 +10,7 @@ mod header;
 mod header_tests;
 mod overlay;
 mod remote_hosts;
+mod socket_columns;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -70,13 +71,39 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, layout: &ScreenLayout, theme: &The
         Mode::SortPicker(at) => overlay::sort_picker(buf, area, *at, app.view.sort, theme),
         Mode::Kill(dialog) => overlay::kill(buf, area, dialog, theme),
         Mode::Columns(chooser) => overlay::column_chooser(buf, area, chooser, theme),
-        Mode::Normal | Mode::Filter => {}
+        Mode::Renice(dialog) => overlay::renice(buf, area, dialog, theme),
+        Mode::Normal | Mode::Filter | Mode::Search => {}
     }
 }
 
 fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Theme) {
     let width = usize::from(area.width);
     let view = &app.view;
+    if view.mode == Mode::Search {
+        let (x, _) = buf.set_stringn(area.x, area.y, "Search: ", width, theme.label());
+        let text = crate::escape::for_terminal(&view.search_text);
+        let (x, _) = buf.set_stringn(
+            x,
+            area.y,
+            format!("{text}_"),
+            width.saturating_sub(usize::from(x - area.x)),
+            theme.value(),
+        );
+        let hint = view
+            .message
+            .clone()
+            .unwrap_or_else(|| "F3: next  Enter: keep  Esc: close".to_owned());
+        buf.set_stringn(
+            x + 2,
+            area.y,
+            crate::escape::for_terminal(&hint),
+            width.saturating_sub(usize::from(x + 2 - area.x)),
+            theme.label(),
+        );
+        return;
+    }
+    let area = view_state(buf, area, app, theme);
+    let width = usize::from(area.width);
     if view.mode == Mode::Filter || !view.filter_text.is_empty() {
         let editing = view.mode == Mode::Filter;
         let label = if editing {
@@ -170,5 +197,31 @@ fn footer(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Them
             theme.value(),
         );
         x = after;
+    }
+}
+
+/// The view's state that hides or gathers rows, at the footer's left (`[grouped by service]`,
+/// `[containers hidden]`), so a table missing rows says why; the area left after it.
+fn view_state(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Theme) -> Rect {
+    let view = &app.view;
+    if view.screen != Screen::Processes {
+        return area;
+    }
+    let mut parts = Vec::new();
+    if view.grouping != super::state::Grouping::Off {
+        parts.push(format!("grouped {}", view.grouping.label()));
+    }
+    if view.hide_containers {
+        parts.push("containers hidden".to_owned());
+    }
+    if parts.is_empty() {
+        return area;
+    }
+    let text = format!("[{}] ", parts.join(", "));
+    let (x, _) = buf.set_stringn(area.x, area.y, text, usize::from(area.width), theme.error());
+    Rect {
+        x,
+        width: area.width.saturating_sub(x - area.x),
+        ..area
     }
 }

@@ -1,5 +1,5 @@
-//! Boxes drawn over the table: help, the sort-column picker, the column chooser, the kill
-//! dialog.
+//! Boxes drawn over the table: help, the sort-column picker, the column chooser, the kill and
+//! renice dialogs.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -9,7 +9,7 @@ use crate::escape::for_terminal;
 use crate::ui::column_chooser::ColumnChooser;
 use crate::ui::columns::Column;
 use crate::ui::keys::help_lines;
-use crate::ui::state::{KillDialog, Screen, Sort, SIGNALS};
+use crate::ui::state::{KillDialog, ReniceDialog, Screen, Sort, SIGNALS};
 use crate::ui::theme::Theme;
 
 /// A bordered box of `width`x`height` centred in `area` (shrunk to fit), cleared.
@@ -236,4 +236,33 @@ pub fn kill(buf: &mut Buffer, area: Rect, dialog: &KillDialog, theme: &Theme) {
         usize::from(inner.width),
         style,
     );
+}
+
+/// The renice dialog: the value typed so far, and what the range means.
+pub fn renice(buf: &mut Buffer, area: Rect, dialog: &ReniceDialog, theme: &Theme) {
+    let name = for_terminal(&dialog.name);
+    let title = format!(" Renice {} ({name}) ", dialog.target.pid);
+    let inner = popup(buf, area, 44, 6, &title);
+    let lines = [
+        (format!("nice value: {}_", dialog.text), theme.value()),
+        (
+            "-20 most priority (root only) .. 19 least".to_owned(),
+            theme.label(),
+        ),
+        (String::new(), theme.label()),
+        ("Enter: set   Esc: cancel".to_owned(), theme.label()),
+    ];
+    for (row, (text, style)) in lines
+        .into_iter()
+        .enumerate()
+        .take(usize::from(inner.height))
+    {
+        buf.set_stringn(
+            inner.x + 1,
+            inner.y + row as u16,
+            text,
+            usize::from(inner.width.saturating_sub(1)),
+            style,
+        );
+    }
 }

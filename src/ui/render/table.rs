@@ -4,17 +4,26 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
 use crate::escape::for_terminal;
-use crate::format::{bytes_or_dash, endpoint, proto, rate_per_sec};
-use crate::model::{Connection, Direction, Listening, Role, Traffic, TrafficGap};
+use crate::format::{bytes_or_dash, rate_per_sec};
+use crate::model::{Connection, Process, Traffic, TrafficGap};
 use crate::ui::app::App;
 use crate::ui::columns::Column;
+use crate::ui::groups;
 use crate::ui::layout::TableLayout;
 use crate::ui::marks;
 use crate::ui::rows::Line;
+use crate::ui::state::ProcessId;
 use crate::ui::theme::Theme;
 
-/// Width of the address columns in a detail block.
-const ADDR_WIDTH: usize = 26;
+use super::socket_columns::SocketColumns;
+
+/// Cells a detail line's indent takes (`   │ `).
+const DETAIL_INDENT: u16 = 5;
+
+/// The socket columns of `owner`'s detail block in a table `width` cells wide.
+fn socket_columns(owner: &Process, width: u16) -> SocketColumns {
+    SocketColumns::fit(owner, usize::from(width.saturating_sub(DETAIL_INDENT)))
+}
 
 pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
     let layout = app.table();
@@ -37,6 +46,20 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
         return;
     }
     let selected = app.view.cursor;
+    // A detail block's lines are contiguous: its columns are fitted once, not per line (a
+    // process can hold thousands of sockets).
+    let mut fitted: Option<(ProcessId, SocketColumns)> = None;
+    let mut columns_of = |owner: &Process| -> SocketColumns {
+        let id = ProcessId::of(owner);
+        match fitted {
+            Some((was, columns)) if was == id => columns,
+            _ => {
+                let columns = socket_columns(owner, area.width);
+                fitted = Some((id, columns));
+                columns
+            }
+        }
+    };
     for (row, line) in lines
         .iter()
         .skip(app.view.scroll)
@@ -54,6 +77,21 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
             buf.set_style(ratatui::layout::Rect::new(area.x, y, area.width, 1), base);
         }
         match line {
+            Line::Group { group, expanded } => {
+                for placed in &layout.columns {
+                    let text =
+                        for_terminal(&groups::cell(group, placed.column, *expanded)).into_owned();
+                    cell(
+                        buf,
+                        placed.x,
+                        y,
+                        placed.width,
+                        &text,
+                        placed.column.right_aligned(),
+                        theme.label().patch(base),
+                    );
+                }
+            }
             Line::Process {
                 process,
                 tree_prefix,
@@ -110,30 +148,23 @@ pub fn draw(buf: &mut Buffer, app: &App, theme: &Theme) {
                     theme.detail().patch(base),
                 );
             }
-            Line::SocketHeader { .. } => {
-                let text = format!(
-                    "{:<5} {:<aw$} {:<aw$} {:<11} {:<8} PEER",
-                    "PROTO",
-                    "LOCAL",
-                    "REMOTE",
-                    "STATE",
-                    "DIR",
-                    aw = ADDR_WIDTH
-                );
+            Line::SocketHeader { owner } => {
+                let text = columns_of(owner).header();
                 detail(buf, area.x, y, area.width, &text, theme.label().patch(base));
             }
-            Line::Listening { socket, .. } => {
+            Line::Listening { owner, socket } => {
                 detail(
                     buf,
                     area.x,
                     y,
                     area.width,
-                    &listening_text(socket),
+                    &columns_of(owner).listening(socket),
                     theme.listening().patch(base),
                 );
             }
-            Line::Connection { socket, .. } => {
-                connection_line(buf, (area.x, y, area.width), socket, theme, base);
+            Line::Connection { owner, socket } => {
+                let columns = columns_of(owner);
+                connection_line(buf, (area.x, y, area.width), &columns, socket, theme, base);
             }
             Line::NoSockets { why, .. } => {
                 detail(buf, area.x, y, area.width, why, theme.detail().patch(base));
@@ -213,17 +244,17 @@ pub(super) fn cell(
     buf.set_stringn(x, y, text, width, style);
 }
 
-/// A detail line: indented under its process with a bar joining the block.
 /// One connection of an expanded row: where it goes, the process on the other end, then its
 /// traffic (the peer first: who is on the other end matters more than how much).
 fn connection_line(
     buf: &mut Buffer,
     (x, y, width): (u16, u16, u16),
+    columns: &SocketColumns,
     socket: &Connection,
     theme: &Theme,
     base: Style,
 ) {
-    let (text, peer) = connection_text(socket);
+    let (text, peer) = columns.connection(socket);
     let end = x.saturating_add(width);
     let (mut x, _) = detail(buf, x, y, width, &text, theme.detail().patch(base));
     if let Some(peer) = peer {
@@ -240,6 +271,7 @@ fn connection_line(
     );
 }
 
+/// A detail line: indented under its process with a bar joining the block.
 pub(super) fn detail(
     buf: &mut Buffer,
     x: u16,
@@ -252,27 +284,6 @@ pub(super) fn detail(
     buf.set_stringn(x, y, line, usize::from(width), style)
 }
 
-fn listening_text(l: &Listening) -> String {
-    let any = if l.addr.is_ipv4() {
-        "0.0.0.0:*"
-    } else {
-        "[::]:*"
-    };
-    format!(
-        "{:<5} {:<aw$} {:<aw$} {:<11}",
-        proto(l.proto),
-        endpoint(l.addr, l.port),
-        any,
-        if l.proto == crate::model::Proto::Udp {
-            "UNCONN"
-        } else {
-            "LISTEN"
-        },
-        aw = ADDR_WIDTH
-    )
-}
-
-/// The connection's columns, and its peer (`-> 1234 node`) for a local other end.
 /// A connection's traffic in one short run: rates (`-` until a second reading), totals, rtt
 /// and retransmits; nothing for UDP, which has no counters, and why when TCP has none.
 pub(super) fn traffic_text(t: &Traffic) -> String {
@@ -298,29 +309,5 @@ pub(super) fn traffic_text(t: &Traffic) -> String {
     text
 }
 
-fn connection_text(c: &Connection) -> (String, Option<String>) {
-    let direction = match c.direction {
-        Direction::Inbound => "in",
-        Direction::Outbound => "out",
-        Direction::Local => "local",
-    };
-    let text = format!(
-        "{:<5} {:<aw$} {:<aw$} {:<11} {:<8} ",
-        proto(c.proto),
-        endpoint(c.local_addr, c.local_port),
-        endpoint(c.remote_addr, c.remote_port),
-        c.state.as_str(),
-        direction,
-        aw = ADDR_WIDTH
-    );
-    let arrow = if c.role == Some(Role::Server) {
-        "<-"
-    } else {
-        "->"
-    };
-    let peer = c.peer_pid.map(|pid| {
-        let name = c.peer_name.as_deref().map(for_terminal).unwrap_or_default();
-        format!("{arrow} {pid} {name}")
-    });
-    (text, peer)
-}
+#[cfg(test)]
+mod tests;
