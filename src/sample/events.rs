@@ -11,7 +11,8 @@ use std::net::IpAddr;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::kernel_events::{KernelFeed, UserNames};
+use super::kernel_events::KernelFeed;
+use super::linux::UserNames;
 use super::SamplerSettings;
 use crate::model::{
     diff_snapshots, process_event, Direction, LifecycleKind, Process, Proto, Role, Snapshot,

@@ -8,6 +8,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::linux::proc_events::{
     self, ExecDetails, ExitDetails, ProcEvent, ProcEventKind, ProcEvents, ProcEventsSettings,
 };
+use super::linux::UserNames;
 use super::SamplerSettings;
 use crate::model::{EventSource, ExitStatus, LifecycleEvent, LifecycleKind, Snapshot};
 
@@ -86,27 +87,6 @@ impl KernelFeed {
             tracing::warn!("process events stopped: {why}");
             *self = KernelFeed::Off(format!("stopped: {why}"));
         }
-    }
-}
-
-/// uid to user name, looked up once per uid.
-#[derive(Default)]
-pub struct UserNames(FxHashMap<u32, Option<String>>);
-
-impl UserNames {
-    fn name_of(&mut self, uid: u32, snapshot: &Snapshot) -> Option<String> {
-        if let Some(p) = snapshot.processes.iter().find(|p| p.uid == uid) {
-            return p.user.clone();
-        }
-        self.0
-            .entry(uid)
-            .or_insert_with(|| {
-                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-                    .ok()
-                    .flatten()
-                    .map(|u| u.name)
-            })
-            .clone()
     }
 }
 
@@ -255,9 +235,13 @@ fn merge(
             .or_else(|| exit.name.clone())
             .unwrap_or_default();
         let cmdline = details.and_then(|d| d.cmdline.clone()).unwrap_or_default();
-        let user = details
-            .and_then(|d| d.uid)
-            .and_then(|uid| users.name_of(uid, snapshot));
+        // A listed process of that uid has its name at hand; the lookup is cached besides.
+        let user = details.and_then(|d| d.uid).and_then(|uid| {
+            match snapshot.processes.iter().find(|p| p.uid == uid) {
+                Some(p) => p.user.clone(),
+                None => users.name_of(uid),
+            }
+        });
         let ppid = ppid
             .or(exec.as_ref().and_then(|(_, p, _)| *p))
             .or(fork.and_then(|(_, p)| p));

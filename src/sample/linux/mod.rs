@@ -63,7 +63,8 @@ use net_dev::{read_net_dev, InterfaceHistory};
 use proc_files::ProcFilesCache;
 use process::{ProcessKey, ProcessReading};
 use process_table::DetailsCache;
-use records::{counters_of, PassContext, UserNames};
+pub use records::UserNames;
+use records::{counters_of, PassContext};
 use sockets::{PassSockets, SocketReaders};
 
 /// State carried between passes.

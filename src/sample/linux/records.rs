@@ -197,7 +197,7 @@ fn ticks_to_ms(ticks: u64, ticks_per_sec: f64) -> u64 {
 pub struct UserNames(HashMap<u32, Option<String>>);
 
 impl UserNames {
-    fn name_of(&mut self, uid: u32) -> Option<String> {
+    pub fn name_of(&mut self, uid: u32) -> Option<String> {
         self.0
             .entry(uid)
             .or_insert_with(|| {
