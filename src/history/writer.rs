@@ -1,7 +1,8 @@
 //! Appending blocks to a recording: the file opened safely (0600, never through a symbolic
 //! link, never another user's file: [`crate::files::open_private_read_append`]), checked to be a
-//! recording of this format before anything is added, each block written with one `write` and
-//! taken back whole if the write fails (a full disk leaves the file as it was before the block).
+//! recording of this format before anything is added, locked against a second writer, each
+//! block written with one `write` and taken back whole if the write fails (a full disk leaves
+//! the file as it was before the block).
 
 use std::fs::File;
 use std::io::Write;
@@ -38,6 +39,11 @@ pub enum WriteError {
         shown(path)
     )]
     DamagedHeader { path: PathBuf },
+    #[error(
+        "refusing to write {}: another wiretop is recording to it",
+        shown(path)
+    )]
+    InUse { path: PathBuf },
     /// ENOSPC or EDQUOT: what was written before is intact, the block that did not fit is
     /// taken back.
     #[error(
@@ -65,7 +71,8 @@ impl WriteError {
             WriteError::Unsafe(unsafe_file) => unsafe_file.is_refusal(),
             WriteError::NotARecording { .. }
             | WriteError::Newer { .. }
-            | WriteError::DamagedHeader { .. } => true,
+            | WriteError::DamagedHeader { .. }
+            | WriteError::InUse { .. } => true,
             _ => false,
         }
     }
@@ -102,6 +109,17 @@ impl RecordFile {
     pub fn open(path: &Path, now_ms: u64) -> Result<(RecordFile, Option<String>), WriteError> {
         let file = open_private_read_append(path)?;
         let io = |action, e: &std::io::Error| WriteError::from_io(path, action, e);
+        // One writer a file: two would interleave their blocks, and each would take back the
+        // other's when a write failed. The lock goes with the descriptor.
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(WriteError::InUse {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(errno) => return Err(io("lock", &errno.into())),
+        }
         let len = file.metadata().map_err(|e| io("read", &e))?.len();
         let mut head = [0u8; FILE_HEADER_LEN];
         let read = file.read_at(&mut head, 0).map_err(|e| io("read", &e))?;

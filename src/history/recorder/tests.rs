@@ -196,6 +196,18 @@ fn files_that_are_not_recordings_of_this_format_are_never_appended_to() {
     assert!(error.is_refusal());
     assert!(error.to_string().contains("recording format 2"), "{error}");
     assert_eq!(std::fs::read(&newer).unwrap(), bytes);
+    let busy = dir.path("busy.wtr");
+    let first = Recorder::open(&busy, settings(60)).unwrap();
+    let error = Recorder::open(&busy, settings(60)).err().unwrap();
+    assert!(error.is_refusal());
+    assert!(
+        error
+            .to_string()
+            .contains("another wiretop is recording to it"),
+        "{error}"
+    );
+    drop(first);
+    assert!(Recorder::open(&busy, settings(60)).is_ok());
     let link = dir.path("link.wtr");
     std::os::unix::fs::symlink(&newer, &link).unwrap();
     assert!(Recorder::open(&link, settings(60))
