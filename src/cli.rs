@@ -44,6 +44,15 @@ pub enum Command {
     /// Ship snapshots to the configured backend (uplink.*) until SIGTERM: headless, logs to
     /// stderr (WIRETOP_LOG=debug for more).
     Ship,
+    /// Record snapshots to FILE until SIGTERM or SIGINT: headless, logs to stderr.
+    ///
+    /// Each sample is appended to FILE, compressed, as changes since the one before with a full
+    /// sample every 60; `wiretop snapshot --from FILE --at TIME` reads them back. FILE is
+    /// created 0600 (an existing recording of yours is appended to; a symbolic link, another
+    /// user's file or a file that is not a recording is refused) and rotated to FILE.1 by size
+    /// and age (record.max_size, record.max_age, record.keep). A full disk stops the recording
+    /// with a message and exit status 1; what was recorded stays readable.
+    Record(RecordArgs),
     /// Print what happens (processes starting and exiting, ports opened and closed, first
     /// connections to new destinations, exec and setuid) as it is seen, until interrupted: one
     /// JSON object a line, or a table for people.
@@ -118,6 +127,13 @@ pub struct EventsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The recording to append to (created if missing).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct SnapshotArgs {
     /// Output format [default: json when stdout is not a terminal, else table].
     #[arg(long, value_enum)]
@@ -147,6 +163,21 @@ pub struct SnapshotArgs {
     /// count as `new` those started after it was saved.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+
+    /// Print a recorded sample from this recording (`wiretop record FILE`) instead of taking
+    /// one; older samples are looked for in FILE.1, FILE.2 ... too.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// With --from: the sample nearest to TIME: RFC 3339 (2026-11-29T03:12:00Z), a local
+    /// HH:MM[:SS] today, or -5m (back from the last sample) [default: the last sample].
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "from",
+        allow_hyphen_values = true
+    )]
+    pub at: Option<String>,
 }
 
 impl Cli {

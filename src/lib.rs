@@ -17,6 +17,7 @@ pub mod config;
 pub mod escape;
 pub mod files;
 pub mod format;
+pub mod history;
 pub mod model;
 pub mod output;
 pub mod sample;

@@ -7,10 +7,13 @@ use clap::Parser;
 
 use wiretop::baseline::BaselineError;
 use wiretop::cli::Cli;
+use wiretop::commands::BadTime;
 use wiretop::config::{self, LoadOptions};
+use wiretop::history::{LookupError, WriteError};
 use wiretop::uplink::transport::SetupError;
 
-/// Exit status for a configuration (or a baseline) that cannot be used, as for bad arguments.
+/// Exit status for a configuration (or a baseline, a recording, a time) that cannot be used, as
+/// for bad arguments.
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
@@ -56,6 +59,19 @@ fn report(error: &anyhow::Error) -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    // A recording that may not be written, or read (not a recording, a later format), and a
+    // time that is not one or lies outside the recording: bad arguments too.
+    let bad_input = error
+        .downcast_ref::<WriteError>()
+        .is_some_and(WriteError::is_refusal)
+        || error
+            .downcast_ref::<LookupError>()
+            .is_some_and(LookupError::is_bad_input)
+        || error.downcast_ref::<BadTime>().is_some();
     eprintln!("wiretop: error: {error:#}");
-    ExitCode::FAILURE
+    if bad_input {
+        ExitCode::from(EXIT_CONFIG)
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -5,8 +5,11 @@ mod baseline;
 pub mod docs;
 mod events;
 mod explore;
+mod record;
 mod ship;
 mod snapshot;
+
+pub use snapshot::BadTime;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -67,6 +70,7 @@ pub fn run(cli: Cli, effective: &Effective) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Ship) => ship::run(effective),
+        Some(Command::Record(args)) => record::run(effective, &args.file),
         Some(Command::Events(args)) => events::run(effective, &args).map(|()| ExitCode::SUCCESS),
         Some(Command::Config(ConfigCommand::Check)) => {
             print!("{}", config::render_check(effective));

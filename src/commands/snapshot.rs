@@ -1,4 +1,5 @@
-//! `wiretop snapshot`: one snapshot, printed as JSON or a table.
+//! `wiretop snapshot`: one snapshot, printed as JSON or a table; taken now, or read from a
+//! recording (`--from FILE --at TIME`).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -8,9 +9,11 @@ use anyhow::Context;
 use crate::baseline::Baseline;
 use crate::cli::{Format, SnapshotArgs};
 use crate::config::Effective;
+use crate::history;
 use crate::model::{ProcessQuery, Snapshot};
 use crate::output::{write_json, write_table, TableOptions};
 use crate::sample::{sample_once, SamplerSettings};
+use crate::time::TimeArg;
 
 /// Printed once on stderr when some processes could not be inspected.
 const PRIVILEGE_HINT: &str =
@@ -24,6 +27,15 @@ pub fn run(
     args: &SnapshotArgs,
     baseline: Option<&Path>,
 ) -> anyhow::Result<()> {
+    if let Some(recording) = &args.from {
+        let baseline = baseline.map(crate::baseline::load).transpose()?;
+        let mut snapshot = recorded(recording, args.at.as_deref())?;
+        // As recorded (`new` as the sampler marked it), unless judged against a baseline.
+        if let Some(baseline) = &baseline {
+            mark(&mut snapshot, Some(baseline));
+        }
+        return print(&snapshot, args, baseline.is_some());
+    }
     if let Some(reason) = super::disabled_reason(effective) {
         anyhow::bail!("{reason}");
     }
@@ -34,12 +46,39 @@ pub fn run(
         eprintln!("{PRIVILEGE_HINT}");
     }
     mark(&mut snapshot, baseline.as_ref());
+    print(&snapshot, args, baseline.is_some())
+}
+
+/// The recorded sample nearest to `at` (the last one without it); what was skipped on the way
+/// is said on stderr.
+fn recorded(recording: &Path, at: Option<&str>) -> anyhow::Result<Snapshot> {
+    let at = match at {
+        None => TimeArg::BeforeEnd(std::time::Duration::ZERO),
+        Some(text) => {
+            let offset = crate::time::local_offset_secs();
+            crate::time::parse_time_arg(text, crate::time::now_ms(), offset).map_err(BadTime)?
+        }
+    };
+    let found = history::sample_near(recording, at)?;
+    for warning in &found.warnings {
+        eprintln!("wiretop: warning: {warning}");
+    }
+    Ok(found.snapshot)
+}
+
+/// A `--at` that is not a time.
+#[derive(Debug, thiserror::Error)]
+#[error("--at: {0}")]
+pub struct BadTime(String);
+
+/// Prints `snapshot`, narrowed to the processes asked for, in the format asked for.
+fn print(snapshot: &Snapshot, args: &SnapshotArgs, judged: bool) -> anyhow::Result<()> {
     let query = ProcessQuery {
         pid: args.pid,
         port: args.port,
         user: args.user.clone(),
     };
-    let snapshot = query.apply(&snapshot);
+    let snapshot = query.apply(snapshot);
     let stdout = std::io::stdout();
     let format = args.format.unwrap_or(if stdout.is_terminal() {
         Format::Table
@@ -58,7 +97,7 @@ pub fn run(
         )?,
     }
     out.flush()?;
-    if format == Format::Table && baseline.is_some() {
+    if format == Format::Table && judged {
         // The table has no column for it; say how many, and where the reasons are.
         let unexpected = snapshot
             .processes

@@ -30,9 +30,9 @@ pub use layers::{leaf_paths, load, Effective, LoadOptions, Source};
 pub use nesting::{check, check_depth, deepest_nesting, Refusal, TooDeep, MAX_DEPTH};
 pub use url_secrets::{is_secret_name, mask_url, url_has_credentials};
 pub use value::{
-    parse_duration, parse_interval, parse_size, ConversationLimit, Interval, Linger, Pattern,
-    PerMinute, Secret, SensitiveWord, Size, Tag, ThemeName, Timeout, MAX_CONVERSATIONS,
-    MAX_LIST_ENTRIES,
+    parse_duration, parse_interval, parse_size, ConversationLimit, Interval, KeptFiles, Linger,
+    Pattern, PerMinute, RecordingAge, Secret, SensitiveWord, Size, Tag, ThemeName, Timeout,
+    MAX_CONVERSATIONS, MAX_LIST_ENTRIES, MAX_RECORDING_AGE, MIN_RECORDING_SIZE,
 };
 
 /// Everything wiretop can be told.
@@ -44,6 +44,7 @@ pub struct Config {
     pub tags: Vec<Tag>,
     pub uplink: Uplink,
     pub ui: Ui,
+    pub record: Record,
 }
 
 /// Collection settings; the key names are those of the agent our users already run.
@@ -203,6 +204,29 @@ pub struct Ui {
     pub theme: ThemeName,
     /// How long an exited process stays listed, greyed (0: until the next refresh).
     pub exited_linger: Linger,
+}
+
+/// `wiretop record`: when a recording is rotated, and how many rotated files are kept.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Record {
+    /// Rotate before the file would grow past this (at least 1 MiB).
+    #[serde(deserialize_with = "value::recording_size")]
+    pub max_size: Size,
+    /// Rotate once the file was started this long ago.
+    pub max_age: RecordingAge,
+    /// Rotated files kept (`FILE.1` the newest); the oldest beyond this is deleted.
+    pub keep: KeptFiles,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            max_size: Size(256 * 1024 * 1024),
+            max_age: RecordingAge(Duration::from_secs(24 * 3600)),
+            keep: KeptFiles(3),
+        }
+    }
 }
 
 impl Default for ProcessAgent {

@@ -201,6 +201,76 @@ impl<'de> Deserialize<'de> for Size {
     }
 }
 
+/// The smallest `record.max_size`: a file must hold at least a keyframe of a busy host.
+pub const MIN_RECORDING_SIZE: u64 = 1024 * 1024;
+
+/// A recording's size before it is rotated: a [`Size`] of at least [`MIN_RECORDING_SIZE`].
+pub(super) fn recording_size<'de, D: Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
+    let size = Size::deserialize(d)?;
+    if size.0 < MIN_RECORDING_SIZE {
+        return Err(de::Error::custom(format!(
+            "{} bytes is below the smallest recording size of 1MiB",
+            size.0
+        )));
+    }
+    Ok(size)
+}
+
+/// The longest `record.max_age`: a year.
+pub const MAX_RECORDING_AGE: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// How long a recording file is written before it is rotated: from a minute to a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordingAge(pub Duration);
+
+impl<'de> Deserialize<'de> for RecordingAge {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum AgeText {
+            Seconds(u64),
+            Text(String),
+        }
+        let text = match AgeText::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a duration such as 24h or 7days"))?
+        {
+            AgeText::Seconds(n) => n.to_string(),
+            AgeText::Text(t) => t,
+        };
+        let age = parse_duration(&text).map_err(de::Error::custom)?;
+        if age < Duration::from_secs(60) || age > MAX_RECORDING_AGE {
+            return Err(de::Error::custom(format!(
+                "`{text}` is outside 1m..366days"
+            )));
+        }
+        Ok(RecordingAge(age))
+    }
+}
+
+impl fmt::Display for RecordingAge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+/// How many rotated recordings (`FILE.1` ...) are kept: 1 to 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptFiles(pub u32);
+
+impl<'de> Deserialize<'de> for KeptFiles {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = i64::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a whole number of files, such as 3"))?;
+        match u32::try_from(value) {
+            Ok(n) if (1..=100).contains(&n) => Ok(KeptFiles(n)),
+            _ => Err(de::Error::invalid_value(
+                Unexpected::Signed(value),
+                &"a whole number of files from 1 to 100",
+            )),
+        }
+    }
+}
+
 /// A rate limit: a whole number of messages per minute, at least one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PerMinute(pub u32);

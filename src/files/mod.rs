@@ -7,7 +7,8 @@
 //! - [`read_capped`]: only a regular file (a FIFO, `/dev/zero` or a directory is refused before
 //!   a byte is read, and opening never blocks), at most a documented size, read in memory
 //!   bounded by that size.
-//! - [`open_private_append`] (and [`open_private_replace`], the same then emptied): never
+//! - [`open_private_append`] (and [`open_private_replace`], the same then emptied, and
+//!   [`open_private_read_append`], the same readable too): never
 //!   through a symbolic link, never a file another user owns or
 //!   one with other hard links, never a FIFO or device, a new file created with mode 0600
 //!   whatever the umask. Each check is made on the opened descriptor (`fstat`), never on the
@@ -28,7 +29,9 @@ pub use read::{
     read_capped, UnreadableFile, BASELINE_FILE_LIMIT, CONFIG_FILE_LIMIT, KEY_FILE_LIMIT,
     PEM_FILE_LIMIT,
 };
-pub use write::{open_private_append, open_private_replace, UnsafeFile, PRIVATE_MODE};
+pub use write::{
+    open_private_append, open_private_read_append, open_private_replace, UnsafeFile, PRIVATE_MODE,
+};
 
 /// What is wrong with a file, as one clause after the path ("it is a symbolic link").
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Opening a file wiretop writes (the NDJSON sink, baselines; recordings later) so that it cannot
+//! Opening a file wiretop writes (the NDJSON sink, baselines, recordings) so that it cannot
 //! be turned into a write to someone else's file.
 
 use std::fs::{File, Permissions};
@@ -52,6 +52,24 @@ impl std::error::Error for UnsafeFile {}
 /// (it holds every process's sockets). Ownership, type, links and mode are read from the opened
 /// descriptor. A new file gets mode 0600 explicitly, whatever the umask.
 pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
+    open_private(path, Access::Append)
+}
+
+/// Opens `path` as [`open_private_append`] does, with every check, readable as well: for a
+/// file that is appended to and read back (a recording, whose last incomplete block is cut
+/// off before new ones follow it).
+pub fn open_private_read_append(path: &Path) -> Result<File, UnsafeFile> {
+    open_private(path, Access::ReadAppend)
+}
+
+/// How a private file is opened.
+#[derive(Clone, Copy)]
+enum Access {
+    Append,
+    ReadAppend,
+}
+
+fn open_private(path: &Path, access: Access) -> Result<File, UnsafeFile> {
     let refuse = |problem| UnsafeFile {
         path: path.to_path_buf(),
         problem,
@@ -59,7 +77,7 @@ pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
     // A file that vanishes between "it exists" and opening it is simply created on the next
     // round; a few rounds end any race someone could keep up.
     for _ in 0..3 {
-        match open(path, true) {
+        match open(path, true, access) {
             Ok(file) => {
                 // The umask may have taken bits away (0400 under umask 0200): set exactly 0600.
                 file.set_permissions(Permissions::from_mode(PRIVATE_MODE))
@@ -78,7 +96,7 @@ pub fn open_private_append(path: &Path) -> Result<File, UnsafeFile> {
                 }));
             }
         }
-        match open(path, false) {
+        match open(path, false, access) {
             Ok(file) => return check_existing(file).map_err(refuse),
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Err(e) => return Err(refuse(open_problem(path, &e))),
@@ -104,9 +122,13 @@ pub fn open_private_replace(path: &Path) -> Result<File, UnsafeFile> {
 }
 
 /// Opens `path` to append, never through a symbolic link; `create`: only a new file, 0600.
-fn open(path: &Path, create: bool) -> std::io::Result<File> {
+fn open(path: &Path, create: bool, access: Access) -> std::io::Result<File> {
     use rustix::fs::{Mode, OFlags, ResolveFlags, CWD};
-    let mut flags = OFlags::WRONLY
+    let read_write = match access {
+        Access::Append => OFlags::WRONLY,
+        Access::ReadAppend => OFlags::RDWR,
+    };
+    let mut flags = read_write
         | OFlags::APPEND
         | OFlags::NOFOLLOW
         | OFlags::NONBLOCK
