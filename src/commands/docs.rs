@@ -71,14 +71,16 @@ fn main_page_sections() -> Roff {
         &["WIRETOP_ followed by a key path in capitals sets that key \
              (WIRETOP_PROCESS_AGENT_INTERVAL=5s, WIRETOP_TAGS=env:prod,service:web); an unknown \
              WIRETOP_ variable is an error. WIRETOP_API_KEY sets the uplink's API key. \
-             WIRETOP_LOG sets the log level of `wiretop ship` (info by default). NO_COLOR turns \
+             WIRETOP_LOG sets the log level of `wiretop ship` and `wiretop record` (info by \
+             default). TZ sets the zone of a local time given to `snapshot --at`. NO_COLOR turns \
              the explorer's colours off."],
     );
     section(
         &mut roff,
         "EXIT STATUS",
         &[
-            "0 on success; 2 when the configuration, a baseline or the arguments cannot be used; \
+            "0 on success; 2 when the configuration, a baseline, a recording (not one, or from a \
+             newer wiretop) or the arguments cannot be used; \
              1 on any other error; 128+N when stopped by signal N (130 for Ctrl-C, 143 for \
              SIGTERM).",
         ],
@@ -87,7 +89,8 @@ fn main_page_sections() -> Roff {
         &mut roff,
         "SEE ALSO",
         &[
-            "wiretop-snapshot(1), wiretop-baseline(1), wiretop-ship(1), wiretop-schema(1), \
+            "wiretop-snapshot(1), wiretop-baseline(1), wiretop-ship(1), wiretop-record(1), \
+             wiretop-schema(1), \
              wiretop-config(1), wiretop-completions(1), wiretop-man(1), htop(1), ss(8)",
         ],
     );

@@ -176,7 +176,7 @@ impl Recorder {
         } else {
             BlockKind::Keyframe
         };
-        Ok((kind, codec::compress(&self.raw)?))
+        Ok((kind, codec::compress(&self.raw, kind)?))
     }
 
     /// Rotates; the new file is dated `now_ms`, the time of the sample that goes in first, so
