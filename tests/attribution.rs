@@ -6,7 +6,7 @@
 mod common;
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use common::cgroups::{Hierarchy, TestCgroup};
@@ -14,6 +14,14 @@ use common::engine_api::{Behaviour, FakeEngineApi, Listed};
 use common::Child;
 use wiretop::model::{ContainerRuntime, Process, Snapshot};
 use wiretop::sample::{AttributionSettings, Sampler, SamplerSettings};
+
+/// The tests of this file run one at a time: each sampler sees every process of the host, so
+/// another test's container appearing would be a new set of ids to this test's sampler (and a
+/// second call to its Engine API).
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A sleeping child moved into a cgroup made for the test. The child goes first, then the
 /// cgroup (fields drop in order).
@@ -128,6 +136,7 @@ fn assert_unit(test: &str, hierarchy: Hierarchy) {
 
 #[test]
 fn a_process_in_a_service_cgroup_shows_its_unit_on_cgroup_v2() {
+    let _serial = one_at_a_time();
     assert_unit(
         "a_process_in_a_service_cgroup_shows_its_unit_on_cgroup_v2",
         Hierarchy::Unified,
@@ -136,6 +145,7 @@ fn a_process_in_a_service_cgroup_shows_its_unit_on_cgroup_v2() {
 
 #[test]
 fn a_process_in_a_service_cgroup_shows_its_unit_on_the_v1_systemd_hierarchy() {
+    let _serial = one_at_a_time();
     assert_unit(
         "a_process_in_a_service_cgroup_shows_its_unit_on_the_v1_systemd_hierarchy",
         Hierarchy::SystemdV1,
@@ -144,6 +154,7 @@ fn a_process_in_a_service_cgroup_shows_its_unit_on_the_v1_systemd_hierarchy() {
 
 #[test]
 fn a_docker_container_shows_its_name_and_image_from_one_engine_api_call_per_new_container() {
+    let _serial = one_at_a_time();
     const TEST: &str =
         "a_docker_container_shows_its_name_and_image_from_one_engine_api_call_per_new_container";
     let id = container_id();
@@ -283,6 +294,7 @@ fn misbehaving_api_delays_no_tick(test: &str, behaviour: Behaviour, reason: &str
 
 #[test]
 fn a_slow_engine_api_delays_no_tick_and_leaves_the_name_unknown_with_the_reason() {
+    let _serial = one_at_a_time();
     misbehaving_api_delays_no_tick(
         "a_slow_engine_api_delays_no_tick_and_leaves_the_name_unknown_with_the_reason",
         Behaviour::Slow(API_TIMEOUT * 3),
@@ -292,6 +304,7 @@ fn a_slow_engine_api_delays_no_tick_and_leaves_the_name_unknown_with_the_reason(
 
 #[test]
 fn an_engine_api_answering_garbage_delays_no_tick_and_leaves_the_name_unknown_with_the_reason() {
+    let _serial = one_at_a_time();
     misbehaving_api_delays_no_tick(
         "an_engine_api_answering_garbage_delays_no_tick_and_leaves_the_name_unknown_with_the_reason",
         Behaviour::Garbage,
@@ -303,6 +316,7 @@ fn an_engine_api_answering_garbage_delays_no_tick_and_leaves_the_name_unknown_wi
 /// kubelet's log directory as the kubelet lays it out.
 #[test]
 fn a_pod_container_shows_its_pod_namespace_and_name_from_the_kubelet_log_directory() {
+    let _serial = one_at_a_time();
     const TEST: &str =
         "a_pod_container_shows_its_pod_namespace_and_name_from_the_kubelet_log_directory";
     let id = container_id();
