@@ -9,34 +9,11 @@ mod common;
 
 use std::net::IpAddr;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{tcp_client, tcp_server, wiretop, Child};
+use common::{tcp_client, tcp_server, wiretop, Child, Scratch};
 use wiretop::model::{Process, Proto, Snapshot, UnexpectedReason};
-
-/// A scratch directory for one test, removed afterwards.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("wiretop-baseline-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn text(path: &Path) -> &str {
     path.to_str().expect("scratch paths are UTF-8")

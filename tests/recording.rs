@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use common::{tcp_client, tcp_server, Child};
+use common::{tcp_client, tcp_server, Child, Scratch};
 use wiretop::history::format::{FileHeader, FILE_HEADER_LEN};
 use wiretop::history::index::Gap;
 use wiretop::history::{Recorder, RecorderSettings, Recording, SampleError};
@@ -27,29 +27,6 @@ use wiretop::sample::{spawn, SampleOutcome, Sampler, SamplerSettings};
 /// The churn test's sampling interval and length: 180 samples, three keyframes apart.
 const CHURN_INTERVAL: Duration = Duration::from_millis(500);
 const CHURN_LENGTH: Duration = Duration::from_secs(90);
-
-/// A fresh directory, removed afterwards.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("wiretop-recording-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn settings(keyframe_every: u32) -> RecorderSettings {
     RecorderSettings {
