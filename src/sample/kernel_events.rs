@@ -235,13 +235,11 @@ fn merge(
             .or_else(|| exit.name.clone())
             .unwrap_or_default();
         let cmdline = details.and_then(|d| d.cmdline.clone()).unwrap_or_default();
-        // A listed process of that uid has its name at hand; the lookup is cached besides.
-        let user = details.and_then(|d| d.uid).and_then(|uid| {
-            match snapshot.processes.iter().find(|p| p.uid == uid) {
-                Some(p) => p.user.clone(),
-                None => users.name_of(uid),
-            }
-        });
+        // The sampler's cache, looked up once a uid (a scan of the snapshot per event would
+        // cost thousands of comparisons an event in an exec storm).
+        let user = details
+            .and_then(|d| d.uid)
+            .and_then(|uid| users.name_of(uid));
         let ppid = ppid
             .or(exec.as_ref().and_then(|(_, p, _)| *p))
             .or(fork.and_then(|(_, p)| p));
